@@ -1,0 +1,28 @@
+-- Accepted customers, one row per customer_id. Email and phone only as salted hashes.
+with
+
+triaged as (
+    select * from {{ ref('base_crm__customers_triaged') }}
+),
+
+final as (
+    select
+        customer_id,
+        email_hash,
+        phone_hash,
+        signup_at,
+        cast(signup_at as date) as signup_date,
+        birth_year,
+        gender,
+        country,
+        city,
+        postal_code_prefix,
+        loyalty_tier,
+        acquisition_channel,
+        _source_file,
+        _source_row
+    from triaged
+    where quarantine_reason is null
+)
+
+select * from final

@@ -1,0 +1,21 @@
+-- Rows of the raw order_items table that staging rejected, one row per raw row, with the reason.
+with
+
+triaged as (
+    select * from {{ ref('base_shop__order_items_triaged') }}
+),
+
+final as (
+    select
+        _source_file as source_file,
+        _source_row as source_row,
+        quarantine_reason as reason,
+        order_id,
+        product_id,
+        quantity_raw,
+        unit_price_raw
+    from triaged
+    where quarantine_reason is not null
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- Accepted orders: typed, UTC, normalised status and currency, deduplicated by order_id.
+with
+
+triaged as (
+    select * from {{ ref('base_shop__orders_triaged') }}
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        customer_id is null as is_guest,
+        ordered_at,
+        cast(ordered_at as date) as ordered_date,
+        status,
+        currency,
+        total_amount,
+        _source_file,
+        _source_row
+    from triaged
+    where quarantine_reason is null
+)
+
+select * from final

@@ -1,0 +1,20 @@
+-- Rows of the raw products table that staging rejected, one row per raw row, with the reason.
+with
+
+triaged as (
+    select * from {{ ref('base_shop__products_triaged') }}
+),
+
+final as (
+    select
+        _source_file as source_file,
+        _source_row as source_row,
+        quarantine_reason as reason,
+        product_id,
+        category,
+        price_raw
+    from triaged
+    where quarantine_reason is not null
+)
+
+select * from final

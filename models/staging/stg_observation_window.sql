@@ -1,0 +1,86 @@
+-- The observation moment (data contract section 3), one row.
+-- as_of is var('as_of') when given, else the latest "activity day" of valid events and orders:
+-- a day holding at least as_of_min_daily_share of the median day's rows and at most
+-- as_of_max_gap_days after the previous activity day, so that stray far-future rows cannot
+-- move it. A build on the same input therefore always observes the same moment.
+{{ config(materialized='table') }}
+
+with
+
+events as (
+    select occurred_at as activity_at
+    from {{ ref('base_app__events') }}
+    where _invalid_reason is null
+),
+
+orders as (
+    select ordered_at as activity_at
+    from {{ ref('base_shop__orders') }}
+    where _invalid_reason is null
+),
+
+activity_days as (
+    select
+        cast(activity_at as date) as activity_date,
+        count(*) as row_count
+    from (
+        select activity_at from events
+        union all
+        select activity_at from orders
+    ) as activity
+    group by 1
+),
+
+typical_day as (
+    select percentile_cont(0.5) within group (order by row_count) as median_row_count
+    from activity_days
+),
+
+dense_days as (
+    select activity_days.activity_date
+    from activity_days
+    cross join typical_day
+    where activity_days.row_count >= {{ var('as_of_min_daily_share') }} * typical_day.median_row_count
+),
+
+dense_days_with_gap as (
+    select
+        activity_date,
+        lag(activity_date) over (order by activity_date) as previous_activity_date
+    from dense_days
+),
+
+derived as (
+    select max(activity_date) as derived_as_of_date
+    from dense_days_with_gap
+    where previous_activity_date is null
+        or {{ dbt.datediff('previous_activity_date', 'activity_date', 'day') }}
+        <= {{ var('as_of_max_gap_days') }}
+),
+
+chosen as (
+    select
+        {% if var('as_of') is not none -%}
+            cast('{{ var("as_of") }}' as date) as as_of_date,
+            'var' as as_of_source,
+        {%- else -%}
+            derived_as_of_date as as_of_date,
+            'data' as as_of_source,
+        {%- endif %}
+        derived_as_of_date
+    from derived
+),
+
+final as (
+    select
+        as_of_date,
+        as_of_source,
+        derived_as_of_date,
+        {{ dbt.dateadd('day', 1, 'cast(as_of_date as ' ~ dbt.type_timestamp() ~ ')') }}
+            as observation_end_at,
+        {{ dbt.dateadd('day', 1 + var('future_tolerance_days'),
+            'cast(as_of_date as ' ~ dbt.type_timestamp() ~ ')') }} as future_cutoff_at
+    from chosen
+)
+
+select * from final
