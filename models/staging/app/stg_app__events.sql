@@ -12,11 +12,8 @@ final as (
         user_id,
         coalesce(anonymous_id, user_id) as visitor_id,
         case
-            when event_type_raw in (
-                'page_view', 'product_view', 'add_to_cart', 'remove_from_cart',
-                'checkout_started', 'purchase', 'search', 'email_open', 'email_click',
-                'video_play', 'form_submit', 'add_to_wishlist'
-            ) then event_type_raw
+            when event_type_raw in ('{{ known_event_types() | join("', '") }}')
+                then event_type_raw
             else 'other'
         end as event_type,
         event_type_raw,

@@ -1,0 +1,26 @@
+-- customers that everything downstream may use: accepted, not deleted, within as_of.
+with
+
+checked as (
+    select * from {{ ref('int_customers_privacy_checked') }}
+),
+
+final as (
+    select
+        customer_id,
+        email_hash,
+        phone_hash,
+        signup_at,
+        signup_date,
+        birth_year,
+        gender,
+        country,
+        city,
+        postal_code_prefix,
+        loyalty_tier,
+        acquisition_channel
+    from checked
+    where exclusion_reason is null
+)
+
+select * from final
