@@ -40,7 +40,9 @@ dense_days as (
     select activity_days.activity_date
     from activity_days
     cross join typical_day
-    where activity_days.row_count >= {{ var('as_of_min_daily_share') }} * typical_day.median_row_count
+    where
+        activity_days.row_count
+        >= {{ var('as_of_min_daily_share') }} * typical_day.median_row_count
 ),
 
 dense_days_with_gap as (

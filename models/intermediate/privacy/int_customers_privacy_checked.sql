@@ -1,4 +1,5 @@
--- Accepted customers with the reason, if any, they must be kept out of everything downstream.
+-- Accepted customers with the reason, if any, they must be kept out of everything
+-- downstream.
 {{ config(materialized='view') }}
 
 with

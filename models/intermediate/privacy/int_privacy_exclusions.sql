@@ -2,31 +2,72 @@
 -- reason: nothing is dropped silently.
 with
 
-{% set checked_models = [
-    ('events', 'int_events_privacy_checked', 'event_id'),
-    ('orders', 'int_orders_privacy_checked', 'order_id'),
-    ('order_items', 'int_order_items_privacy_checked', "order_id || '|' || product_id"),
-    ('customers', 'int_customers_privacy_checked', 'customer_id'),
-    ('survey_responses', 'int_survey_responses_privacy_checked', "customer_id || '|' || question || '|' || answer"),
-    ('experiment_assignments', 'int_experiment_assignments_privacy_checked', "subject_id || '|' || experiment_id"),
-] %}
-
-{%- for table_name, model, key in checked_models %}
-{{ table_name }} as (
+events as (
     select
-        '{{ table_name }}' as source_table,
-        {{ key }} as record_key,
+        'events' as source_table,
+        event_id as record_key,
         exclusion_reason
-    from {{ ref(model) }}
+    from {{ ref('int_events_privacy_checked') }}
     where exclusion_reason is not null
 ),
-{% endfor %}
+
+orders as (
+    select
+        'orders' as source_table,
+        order_id as record_key,
+        exclusion_reason
+    from {{ ref('int_orders_privacy_checked') }}
+    where exclusion_reason is not null
+),
+
+order_items as (
+    select
+        'order_items' as source_table,
+        {{ dbt.concat(['order_id', "'|'", 'product_id']) }} as record_key,
+        exclusion_reason
+    from {{ ref('int_order_items_privacy_checked') }}
+    where exclusion_reason is not null
+),
+
+customers as (
+    select
+        'customers' as source_table,
+        customer_id as record_key,
+        exclusion_reason
+    from {{ ref('int_customers_privacy_checked') }}
+    where exclusion_reason is not null
+),
+
+survey_responses as (
+    select
+        'survey_responses' as source_table,
+        {{ dbt.concat(['customer_id', "'|'", 'question', "'|'", 'answer']) }} as record_key,
+        exclusion_reason
+    from {{ ref('int_survey_responses_privacy_checked') }}
+    where exclusion_reason is not null
+),
+
+experiment_assignments as (
+    select
+        'experiment_assignments' as source_table,
+        {{ dbt.concat(['subject_id', "'|'", 'experiment_id']) }} as record_key,
+        exclusion_reason
+    from {{ ref('int_experiment_assignments_privacy_checked') }}
+    where exclusion_reason is not null
+),
 
 final as (
-    {%- for table_name, model, key in checked_models %}
-    select * from {{ table_name }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    select * from events
+    union all
+    select * from orders
+    union all
+    select * from order_items
+    union all
+    select * from customers
+    union all
+    select * from survey_responses
+    union all
+    select * from experiment_assignments
 )
 
 select * from final

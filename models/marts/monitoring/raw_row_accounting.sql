@@ -1,49 +1,123 @@
 -- Where every raw row went, per raw table: accepted by staging, quarantined (with reason), and
 -- of the accepted rows, which were kept out downstream for privacy or the observation window.
 -- One row per source table, stage, outcome and reason. Rows in = accepted + quarantined.
-{% set tables = [
-    ('events', 'base_app__events_triaged'),
-    ('experiment_assignments', 'base_app__experiment_assignments_triaged'),
-    ('orders', 'base_shop__orders_triaged'),
-    ('order_items', 'base_shop__order_items_triaged'),
-    ('products', 'base_shop__products_triaged'),
-    ('customers', 'base_crm__customers_triaged'),
-    ('survey_responses', 'base_crm__survey_responses_triaged'),
-    ('consents', 'base_privacy__consents_triaged'),
-    ('deletion_requests', 'base_privacy__deletion_requests_triaged'),
-] %}
-
 with
 
-{% for table_name, model in tables -%}
-{{ table_name }}_staging as (
+events as (
     select
-        '{{ table_name }}' as source_table,
-        'staging' as stage,
-        case when quarantine_reason is null then 'accepted' else 'quarantined' end as outcome,
-        {%- if table_name == 'events' %}
+        'events' as source_table,
         coalesce(
             quarantine_reason,
             case
-                when event_type_raw is null
-                    or event_type_raw not in ('{{ known_event_types() | join("', '") }}')
+                when
+                    event_type_raw is null
+                    or event_type_raw not in ('{{ known_event_types() | join("', '") }}')  -- noqa: LT05
                     then 'kept_as_other_event_type'
             end
         ) as reason,
-        {%- else %}
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_app__events_triaged') }}
+),
+
+experiment_assignments as (
+    select
+        'experiment_assignments' as source_table,
         quarantine_reason as reason,
-        {%- endif %}
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_app__experiment_assignments_triaged') }}
+),
+
+orders as (
+    select
+        'orders' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_shop__orders_triaged') }}
+),
+
+order_items as (
+    select
+        'order_items' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_shop__order_items_triaged') }}
+),
+
+products as (
+    select
+        'products' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_shop__products_triaged') }}
+),
+
+customers as (
+    select
+        'customers' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_crm__customers_triaged') }}
+),
+
+survey_responses as (
+    select
+        'survey_responses' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_crm__survey_responses_triaged') }}
+),
+
+consents as (
+    select
+        'consents' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_privacy__consents_triaged') }}
+),
+
+deletion_requests as (
+    select
+        'deletion_requests' as source_table,
+        quarantine_reason as reason,
+        quarantine_reason is null as is_accepted
+    from {{ ref('base_privacy__deletion_requests_triaged') }}
+),
+
+staged_rows as (
+    select * from events
+    union all
+    select * from experiment_assignments
+    union all
+    select * from orders
+    union all
+    select * from order_items
+    union all
+    select * from products
+    union all
+    select * from customers
+    union all
+    select * from survey_responses
+    union all
+    select * from consents
+    union all
+    select * from deletion_requests
+),
+
+staging_outcomes as (
+    select
+        source_table,
+        'staging' as pipeline_stage,
+        case when is_accepted then 'accepted' else 'quarantined' end as outcome,
+        reason,
         count(*) as row_count
-    from {{ ref(model) }}
+    from staged_rows
     group by 1, 2, 3, 4
 ),
 
-{% endfor -%}
-
-privacy as (
+downstream_outcomes as (
     select
         source_table,
-        'downstream' as stage,
+        'downstream' as pipeline_stage,
         'excluded' as outcome,
         exclusion_reason as reason,
         count(*) as row_count
@@ -52,11 +126,9 @@ privacy as (
 ),
 
 final as (
-    {%- for table_name, model in tables %}
-    select * from {{ table_name }}_staging
+    select * from staging_outcomes
     union all
-    {%- endfor %}
-    select * from privacy
+    select * from downstream_outcomes
 )
 
 select * from final

@@ -12,7 +12,7 @@ final as (
         user_id,
         coalesce(anonymous_id, user_id) as visitor_id,
         case
-            when event_type_raw in ('{{ known_event_types() | join("', '") }}')
+            when event_type_raw in ('{{ known_event_types() | join("', '") }}')  -- noqa: LT05
                 then event_type_raw
             else 'other'
         end as event_type,

@@ -1,4 +1,5 @@
--- Rows of the raw order_items table that staging rejected, one row per raw row, with the reason.
+-- Rows of the raw order_items table that staging rejected:
+-- one row per rejected raw row, with the reason.
 with
 
 triaged as (

@@ -9,14 +9,14 @@ final as (
     select
         order_id,
         customer_id,
-        customer_id is null as is_guest,
         ordered_at,
-        cast(ordered_at as date) as ordered_date,
         status,
         currency,
         total_amount,
         _source_file,
-        _source_row
+        _source_row,
+        cast(ordered_at as date) as ordered_date,
+        customer_id is null as is_guest
     from triaged
     where quarantine_reason is null
 )

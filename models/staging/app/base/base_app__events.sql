@@ -33,7 +33,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when event_id is null then 'missing_primary_key'
             when occurred_at_raw is null then 'missing_timestamp'

@@ -19,7 +19,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when subject_id is null or experiment_id is null then 'missing_primary_key'
             when assigned_at_raw is null then 'missing_timestamp'

@@ -26,7 +26,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when customer_id is null then 'missing_primary_key'
             when signup_at_raw is null then 'missing_timestamp'

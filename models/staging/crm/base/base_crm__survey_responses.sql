@@ -19,7 +19,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when customer_id is null or question is null or answer is null
                 then 'missing_primary_key'

@@ -21,7 +21,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when subject_id is null then 'missing_primary_key'
             when recorded_at_raw is null then 'missing_timestamp'

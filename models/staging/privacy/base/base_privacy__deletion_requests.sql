@@ -17,7 +17,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when subject_id is null then 'missing_primary_key'
             when requested_at_raw is null then 'missing_timestamp'

@@ -20,7 +20,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when order_id is null or product_id is null then 'missing_primary_key'
             when quantity is null then 'invalid_quantity'

@@ -12,7 +12,9 @@ typed as (
         {{ clean_text('ordered_at') }} as ordered_at_raw,
         {{ parse_timestamp_utc('ordered_at') }} as ordered_at,
         {{ clean_text('status', 'lower') }} as status,
-        coalesce({{ clean_text('currency', 'upper') }}, '{{ var("default_currency") }}') as currency,
+        coalesce(
+            {{ clean_text('currency', 'upper') }}, '{{ var("default_currency") }}'
+        ) as currency,
         {{ clean_text('total_amount') }} as total_amount_raw,
         {{ parse_amount('total_amount') }} as total_amount,
         _source_file,
@@ -22,7 +24,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when order_id is null then 'missing_primary_key'
             when ordered_at_raw is null then 'missing_timestamp'

@@ -20,7 +20,7 @@ typed as (
 
 final as (
     select
-        typed.*,
+        *,
         case
             when product_id is null then 'missing_primary_key'
             when price_raw is not null and price is null then 'invalid_price'
