@@ -1,6 +1,6 @@
 -- The observation moment (data contract section 3), one row.
 -- as_of is var('as_of') when given, else the latest "activity day" of valid events and orders:
--- a day holding at least as_of_min_daily_share of the median day's rows and at most
+-- a day holding at least as_of_min_daily_share of a typical day's rows and at most
 -- as_of_max_gap_days after the previous activity day, so that stray far-future rows cannot
 -- move it. A build on the same input therefore always observes the same moment.
 {{ config(materialized='table') }}
@@ -32,8 +32,20 @@ activity_days as (
 ),
 
 typical_day as (
-    select percentile_cont(0.5) within group (order by row_count) as median_row_count
-    from activity_days
+    -- Row-weighted median of the daily row count: the count of the day at which, going from
+    -- the busiest day down, half of all rows are reached. Sparse stray days barely move it.
+    select max(row_count) as typical_row_count
+    from (
+        select
+            row_count,
+            sum(row_count) over (
+                order by row_count desc, activity_date asc
+                rows between unbounded preceding and current row
+            ) as cumulative_row_count,
+            sum(row_count) over () as total_row_count
+        from activity_days
+    ) as ranked_days
+    where cumulative_row_count >= 0.5 * total_row_count
 ),
 
 dense_days as (
@@ -42,7 +54,7 @@ dense_days as (
     cross join typical_day
     where
         activity_days.row_count
-        >= {{ var('as_of_min_daily_share') }} * typical_day.median_row_count
+        >= {{ var('as_of_min_daily_share') }} * typical_day.typical_row_count
 ),
 
 dense_days_with_gap as (

@@ -1,0 +1,87 @@
+"""Helpers that run the real project (generator CLI, dbt) in isolated folders for the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+DBT = str(VENV_BIN / "dbt")
+
+
+@dataclass
+class DbtRun:
+    """Outcome of one dbt invocation."""
+
+    returncode: int
+    output: str
+    target_path: Path
+    database: Path
+
+    def results(self) -> list[dict]:
+        path = self.target_path / "run_results.json"
+        return json.loads(path.read_text())["results"] if path.exists() else []
+
+    def failures(self) -> list[str]:
+        return [
+            f"{r['unique_id']}: {r['status']} {r.get('message') or ''}"
+            for r in self.results()
+            if r["status"] not in ("success", "pass")
+        ]
+
+
+def write_profiles(folder: Path) -> Path:
+    """profiles.yml from profiles.example.yml, as the set-up writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (PROJECT_DIR / "profiles.example.yml").read_text()
+    (folder / "profiles.yml").write_text(text.replace("__PROJECT_DIR__", str(PROJECT_DIR)))
+    return folder
+
+
+def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the demo data generator CLI; raises on failure."""
+    command = [sys.executable, "-m", "python_utils", "generate", "--out", str(out), "--quiet", *args]
+    return subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True, text=True)
+
+
+def run_dbt(
+    command: list[str],
+    raw_path: Path,
+    work_dir: Path,
+    dbt_vars: dict | None = None,
+) -> DbtRun:
+    """Run dbt from the project root against a DuckDB file in work_dir."""
+    profiles = write_profiles(work_dir / "profiles")
+    database = work_dir / "segments.duckdb"
+    target_path = work_dir / "target"
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(profiles),
+        "SEGMENTS_RAW_PATH": str(raw_path),
+        "SEGMENTS_DUCKDB_PATH": str(database),
+        "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "SEGMENTS_TARGET": "duckdb",
+    }
+    args = [DBT, *command, "--target-path", str(target_path), "--log-path", str(work_dir / "logs")]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    proc = subprocess.run(args, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    return DbtRun(proc.returncode, proc.stdout + proc.stderr, target_path, database)
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    """Rows of a read-only query on a built DuckDB file."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.sql(sql).fetchall()
+
+
+def scalar(database: Path, sql: str):
+    return query(database, sql)[0][0]
