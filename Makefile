@@ -46,7 +46,7 @@ freshness: setup
 	$(BIN)/dbt source freshness
 
 lint: setup
-	$(BIN)/sqlfluff lint models macros tests/generic analyses
+	$(BIN)/sqlfluff lint models analyses
 
 test: setup
 	$(BIN)/python -m pytest

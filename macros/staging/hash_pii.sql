@@ -8,6 +8,6 @@
     {%- set normalised = "nullif(lower(trim(" ~ column ~ ")), '')" -%}
     case
         when {{ normalised }} is not null
-            then {{ adapter.dispatch('sha256_hex', 'segments')(dbt.concat(["'" ~ salt ~ "'", normalised])) }}
+            then {{ sha256_hex(dbt.concat(["'" ~ salt ~ "'", normalised])) }}
     end
 {% endmacro %}

@@ -1,0 +1,26 @@
+"""sqlfluff (dbt templater, DuckDB dialect) over every SQL file of the project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dbt_harness import PROJECT_DIR, write_profiles
+
+
+def test_sqlfluff_lint_passes(tmp_path):
+    profiles = write_profiles(tmp_path / "profiles")
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(profiles),
+        "SEGMENTS_DUCKDB_PATH": str(tmp_path / "lint.duckdb"),
+        "SEGMENTS_RAW_PATH": str(tmp_path / "raw"),
+    }
+    sqlfluff = str(Path(sys.executable).parent / "sqlfluff")
+    proc = subprocess.run(
+        [sqlfluff, "lint", "models", "analyses", "--processes", "2", "--disable-progress-bar"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
