@@ -3,17 +3,26 @@
 with
 
 events as (
-    select 'events' as source_table, source_file, reason
+    select
+        'events' as source_table,
+        source_file,
+        reason
     from {{ ref('stg_app__events_quarantine') }}
 ),
 
 orders as (
-    select 'orders' as source_table, source_file, reason
+    select
+        'orders' as source_table,
+        source_file,
+        reason
     from {{ ref('stg_shop__orders_quarantine') }}
 ),
 
 customers as (
-    select 'customers' as source_table, source_file, reason
+    select
+        'customers' as source_table,
+        source_file,
+        reason
     from {{ ref('stg_crm__customers_quarantine') }}
 ),
 
@@ -32,4 +41,4 @@ select
     count(*) as row_count
 from quarantined
 group by 1, 2, 3
-order by row_count desc, source_table asc, source_file asc, reason asc
+order by 4 desc, 1 asc, 2 asc, 3 asc

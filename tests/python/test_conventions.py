@@ -149,12 +149,13 @@ def test_layers_and_names(manifest):
 def test_every_variable_is_declared_and_documented():
     project = (PROJECT_DIR / "dbt_project.yml").read_text()
     readme = (PROJECT_DIR / "README.md").read_text()
-    vars_block = project.split("\nvars:\n", 1)[1].split("\n\n", 1)[0]
+    after_vars = project.split("\nvars:\n", 1)[1]
+    vars_block = re.split(r"^\S", after_vars, maxsplit=1, flags=re.M)[0]
     declared = re.findall(r"^  (\w+):", vars_block, flags=re.M)
     used = set()
     for path in [*PROJECT_DIR.glob("models/**/*.sql"), *PROJECT_DIR.glob("macros/**/*.sql"),
                  *PROJECT_DIR.glob("models/**/*.yml")]:
-        used |= set(re.findall(r"var\(\s*['\"](\w+)['\"]", path.read_text()))
+        used |= set(re.findall(r"(?<!env_)var\(\s*['\"](\w+)['\"]", path.read_text()))
     assert used - set(declared) == set(), "variables used but not declared in dbt_project.yml"
     undocumented = [v for v in declared if f"`{v}`" not in readme]
     assert undocumented == [], "variables missing from the README's variable table"
