@@ -1,0 +1,1 @@
+"""Python helpers for the audience-segmentation dbt project (demo-data generator, CLI)."""

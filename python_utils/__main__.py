@@ -1,0 +1,177 @@
+"""Command-line entry point: ``python -m python_utils <command> ...``.
+
+Commands
+--------
+generate
+    Write synthetic demo data (see :mod:`python_utils.generator`).
+report
+    Summarise a built DuckDB database (see :mod:`python_utils.report`).
+
+New commands are added by writing a ``_add_<name>_parser`` function that
+registers a sub-parser and sets ``func`` to a handler returning an exit code, and
+lists the function in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Callable, Sequence
+
+from python_utils.generator import GeneratorConfig, format_summary, generate
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError("must be in [0, 0.5)")
+    return value
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    cfg = GeneratorConfig(
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        out=Path(args.out),
+        truth_out=Path(args.truth_out) if args.truth_out else None,
+        end_date=args.end_date,
+        dirty_rate=args.dirty_rate,
+        fmt=args.format,
+        anonymous_visitors=args.anonymous_visitors,
+        events_per_customer=args.events_per_customer,
+        events_per_file=args.events_per_file,
+        chunk_customers=args.chunk_customers,
+        quiet=args.quiet,
+    )
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        print(f"python -m python_utils generate: error: {exc}", file=sys.stderr)
+        return 2
+    result = generate(cfg)
+    print(format_summary(result))
+    return 0
+
+
+def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="write synthetic demo data (Parquet/CSV) plus ground truth",
+        description=(
+            "Write demo data for an e-commerce/content site, one folder per table under --out "
+            "(<out>/<table>/part-00000.parquet), and ground truth (personas, identity links, "
+            "dirty rows, generation.json) under --truth-out."
+        ),
+    )
+    p.add_argument("--customers", type=_positive_int, default=10_000, help="number of registered customers (default: %(default)s)")
+    p.add_argument("--days", type=_positive_int, default=180, help="length of the event window in days (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=7, help="random seed; same arguments and seed give identical files (default: %(default)s)")
+    p.add_argument("--out", default="data/raw", help="output folder, one sub-folder per table (default: %(default)s)")
+    p.add_argument(
+        "--truth-out", default=None, help="ground-truth folder (default: sibling of --out named ground_truth)"
+    )
+    p.add_argument("--end-date", type=_iso_date, default=date(2026, 6, 30), help="last day of the window, inclusive (default: %(default)s)")
+    p.add_argument("--dirty-rate", type=_rate, default=0.0, help="fraction of rows per table with one injected defect (default: %(default)s)")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output file format (default: %(default)s)")
+    p.add_argument(
+        "--anonymous-visitors",
+        type=_non_negative_int,
+        default=None,
+        help="anonymous-only visitors (default: customers * 0.5)",
+    )
+    p.add_argument(
+        "--events-per-customer",
+        type=_positive_float,
+        default=None,
+        help="scaling knob: target events per customer (total events ~ customers * X); default: natural rates",
+    )
+    p.add_argument("--events-per-file", type=_positive_int, default=2_000_000, help="rows per events part file (default: %(default)s)")
+    p.add_argument(
+        "--chunk-customers",
+        type=_positive_int,
+        default=10_000,
+        help="customers simulated per chunk: memory knob, part of the determinism key (default: %(default)s)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_generate)
+
+
+#: sub-command registrars; append new ones here
+def _cmd_report(args: argparse.Namespace) -> int:
+    from python_utils.report import summarize
+
+    try:
+        print(summarize(Path(args.database)))
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="summarise a built DuckDB database (where the results are, row accounting)",
+    )
+    p.add_argument(
+        "--database",
+        default="data/segments.duckdb",
+        help="the DuckDB file dbt built (default: data/segments.duckdb)",
+    )
+    p.set_defaults(func=_cmd_report)
+
+
+COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_generate_parser,
+    _add_report_parser,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Top-level parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(prog="python -m python_utils", description="Project utilities.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

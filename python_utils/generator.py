@@ -1,0 +1,2192 @@
+"""Synthetic demo-data generator for the audience-segmentation project.
+
+The generator writes realistic raw data for an e-commerce / content site: web and
+e-mail events, orders and order items, customers, products, consents, deletion
+requests, survey answers and experiment assignments.  Behaviour is driven by
+*planted personas* (bargain hunters, loyal high spenders, window shoppers, ...)
+so that downstream segmentation and clustering has a known ground truth.
+
+Design notes
+------------
+* Everything is vectorised with numpy; Python loops only run over personas,
+  event types, tables and chunks of customers, never over single rows.
+* Customers are processed in chunks.  Every chunk draws from its own random
+  generator ``default_rng(SeedSequence(seed, spawn_key=(1, chunk)))`` so the
+  output depends only on the arguments, never on timing.  IDs that are global
+  (anonymous ids, order ids, event ids) are assigned sequentially in chunk order.
+* Every timestamp column is written as an ISO-8601 *string*
+  (``YYYY-MM-DDTHH:MM:SS``, UTC, no offset) so that injected defects
+  (unparseable values, UTC offsets) are representable.
+* Optional dirty data (``dirty_rate``) is injected per table; every injected row
+  is listed in ``<truth>/dirty_rows.parquet`` with its file and 0-based row.
+
+Layout written::
+
+    <out>/<table>/part-00000.parquet      (events: part-00000, part-00001, ...)
+    <truth>/personas.parquet              subject_id, subject_type, persona
+    <truth>/identity_links.parquet        anonymous_id, customer_id, device_type
+                                          (customer devices that appear in events)
+    <truth>/dirty_rows.parquet            table, source_file, source_row,
+                                          expected_outcome, expected_reason,
+                                          expected_utc_timestamp
+    <truth>/generation.json               parameters, row counts, end date
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+GENERATOR_VERSION = 1
+
+# --------------------------------------------------------------------------- #
+# Vocabularies
+# --------------------------------------------------------------------------- #
+
+TABLES: tuple[str, ...] = (
+    "events",
+    "orders",
+    "order_items",
+    "customers",
+    "products",
+    "consents",
+    "deletion_requests",
+    "survey_responses",
+    "experiment_assignments",
+)
+
+EVENT_TYPES: tuple[str, ...] = (
+    "page_view",
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_started",
+    "purchase",
+    "search",
+    "email_open",
+    "email_click",
+    "video_play",
+    "form_submit",
+    "add_to_wishlist",
+)
+(
+    ET_PAGE_VIEW,
+    ET_PRODUCT_VIEW,
+    ET_ADD_TO_CART,
+    ET_REMOVE_FROM_CART,
+    ET_CHECKOUT,
+    ET_PURCHASE,
+    ET_SEARCH,
+    ET_EMAIL_OPEN,
+    ET_EMAIL_CLICK,
+    ET_VIDEO,
+    ET_FORM,
+    ET_WISHLIST,
+) = range(len(EVENT_TYPES))
+
+DEVICE_TYPES: tuple[str, ...] = ("desktop", "mobile", "tablet")
+DESKTOP, MOBILE, TABLET = range(3)
+
+CHANNELS: tuple[str, ...] = (
+    "organic_search",
+    "paid_search",
+    "email",
+    "social",
+    "direct",
+    "referral",
+    "affiliate",
+)
+CH_ORGANIC, CH_PAID, CH_EMAIL, CH_SOCIAL, CH_DIRECT, CH_REFERRAL, CH_AFFILIATE = range(7)
+#: channels a visit can arrive through on its own (email visits come from clicks)
+SESSION_CHANNELS = np.array([CH_ORGANIC, CH_PAID, CH_SOCIAL, CH_DIRECT, CH_REFERRAL, CH_AFFILIATE])
+
+UTM_SOURCES: tuple[str, ...] = (
+    "google",
+    "bing",
+    "facebook",
+    "instagram",
+    "tiktok",
+    "pinterest",
+    "couponhub",
+    "cashbackly",
+    "dealfinder",
+    "newsletter",
+)
+UTM_MEDIUMS: tuple[str, ...] = ("cpc", "paid_social", "affiliate", "email")
+
+CATEGORIES: tuple[str, ...] = (
+    "electronics",
+    "fashion",
+    "home",
+    "beauty",
+    "sports",
+    "books",
+    "toys",
+    "grocery",
+)
+N_CAT = len(CATEGORIES)
+
+SUBCATEGORIES: dict[str, tuple[str, ...]] = {
+    "electronics": ("phones", "laptops", "audio", "tv", "accessories"),
+    "fashion": ("women", "men", "shoes", "accessories", "kids"),
+    "home": ("kitchen", "furniture", "decor", "bedding", "garden"),
+    "beauty": ("skincare", "makeup", "haircare", "fragrance"),
+    "sports": ("running", "fitness", "outdoor", "cycling"),
+    "books": ("fiction", "non_fiction", "cookbooks", "children"),
+    "toys": ("building", "dolls", "board_games", "outdoor_toys"),
+    "grocery": ("snacks", "beverages", "pantry", "organic"),
+}
+BRANDS: dict[str, tuple[str, ...]] = {
+    "electronics": ("Voltra", "Nexon", "Pixelon", "Auralis", "Kyro", "Zentek"),
+    "fashion": ("Maison Lune", "Urban Thread", "Norda", "Velvetine", "Kito", "Sable & Co"),
+    "home": ("Hearthly", "Nordhaus", "Casa Viva", "Loftline", "Oakmere"),
+    "beauty": ("Lumiere", "Glowhaus", "Pura", "Solene", "Dermaly"),
+    "sports": ("Stride", "Peakform", "Trailborn", "Aerofit", "Corepulse"),
+    "books": ("Penrose Press", "Inkwell", "Northstar Books", "Papertrail"),
+    "toys": ("Tumble", "Brickly", "Wonderkin", "Playfox"),
+    "grocery": ("Green Basket", "Harvest & Co", "Daily Pantry", "Terra Fresh"),
+}
+#: products per category and log-normal price (median, sigma)
+CATEGORY_SIZE = (60, 80, 60, 50, 45, 50, 35, 40)
+CATEGORY_PRICE = ((180.0, 0.8), (45.0, 0.6), (60.0, 0.8), (25.0, 0.5), (55.0, 0.7), (16.0, 0.4), (30.0, 0.6), (9.0, 0.6))
+SEARCH_TERMS: dict[str, tuple[str, ...]] = {
+    "electronics": ("headphones", "usb+c+cable", "laptop", "4k+tv"),
+    "fashion": ("sneakers", "summer+dress", "denim+jacket", "sale"),
+    "home": ("coffee+maker", "bed+linen", "desk+lamp", "plant+pot"),
+    "beauty": ("vitamin+c+serum", "sunscreen", "lipstick", "shampoo"),
+    "sports": ("running+shoes", "yoga+mat", "bike+helmet", "dumbbells"),
+    "books": ("bestsellers", "cookbook", "fantasy", "biography"),
+    "toys": ("lego", "puzzle", "board+game", "plush"),
+    "grocery": ("coffee+beans", "protein+bar", "olive+oil", "tea"),
+}
+BASE_URL = "https://shop.example.com"
+
+COUNTRIES: tuple[str, ...] = ("US", "GB", "DE", "FR", "CA", "NL", "ES", "IT", "SE", "AU")
+COUNTRY_WEIGHTS = np.array([0.42, 0.12, 0.11, 0.08, 0.08, 0.04, 0.05, 0.04, 0.02, 0.04])
+CITIES: dict[str, tuple[str, ...]] = {
+    "US": ("New York", "Los Angeles", "Chicago", "Houston", "Seattle", "Austin", "Miami", "Denver"),
+    "GB": ("London", "Manchester", "Birmingham", "Leeds", "Glasgow", "Bristol"),
+    "DE": ("Berlin", "Hamburg", "Munich", "Cologne", "Frankfurt"),
+    "FR": ("Paris", "Lyon", "Marseille", "Toulouse", "Lille"),
+    "CA": ("Toronto", "Vancouver", "Montreal", "Calgary"),
+    "NL": ("Amsterdam", "Rotterdam", "Utrecht"),
+    "ES": ("Madrid", "Barcelona", "Valencia", "Seville"),
+    "IT": ("Rome", "Milan", "Naples", "Turin"),
+    "SE": ("Stockholm", "Gothenburg"),
+    "AU": ("Sydney", "Melbourne", "Brisbane"),
+}
+DIAL_CODES = ("+1 ", "+44 ", "+49 ", "+33 ", "+1 ", "+31 ", "+34 ", "+39 ", "+46 ", "+61 ")
+#: postal-code style per country: 5 digits, 4 digits, or alphanumeric 'A9A 9A9'
+POSTAL_STYLE = np.array([5, 0, 5, 5, 0, 4, 5, 5, 5, 4])
+
+REGIONS: tuple[str, ...] = ("EU", "UK", "US", "CA", "AU")
+REGION_OF_COUNTRY = np.array([2, 1, 0, 0, 3, 0, 0, 0, 0, 4])
+PURPOSES: tuple[str, ...] = ("analytics", "personalization", "marketing")
+#: P(granted) per region x purpose; EU/UK are explicit opt-in, US mostly granted
+CONSENT_GRANT = np.array(
+    [
+        [0.78, 0.62, 0.48],  # EU
+        [0.80, 0.66, 0.52],  # UK
+        [0.98, 0.96, 0.88],  # US
+        [0.94, 0.90, 0.75],  # CA
+        [0.95, 0.92, 0.80],  # AU
+    ]
+)
+#: P(later revocation | granted) per purpose
+CONSENT_REVOKE = np.array([0.035, 0.03, 0.10])
+
+FIRST_NAMES = (
+    "anna", "ben", "carla", "david", "emma", "felix", "grace", "henry", "isla", "jack",
+    "kate", "liam", "mia", "noah", "olivia", "paul", "quinn", "rosa", "sam", "tara",
+    "umar", "vera", "will", "xena", "yusuf", "zoe", "lena", "max", "sofia", "leo",
+    "chloe", "lucas", "nina", "oscar", "elena", "marco", "julia", "tom", "ava", "finn",
+)
+LAST_NAMES = (
+    "smith", "jones", "mueller", "schmidt", "martin", "bernard", "rossi", "garcia", "brown", "taylor",
+    "wilson", "johnson", "lee", "walker", "white", "martinez", "dubois", "fischer", "weber", "meyer",
+    "novak", "jansen", "de_vries", "larsson", "nilsson", "costa", "silva", "moreau", "lopez", "clark",
+)
+EMAIL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "icloud.com", "example.org", "web.de", "proton.me")
+EMAIL_DOMAIN_WEIGHTS = np.array([0.38, 0.12, 0.18, 0.12, 0.08, 0.07, 0.05])
+GENDERS = ("female", "male", "non_binary")
+LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
+ORDER_STATUSES = ("completed", "cancelled", "refunded")
+CURRENCIES = ("USD", "EUR")
+
+INTERESTS = ("tech", "fashion", "outdoors", "cooking", "beauty", "gaming", "reading", "fitness", "home_decor", "parenting")
+VALUES = ("sustainability", "price", "quality", "convenience")
+
+#: (experiment_id, start as fraction of the window, anonymous visitors eligible)
+EXPERIMENTS: tuple[tuple[str, float, bool], ...] = (
+    ("exp_checkout_redesign", 0.15, False),
+    ("exp_free_shipping_banner", 0.45, False),
+    ("exp_reco_carousel", 0.60, True),
+)
+VARIANTS = ("control", "treatment")
+
+# Dirty-data vocabularies -------------------------------------------------- #
+REASON_MISSING_PK = "missing_primary_key"
+REASON_BAD_TS = "unparseable_timestamp"
+REASON_FUTURE_TS = "future_timestamp"
+REASON_NEG_AMOUNT = "negative_amount"
+REASON_NEG_QTY = "negative_quantity"
+REASON_NEG_PRICE = "negative_price"
+REASON_BAD_STATUS = "invalid_status"
+REASON_DUPLICATE = "duplicate_key"
+REASON_UNKNOWN_EVENT = "unknown_event_type"
+REASON_TS_OFFSET = "timestamp_with_offset"
+ACCEPTED_REASONS = frozenset({REASON_UNKNOWN_EVENT, REASON_TS_OFFSET})
+
+UNPARSEABLE_TIMESTAMPS = (
+    "not-a-date",
+    "2026-13-45T25:61:00",
+    "31/02/2026",
+    "2026-02-30 25:00",
+    "N/A",
+    "yesterday",
+    "0000-00-00T00:00:00",
+)
+INVALID_STATUSES = ("shipped", "pending", "??", "processing", "unknown")
+UNKNOWN_EVENT_TYPES = ("scroll_ping", "chat_open", "heartbeat", "app_open", "push_received")
+#: UTC offsets (minutes) used for ``timestamp_with_offset``
+TZ_OFFSETS_MIN = np.array([60, 120, -300, -420, 330, 540, -240, 600])
+
+
+@dataclass(frozen=True)
+class DirtySpec:
+    """Which defects can be injected into a table and where."""
+
+    table: str
+    primary_key: str
+    timestamp: str | None
+    kinds: tuple[str, ...]
+
+
+DIRTY_SPECS: dict[str, DirtySpec] = {
+    "events": DirtySpec(
+        "events",
+        "event_id",
+        "occurred_at",
+        (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE, REASON_UNKNOWN_EVENT, REASON_TS_OFFSET),
+    ),
+    "orders": DirtySpec(
+        "orders",
+        "order_id",
+        "ordered_at",
+        (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_NEG_AMOUNT, REASON_BAD_STATUS, REASON_DUPLICATE),
+    ),
+    "order_items": DirtySpec(
+        "order_items", "order_id", None, (REASON_MISSING_PK, REASON_NEG_QTY, REASON_NEG_PRICE, REASON_DUPLICATE)
+    ),
+    "customers": DirtySpec(
+        "customers", "customer_id", "signup_at", (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE)
+    ),
+    "consents": DirtySpec(
+        "consents", "subject_id", "recorded_at", (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE)
+    ),
+}
+
+# --------------------------------------------------------------------------- #
+# Personas
+# --------------------------------------------------------------------------- #
+
+_H_DAY = (0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.2, 1.4, 1.5, 1.6, 1.9, 1.8, 1.5, 1.4, 1.4, 1.6, 1.9, 2.2, 2.3, 2.0, 1.2, 0.5)
+_H_COMMUTE = (0.1, 0.05, 0.03, 0.03, 0.05, 0.2, 0.8, 1.8, 2.0, 1.5, 1.2, 1.4, 2.0, 1.6, 1.2, 1.1, 1.2, 1.4, 1.8, 2.2, 2.4, 1.8, 0.8, 0.3)
+_H_NIGHT = (3.0, 2.6, 1.8, 0.8, 0.2, 0.05, 0.05, 0.05, 0.1, 0.1, 0.15, 0.2, 0.3, 0.3, 0.2, 0.2, 0.2, 0.3, 0.4, 0.5, 0.7, 1.2, 2.6, 3.2)
+_H_EVENING = (0.3, 0.15, 0.05, 0.03, 0.03, 0.05, 0.2, 0.5, 0.8, 0.9, 1.0, 1.1, 1.3, 1.1, 1.0, 1.0, 1.1, 1.4, 1.9, 2.4, 2.7, 2.6, 1.8, 0.8)
+
+
+@dataclass(frozen=True)
+class PersonaProfile:
+    """Behavioural parameters of one planted persona (all per visit unless noted)."""
+
+    name: str
+    share: float  # share of customers (anonymous_browser: unused)
+    sessions_per_week: float  # anonymous_browser: mean number of extra visits
+    hours: tuple[float, ...]  # 24 weights for the hour of day (UTC)
+    device_mix: tuple[float, float, float]  # desktop, mobile, tablet (main device)
+    p_two_devices: float
+    p_second_device: float  # share of visits on the second device
+    channel_mix: tuple[float, ...]  # organic, paid_search, social, direct, referral, affiliate
+    sale_affinity: float  # share of visits deliberately placed on sale days
+    category_weights: tuple[float, ...]
+    price_beta: tuple[float, float]  # preferred price quantile within a category
+    mu_extra_pages: float
+    mu_products: float
+    mu_search: float
+    mu_video: float
+    mu_wishlist: float
+    p_form: float
+    p_cart: float
+    mu_cart_items: float
+    p_remove: float
+    p_checkout: float
+    p_purchase: float
+    mu_extra_qty: float
+    status_mix: tuple[float, float, float]  # completed, cancelled, refunded
+    scroll_beta: tuple[float, float]
+    engaged_mean: float
+    video_mean: float
+    p_email_open: float  # per e-mail sent
+    p_email_click: float  # per opened e-mail
+    marketing_tilt: float  # added to P(marketing consent)
+    landing_mix: tuple[float, float, float, float]  # home, category page, blog, product page
+    page_mix: tuple[float, float, float, float, float]  # home, category, other category, blog, account
+    birth_year: tuple[float, float]
+    loyalty_mix: tuple[float, float, float, float, float]  # none, bronze, silver, gold, platinum
+    acquisition_mix: tuple[float, ...]  # over CHANNELS
+    interests: tuple[float, ...]
+    values: tuple[float, ...]
+
+
+PERSONA_PROFILES: tuple[PersonaProfile, ...] = (
+    PersonaProfile(
+        name="bargain_hunter", share=0.20, sessions_per_week=0.4, hours=_H_DAY,
+        device_mix=(0.45, 0.45, 0.10), p_two_devices=0.25, p_second_device=0.35,
+        channel_mix=(0.10, 0.25, 0.10, 0.10, 0.05, 0.40), sale_affinity=0.65,
+        category_weights=(1.0, 3.0, 2.0, 2.0, 1.0, 0.5, 2.0, 3.0), price_beta=(1.2, 4.0),
+        mu_extra_pages=1.5, mu_products=3.0, mu_search=0.8, mu_video=0.1, mu_wishlist=0.2, p_form=0.02,
+        p_cart=0.45, mu_cart_items=1.8, p_remove=0.25, p_checkout=0.55, p_purchase=0.75, mu_extra_qty=0.8,
+        status_mix=(0.85, 0.05, 0.10), scroll_beta=(2.0, 2.0), engaged_mean=25.0, video_mean=40.0,
+        p_email_open=0.35, p_email_click=0.40, marketing_tilt=0.05,
+        landing_mix=(0.25, 0.35, 0.05, 0.35), page_mix=(0.15, 0.40, 0.20, 0.10, 0.15),
+        birth_year=(1985.0, 10.0), loyalty_mix=(0.30, 0.45, 0.20, 0.05, 0.0),
+        acquisition_mix=(0.10, 0.25, 0.15, 0.10, 0.05, 0.05, 0.30),
+        interests=(0.5, 2.0, 0.5, 2.0, 1.0, 0.5, 0.5, 0.5, 1.0, 2.0), values=(0.5, 6.0, 1.0, 1.5),
+    ),
+    PersonaProfile(
+        name="loyal_high_spender", share=0.12, sessions_per_week=0.75, hours=_H_COMMUTE,
+        device_mix=(0.55, 0.35, 0.10), p_two_devices=0.40, p_second_device=0.35,
+        channel_mix=(0.20, 0.05, 0.05, 0.55, 0.10, 0.05), sale_affinity=0.0,
+        category_weights=(4.0, 2.0, 3.0, 1.0, 2.0, 1.0, 0.5, 0.5), price_beta=(4.0, 1.3),
+        mu_extra_pages=1.2, mu_products=2.5, mu_search=0.5, mu_video=0.1, mu_wishlist=0.1, p_form=0.02,
+        p_cart=0.55, mu_cart_items=2.5, p_remove=0.10, p_checkout=0.80, p_purchase=0.90, mu_extra_qty=0.25,
+        status_mix=(0.95, 0.02, 0.03), scroll_beta=(2.0, 2.0), engaged_mean=30.0, video_mean=45.0,
+        p_email_open=0.45, p_email_click=0.20, marketing_tilt=0.05,
+        landing_mix=(0.45, 0.25, 0.05, 0.25), page_mix=(0.15, 0.35, 0.15, 0.10, 0.25),
+        birth_year=(1975.0, 10.0), loyalty_mix=(0.05, 0.05, 0.20, 0.40, 0.30),
+        acquisition_mix=(0.30, 0.10, 0.05, 0.10, 0.25, 0.15, 0.05),
+        interests=(3.0, 1.0, 2.0, 1.0, 0.5, 0.5, 1.0, 1.0, 2.0, 0.5), values=(1.0, 0.3, 6.0, 2.0),
+    ),
+    PersonaProfile(
+        name="window_shopper", share=0.18, sessions_per_week=0.45, hours=_H_DAY,
+        device_mix=(0.30, 0.60, 0.10), p_two_devices=0.25, p_second_device=0.35,
+        channel_mix=(0.35, 0.10, 0.35, 0.10, 0.08, 0.02), sale_affinity=0.0,
+        category_weights=(1.0, 4.0, 3.0, 3.0, 1.0, 0.5, 1.0, 0.3), price_beta=(2.0, 2.0),
+        mu_extra_pages=2.5, mu_products=5.0, mu_search=0.8, mu_video=0.3, mu_wishlist=0.8, p_form=0.03,
+        p_cart=0.30, mu_cart_items=1.6, p_remove=0.40, p_checkout=0.15, p_purchase=0.40, mu_extra_qty=0.1,
+        status_mix=(0.90, 0.05, 0.05), scroll_beta=(3.0, 2.0), engaged_mean=40.0, video_mean=60.0,
+        p_email_open=0.18, p_email_click=0.15, marketing_tilt=0.0,
+        landing_mix=(0.30, 0.35, 0.10, 0.25), page_mix=(0.15, 0.35, 0.25, 0.15, 0.10),
+        birth_year=(1992.0, 8.0), loyalty_mix=(0.50, 0.40, 0.10, 0.0, 0.0),
+        acquisition_mix=(0.35, 0.10, 0.05, 0.30, 0.10, 0.08, 0.02),
+        interests=(0.5, 3.0, 0.5, 0.5, 2.0, 0.5, 0.5, 0.5, 2.5, 0.5), values=(1.5, 1.5, 1.5, 1.5),
+    ),
+    PersonaProfile(
+        name="lapsed", share=0.14, sessions_per_week=0.6, hours=_H_DAY,
+        device_mix=(0.45, 0.45, 0.10), p_two_devices=0.15, p_second_device=0.35,
+        channel_mix=(0.35, 0.15, 0.15, 0.20, 0.10, 0.05), sale_affinity=0.0,
+        category_weights=(1.5, 2.0, 2.0, 1.0, 1.5, 1.0, 1.0, 1.0), price_beta=(2.0, 2.0),
+        mu_extra_pages=1.2, mu_products=2.0, mu_search=0.4, mu_video=0.1, mu_wishlist=0.1, p_form=0.02,
+        p_cart=0.30, mu_cart_items=1.5, p_remove=0.20, p_checkout=0.50, p_purchase=0.70, mu_extra_qty=0.2,
+        status_mix=(0.88, 0.05, 0.07), scroll_beta=(2.0, 2.0), engaged_mean=30.0, video_mean=45.0,
+        p_email_open=0.06, p_email_click=0.10, marketing_tilt=-0.10,
+        landing_mix=(0.35, 0.30, 0.05, 0.30), page_mix=(0.20, 0.35, 0.15, 0.10, 0.20),
+        birth_year=(1982.0, 12.0), loyalty_mix=(0.30, 0.40, 0.20, 0.08, 0.02),
+        acquisition_mix=(0.25, 0.20, 0.10, 0.15, 0.15, 0.10, 0.05),
+        interests=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), values=(1.0, 2.0, 1.5, 1.5),
+    ),
+    PersonaProfile(
+        name="new_customer", share=0.10, sessions_per_week=1.2, hours=_H_DAY,
+        device_mix=(0.35, 0.55, 0.10), p_two_devices=0.20, p_second_device=0.35,
+        channel_mix=(0.20, 0.30, 0.35, 0.05, 0.05, 0.05), sale_affinity=0.0,
+        category_weights=(2.0, 2.0, 1.5, 1.5, 1.5, 1.0, 1.0, 1.0), price_beta=(2.0, 2.5),
+        mu_extra_pages=1.8, mu_products=3.0, mu_search=0.7, mu_video=0.2, mu_wishlist=0.2, p_form=0.05,
+        p_cart=0.40, mu_cart_items=1.6, p_remove=0.20, p_checkout=0.60, p_purchase=0.70, mu_extra_qty=0.2,
+        status_mix=(0.90, 0.05, 0.05), scroll_beta=(2.5, 2.0), engaged_mean=35.0, video_mean=50.0,
+        p_email_open=0.40, p_email_click=0.25, marketing_tilt=0.0,
+        landing_mix=(0.30, 0.30, 0.10, 0.30), page_mix=(0.20, 0.35, 0.20, 0.10, 0.15),
+        birth_year=(1994.0, 9.0), loyalty_mix=(0.60, 0.40, 0.0, 0.0, 0.0),
+        acquisition_mix=(0.15, 0.30, 0.05, 0.35, 0.05, 0.05, 0.05),
+        interests=(1.5, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), values=(1.5, 1.5, 1.5, 1.5),
+    ),
+    PersonaProfile(
+        name="late_night_mobile", share=0.14, sessions_per_week=0.5, hours=_H_NIGHT,
+        device_mix=(0.04, 0.90, 0.06), p_two_devices=0.20, p_second_device=0.12,
+        channel_mix=(0.10, 0.05, 0.55, 0.25, 0.03, 0.02), sale_affinity=0.0,
+        category_weights=(1.5, 3.0, 0.5, 3.0, 0.5, 1.5, 0.5, 0.3), price_beta=(1.8, 2.5),
+        mu_extra_pages=1.0, mu_products=2.5, mu_search=0.4, mu_video=0.8, mu_wishlist=0.2, p_form=0.01,
+        p_cart=0.35, mu_cart_items=1.4, p_remove=0.20, p_checkout=0.50, p_purchase=0.65, mu_extra_qty=0.15,
+        status_mix=(0.88, 0.06, 0.06), scroll_beta=(1.5, 3.0), engaged_mean=15.0, video_mean=35.0,
+        p_email_open=0.12, p_email_click=0.15, marketing_tilt=0.0,
+        landing_mix=(0.30, 0.25, 0.05, 0.40), page_mix=(0.20, 0.40, 0.20, 0.05, 0.15),
+        birth_year=(1999.0, 5.0), loyalty_mix=(0.40, 0.40, 0.15, 0.05, 0.0),
+        acquisition_mix=(0.10, 0.05, 0.05, 0.55, 0.20, 0.03, 0.02),
+        interests=(1.0, 2.5, 0.3, 0.5, 2.5, 3.0, 0.5, 0.5, 0.3, 0.3), values=(1.0, 1.5, 1.0, 4.0),
+    ),
+    PersonaProfile(
+        name="content_engager", share=0.12, sessions_per_week=0.42, hours=_H_EVENING,
+        device_mix=(0.40, 0.40, 0.20), p_two_devices=0.30, p_second_device=0.35,
+        channel_mix=(0.45, 0.03, 0.20, 0.12, 0.18, 0.02), sale_affinity=0.0,
+        category_weights=(1.0, 0.5, 2.0, 0.5, 3.0, 4.0, 0.5, 1.5), price_beta=(2.0, 2.0),
+        mu_extra_pages=3.0, mu_products=1.0, mu_search=0.6, mu_video=1.5, mu_wishlist=0.1, p_form=0.08,
+        p_cart=0.08, mu_cart_items=1.2, p_remove=0.20, p_checkout=0.50, p_purchase=0.70, mu_extra_qty=0.1,
+        status_mix=(0.92, 0.04, 0.04), scroll_beta=(5.0, 1.5), engaged_mean=90.0, video_mean=150.0,
+        p_email_open=0.30, p_email_click=0.25, marketing_tilt=0.0,
+        landing_mix=(0.15, 0.15, 0.60, 0.10), page_mix=(0.10, 0.15, 0.10, 0.55, 0.10),
+        birth_year=(1980.0, 12.0), loyalty_mix=(0.40, 0.35, 0.20, 0.05, 0.0),
+        acquisition_mix=(0.45, 0.03, 0.10, 0.15, 0.07, 0.18, 0.02),
+        interests=(0.5, 0.3, 2.0, 2.5, 0.3, 0.5, 3.0, 2.0, 1.0, 0.5), values=(4.0, 0.5, 2.0, 1.0),
+    ),
+    PersonaProfile(
+        name="anonymous_browser", share=0.0, sessions_per_week=1.0, hours=_H_DAY,
+        device_mix=(0.30, 0.62, 0.08), p_two_devices=0.0, p_second_device=0.0,
+        channel_mix=(0.40, 0.20, 0.20, 0.10, 0.07, 0.03), sale_affinity=0.0,
+        category_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), price_beta=(1.5, 2.5),
+        mu_extra_pages=0.8, mu_products=1.5, mu_search=0.3, mu_video=0.1, mu_wishlist=0.05, p_form=0.02,
+        p_cart=0.20, mu_cart_items=1.3, p_remove=0.30, p_checkout=0.45, p_purchase=0.60, mu_extra_qty=0.1,
+        status_mix=(0.90, 0.05, 0.05), scroll_beta=(1.5, 2.5), engaged_mean=20.0, video_mean=30.0,
+        p_email_open=0.0, p_email_click=0.0, marketing_tilt=0.0,
+        landing_mix=(0.40, 0.25, 0.10, 0.25), page_mix=(0.25, 0.35, 0.20, 0.10, 0.10),
+        birth_year=(1988.0, 12.0), loyalty_mix=(1.0, 0.0, 0.0, 0.0, 0.0),
+        acquisition_mix=(1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        interests=(1.0,) * 10, values=(1.0,) * 4,
+    ),
+)
+PERSONAS: tuple[str, ...] = tuple(p.name for p in PERSONA_PROFILES)
+CUSTOMER_PERSONAS: tuple[str, ...] = PERSONAS[:-1]
+P_BARGAIN, P_LOYAL, P_WINDOW, P_LAPSED, P_NEW, P_LATE, P_CONTENT, P_ANON = range(len(PERSONAS))
+PERSONA_SHARES = np.array([p.share for p in PERSONA_PROFILES[:-1]])
+PERSONA_SHARES = PERSONA_SHARES / PERSONA_SHARES.sum()
+
+
+class _PersonaArrays:
+    """Persona parameters as numpy arrays indexed by persona code."""
+
+    def __init__(self, profiles: Sequence[PersonaProfile]) -> None:
+        for name in PersonaProfile.__dataclass_fields__:
+            if name == "name":
+                continue
+            arr = np.array([getattr(p, name) for p in profiles], dtype=np.float64)
+            if arr.ndim == 2 and name not in ("price_beta", "scroll_beta", "birth_year"):
+                arr = arr / arr.sum(axis=1, keepdims=True).clip(min=1e-12)
+            setattr(self, name, arr)
+
+
+PP = _PersonaArrays(PERSONA_PROFILES)
+
+DAY = 86_400
+BIG_TS = np.int64(2**62)
+
+# --------------------------------------------------------------------------- #
+# Configuration and results
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """All knobs of one generator run (the CLI maps 1:1 onto these)."""
+
+    customers: int = 10_000
+    days: int = 180
+    seed: int = 7
+    out: Path = Path("data/raw")
+    truth_out: Path | None = None
+    end_date: date = date(2026, 6, 30)
+    dirty_rate: float = 0.0
+    fmt: str = "parquet"
+    anonymous_visitors: int | None = None
+    events_per_customer: float | None = None
+    events_per_file: int = 2_000_000
+    chunk_customers: int = 10_000
+    quiet: bool = False
+
+    @property
+    def truth_dir(self) -> Path:
+        """Ground-truth directory: ``--truth-out`` or ``<out>/../ground_truth``."""
+        return Path(self.truth_out) if self.truth_out is not None else Path(self.out).parent / "ground_truth"
+
+    @property
+    def n_anonymous(self) -> int:
+        """Number of anonymous-only visitors (default: half the customers)."""
+        if self.anonymous_visitors is None:
+            return int(round(self.customers * 0.5))
+        return int(self.anonymous_visitors)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for impossible settings."""
+        if self.customers < 1:
+            raise ValueError("customers must be >= 1")
+        if self.days < 1:
+            raise ValueError("days must be >= 1")
+        if not 0.0 <= self.dirty_rate < 0.5:
+            raise ValueError("dirty_rate must be in [0, 0.5)")
+        if self.fmt not in ("parquet", "csv"):
+            raise ValueError("format must be 'parquet' or 'csv'")
+        if self.n_anonymous < 0:
+            raise ValueError("anonymous_visitors must be >= 0")
+        if self.events_per_file < 1 or self.chunk_customers < 1:
+            raise ValueError("events_per_file and chunk_customers must be >= 1")
+        if self.events_per_customer is not None and self.events_per_customer <= 0:
+            raise ValueError("events_per_customer must be > 0")
+        if self.customers > 9_999_999:
+            raise ValueError("customers must be < 10 million (id width)")
+
+
+@dataclass
+class GenerationResult:
+    """What a run produced."""
+
+    row_counts: dict[str, int]
+    dirty_counts: dict[str, int]
+    files: dict[str, list[str]]
+    seconds: float
+    truth_dir: Path
+    out_dir: Path
+    session_scale: float
+
+    @property
+    def events_per_second(self) -> float:
+        """Written events per wall-clock second."""
+        return self.row_counts.get("events", 0) / max(self.seconds, 1e-9)
+
+
+# --------------------------------------------------------------------------- #
+# Small vectorised helpers
+# --------------------------------------------------------------------------- #
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    """Independent generator for a (purpose, index) key derived from ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def _choice_by_group(rng: np.random.Generator, group: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Sample one category per row from ``probs[group[row]]`` (rows of probs sum to 1)."""
+    n = len(group)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    cum = np.cumsum(probs, axis=1)
+    cum[:, -1] = 1.0
+    u = rng.random(n)
+    out = np.zeros(n, np.int64)
+    for j in range(probs.shape[1] - 1):
+        out += u >= cum[group, j]
+    return out
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For per-parent ``counts`` return (parent index, rank within parent) per child row."""
+    counts = np.asarray(counts, np.int64)
+    total = int(counts.sum())
+    parent = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+    return parent, rank
+
+
+_D4 = np.array([f"{i:04d}" for i in range(10_000)], dtype="S4").view(np.uint32)  # '0000'..'9999'
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded decimal digits of non-negative ``values`` as an ``(n, width)`` uint8 matrix."""
+    v = np.asarray(values, np.int64)
+    groups = -(-width // 4)
+    g = np.empty((len(v), groups), np.uint32)
+    for i in range(groups - 1, -1, -1):  # 4 digits per table lookup
+        g[:, i] = _D4[v % 10_000]
+        if i:
+            v = v // 10_000
+    return g.view(np.uint8).reshape(len(v), groups * 4)[:, groups * 4 - width :]
+
+
+def _fixed_width_strings(buf: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Zero-copy Arrow string array from an ``(n, width)`` uint8 matrix."""
+    n, width = buf.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32) if n else np.zeros(1, np.int32)
+    data = np.ascontiguousarray(buf).reshape(-1)
+    if valid is None or bool(np.all(valid)):
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    bitmap = np.packbits(np.asarray(valid, np.uint8), bitorder="little")
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(bitmap), int(n - np.count_nonzero(valid))
+    )
+
+
+def id_strings(prefix: str, numbers: np.ndarray, width: int, valid: np.ndarray | None = None) -> pa.Array:
+    """Format ids like ``C0000001`` (prefix + zero-padded number), vectorised."""
+    numbers = np.asarray(numbers, np.int64)
+    if valid is not None:
+        numbers = np.where(valid, numbers, 0)
+    p = np.frombuffer(prefix.encode("ascii"), np.uint8)
+    buf = np.empty((len(numbers), len(p) + width), np.uint8)
+    buf[:, : len(p)] = p
+    buf[:, len(p) :] = _digits(numbers, width)
+    return _fixed_width_strings(buf, valid)
+
+
+def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Proleptic Gregorian (year, month, day) from days since 1970-01-01 (H. Hinnant)."""
+    z = days + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = y + (m <= 2)
+    return y, m, d
+
+
+_HMS_CACHE: list[np.ndarray] = []
+
+
+def _hms_table() -> np.ndarray:
+    """'HH:MM:SS' for every second of a day, as uint64 (8 ASCII bytes each)."""
+    if not _HMS_CACHE:
+        sod = np.arange(DAY, dtype=np.int64)
+        buf = np.empty((DAY, 8), np.uint8)
+        buf[:, 0:2] = _digits(sod // 3600, 2)
+        buf[:, 2] = ord(":")
+        buf[:, 3:5] = _digits((sod // 60) % 60, 2)
+        buf[:, 5] = ord(":")
+        buf[:, 6:8] = _digits(sod % 60, 2)
+        _HMS_CACHE.append(buf.view(np.uint64).reshape(-1))
+    return _HMS_CACHE[0]
+
+
+_ISO_DTYPE = np.dtype([("date", "S11"), ("time", "<u8")])  # 'YYYY-MM-DDT' + 'HH:MM:SS' = 19 bytes
+
+
+def iso_strings(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Format epoch seconds as ``YYYY-MM-DDTHH:MM:SS`` strings (UTC), vectorised.
+
+    Uses a per-call table of the dates in range and a table of all times of day,
+    so each value costs two lookups.
+    """
+    secs = np.asarray(seconds, np.int64)
+    n = len(secs)
+    if valid is not None:
+        secs = np.where(valid, secs, secs[valid].min() if np.any(valid) else 0)
+    if n == 0:
+        return pa.array([], pa.string())
+    days = np.floor_divide(secs, DAY)
+    sod = secs - days * DAY
+    d0, d1 = int(days.min()), int(days.max())
+    all_days = np.arange(d0, d1 + 1, dtype=np.int64)
+    y, m, d = _civil_from_days(all_days)
+    tab = np.empty((len(all_days), 11), np.uint8)
+    tab[:, 0:4] = _digits(y, 4)
+    tab[:, 4] = ord("-")
+    tab[:, 5:7] = _digits(m, 2)
+    tab[:, 7] = ord("-")
+    tab[:, 8:10] = _digits(d, 2)
+    tab[:, 10] = ord("T")
+    out = np.empty(n, _ISO_DTYPE)
+    out["date"] = tab.view("S11").reshape(-1)[days - d0]
+    out["time"] = _hms_table()[sod]
+    return _fixed_width_strings(out.view(np.uint8).reshape(n, 19), valid)
+
+
+def _take_strings(vocab: Sequence[str] | pa.Array, codes: np.ndarray) -> pa.Array:
+    """Map integer codes to strings of ``vocab``; negative codes become null."""
+    arr = vocab if isinstance(vocab, pa.Array) else pa.array(list(vocab), pa.string())
+    codes = np.asarray(codes, np.int64)
+    idx = pa.array(codes, mask=codes < 0) if np.any(codes < 0) else pa.array(codes)
+    return arr.take(idx)
+
+
+def _repeat_string(value: str, n: int) -> pa.Array:
+    """String array holding ``value`` ``n`` times."""
+    return pa.array([value], pa.string()).take(pa.array(np.zeros(n, np.int64)))
+
+
+def _scaled_array(values: np.ndarray, divisor: float) -> pa.Array:
+    """float64 Arrow array ``values / divisor``; negative values become null."""
+    values = np.asarray(values)
+    null = values < 0
+    out = values / divisor
+    return pa.array(out, pa.float64(), mask=null) if null.any() else pa.array(out, pa.float64())
+
+
+def _int_array(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """int64 Arrow array, optionally with nulls where ``valid`` is False."""
+    values = np.asarray(values, np.int64)
+    if valid is None or bool(np.all(valid)):
+        return pa.array(values, pa.int64())
+    return pa.array(values, pa.int64(), mask=~np.asarray(valid, bool))
+
+
+def _epoch(d: date) -> int:
+    """Epoch seconds of midnight UTC of ``d``."""
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+
+
+def _subject_strings(kind: np.ndarray, number: np.ndarray) -> pa.Array:
+    """Subject ids: kind 0 -> customer id ``C#######``, kind 1 -> anonymous id ``A########``."""
+    kind = np.asarray(kind)
+    cust = id_strings("C", number, 7, valid=kind == 0)
+    anon = id_strings("A", number, 8, valid=kind == 1)
+    return pc.if_else(pa.array(kind == 0), cust, anon)
+
+
+# --------------------------------------------------------------------------- #
+# World: chunk-independent reference data
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class _World:
+    """Catalogue, calendars and vocabularies shared by all chunks."""
+
+    cfg: GeneratorConfig
+    window_start: int
+    window_end: int
+    end_day_start: int
+    # catalogue
+    prod_cat: np.ndarray
+    prod_sub: list[str]
+    prod_brand: list[str]
+    prod_price_cents: np.ndarray
+    sorted_idx: np.ndarray
+    cat_start: np.ndarray
+    cat_n: np.ndarray
+    # calendars
+    sale_start: np.ndarray
+    sale_end: np.ndarray
+    sale_code: np.ndarray
+    send_time: np.ndarray
+    send_code: np.ndarray
+    # vocabularies (Arrow arrays for fast take)
+    campaigns: pa.Array
+    camp_brand: int
+    camp_generic0: int
+    camp_prospect0: int
+    camp_coupon: int
+    urls: pa.Array
+    u_home: int
+    u_cat0: int
+    u_prod0: int
+    u_cart: int
+    u_checkout: int
+    u_confirm: int
+    u_newsletter: int
+    u_contact: int
+    u_account: int
+    u_signup: int
+    u_search0: int
+    u_blog0: int
+    u_video0: int
+    cities: pa.Array
+    city_start: np.ndarray
+    city_n: np.ndarray
+    product_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    session_scale: float = 1.0
+    str_cache: dict[str, pa.Array] = field(default_factory=dict)
+
+    @property
+    def span(self) -> int:
+        """Length of the window in seconds."""
+        return self.window_end - self.window_start + 1
+
+    def vocab(self, name: str, values: Sequence[str]) -> pa.Array:
+        """Cached Arrow string array for a static vocabulary."""
+        if name not in self.str_cache:
+            self.str_cache[name] = pa.array(list(values), pa.string())
+        return self.str_cache[name]
+
+
+def _build_world(cfg: GeneratorConfig) -> _World:
+    """Deterministically build catalogue, sale/e-mail calendars and URL vocabulary."""
+    rng = _rng(cfg.seed, 0)
+    ws = _epoch(cfg.end_date) - (cfg.days - 1) * DAY
+    we = _epoch(cfg.end_date) + DAY - 1
+    span_days = cfg.days
+
+    # --- products (grouped by category, then shuffled so ids do not leak order)
+    cats, subs, brands, prices = [], [], [], []
+    for c, cat in enumerate(CATEGORIES):
+        n = CATEGORY_SIZE[c]
+        median, sigma = CATEGORY_PRICE[c]
+        cats.append(np.full(n, c, np.int64))
+        subs.extend(np.array(SUBCATEGORIES[cat])[rng.integers(0, len(SUBCATEGORIES[cat]), n)].tolist())
+        brands.extend(np.array(BRANDS[cat])[rng.integers(0, len(BRANDS[cat]), n)].tolist())
+        raw = np.minimum(median * np.exp(sigma * rng.standard_normal(n)), median * 10)
+        prices.append(np.maximum(np.floor(raw), 1.0) * 100 + 99)
+    cat_arr = np.concatenate(cats)
+    price_arr = np.concatenate(prices).astype(np.int64)
+    perm = rng.permutation(len(cat_arr))
+    prod_cat = cat_arr[perm]
+    prod_price = price_arr[perm]
+    prod_sub = [subs[i] for i in perm]
+    prod_brand = [brands[i] for i in perm]
+    sorted_idx = np.lexsort((np.arange(len(prod_cat)), prod_price, prod_cat))
+    cat_n = np.bincount(prod_cat, minlength=N_CAT).astype(np.int64)
+    cat_start = np.concatenate([[0], np.cumsum(cat_n)[:-1]]).astype(np.int64)
+
+    # --- sale calendar: 3-day sales every 21 days starting on day 5
+    themes = ("flash", "weekend", "clearance", "midseason", "summer", "members")
+    sale_days = np.arange(5, span_days, 21, dtype=np.int64)
+    sale_start = ws + sale_days * DAY
+    sale_end = sale_start + 3 * DAY
+    sale_names = [
+        f"sale_{themes[i % len(themes)]}_{datetime.fromtimestamp(int(s), timezone.utc):%Y%m%d}"
+        for i, s in enumerate(sale_start)
+    ]
+    campaigns: list[str] = list(sale_names)
+    sale_code = np.arange(len(sale_names), dtype=np.int64)
+    camp_brand = len(campaigns)
+    campaigns.append("brand_search")
+    camp_generic0 = len(campaigns)
+    campaigns.extend(f"generic_{c}" for c in CATEGORIES)
+    camp_prospect0 = len(campaigns)
+    campaigns.extend(f"prospecting_{c}" for c in CATEGORIES)
+    camp_coupon = len(campaigns)
+    campaigns.append("sale_coupon_10off")
+
+    # --- e-mail sends every 4 days, 08:00-10:00 UTC
+    send_days = np.arange(1, span_days, 4, dtype=np.int64)
+    send_time = ws + send_days * DAY + 8 * 3600 + rng.integers(0, 7200, len(send_days))
+    send_code = np.empty(len(send_time), np.int64)
+    sidx = np.searchsorted(sale_start, send_time, side="right") - 1
+    for i, t in enumerate(send_time):  # one iteration per e-mail campaign (few dozen)
+        j = sidx[i]
+        if j >= 0 and t < sale_end[j]:
+            send_code[i] = sale_code[j]
+        else:
+            send_code[i] = len(campaigns)
+            campaigns.append(f"newsletter_{datetime.fromtimestamp(int(t), timezone.utc):%Y%m%d}")
+
+    # --- URL vocabulary
+    urls: list[str] = [f"{BASE_URL}/"]
+    u_cat0 = len(urls)
+    urls.extend(f"{BASE_URL}/c/{c}" for c in CATEGORIES)
+    u_prod0 = len(urls)
+    urls.extend(f"{BASE_URL}/p/P{i + 1:04d}" for i in range(len(prod_cat)))
+    fixed = ["cart", "checkout", "checkout/confirmation", "newsletter", "contact", "account", "signup"]
+    u_fixed = len(urls)
+    urls.extend(f"{BASE_URL}/{p}" for p in fixed)
+    u_search0 = len(urls)
+    for c in CATEGORIES:
+        urls.extend(f"{BASE_URL}/search?q={t}" for t in SEARCH_TERMS[c])
+    u_blog0 = len(urls)
+    for c in CATEGORIES:
+        urls.extend(f"{BASE_URL}/blog/{c}/article-{k + 1}" for k in range(5))
+    u_video0 = len(urls)
+    for c in CATEGORIES:
+        urls.extend(f"{BASE_URL}/videos/{c}-{k + 1}" for k in range(3))
+
+    # --- cities
+    city_list: list[str] = []
+    city_start, city_n = [], []
+    for ctry in COUNTRIES:
+        city_start.append(len(city_list))
+        city_n.append(len(CITIES[ctry]))
+        city_list.extend(CITIES[ctry])
+
+    return _World(
+        cfg=cfg,
+        window_start=ws,
+        window_end=we,
+        end_day_start=_epoch(cfg.end_date),
+        prod_cat=prod_cat,
+        prod_sub=prod_sub,
+        prod_brand=prod_brand,
+        prod_price_cents=prod_price,
+        sorted_idx=sorted_idx,
+        cat_start=cat_start,
+        cat_n=cat_n,
+        sale_start=sale_start,
+        sale_end=sale_end,
+        sale_code=sale_code,
+        send_time=send_time.astype(np.int64),
+        send_code=send_code,
+        campaigns=pa.array(campaigns, pa.string()),
+        camp_brand=camp_brand,
+        camp_generic0=camp_generic0,
+        camp_prospect0=camp_prospect0,
+        camp_coupon=camp_coupon,
+        urls=pa.array(urls, pa.string()),
+        u_home=0,
+        u_cat0=u_cat0,
+        u_prod0=u_prod0,
+        u_cart=u_fixed,
+        u_checkout=u_fixed + 1,
+        u_confirm=u_fixed + 2,
+        u_newsletter=u_fixed + 3,
+        u_contact=u_fixed + 4,
+        u_account=u_fixed + 5,
+        u_signup=u_fixed + 6,
+        u_search0=u_search0,
+        u_blog0=u_blog0,
+        u_video0=u_video0,
+        cities=pa.array(city_list, pa.string()),
+        city_start=np.array(city_start, np.int64),
+        city_n=np.array(city_n, np.int64),
+        product_ids=id_strings("P", np.arange(len(prod_cat)) + 1, 4),
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Chunk simulation (numeric)
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class _Chunk:
+    """Numeric simulation result of one chunk of subjects (ids still local)."""
+
+    c0: int
+    nc: int
+    na: int
+    n_anon_ids: int
+    persona: np.ndarray
+    anon_local_of_visitor: np.ndarray
+    device_links: dict[str, np.ndarray]
+    customers: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    orders: dict[str, np.ndarray]
+    items: dict[str, np.ndarray]
+    consents: dict[str, np.ndarray]
+    surveys: dict[str, np.ndarray]
+    experiments: dict[str, np.ndarray]
+    n_events_scaled: int
+    n_events_fixed: int
+
+
+def _sample_session_starts(
+    rng: np.random.Generator, world: _World, a: np.ndarray, b: np.ndarray, persona: np.ndarray
+) -> np.ndarray:
+    """Visit start times inside [a, b] (day granularity) with persona hour-of-day habits."""
+    n = len(a)
+    a_day = a // DAY
+    b_day = b // DAY
+    day = a_day + (rng.random(n) * (b_day - a_day + 1)).astype(np.int64)
+    if len(world.sale_start):
+        use_sale = rng.random(n) < PP.sale_affinity[persona]
+        k = rng.integers(0, len(world.sale_start), n)
+        sd = world.sale_start[k] // DAY + rng.integers(0, 3, n)
+        ok = use_sale & (sd >= a_day) & (sd <= b_day)
+        day = np.where(ok, sd, day)
+    hour = _choice_by_group(rng, persona, PP.hours)
+    t = day * DAY + hour * 3600 + rng.integers(0, 3600, n)
+    return np.clip(t, world.window_start, world.window_end)
+
+
+def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, na: int) -> _Chunk:
+    """Simulate ``nc`` customers (global index from ``c0``) and ``na`` anonymous visitors."""
+    ws, we, span = world.window_start, world.window_end, world.span
+    scale = world.session_scale
+    n = nc + na
+    is_cust = np.arange(n) < nc
+    persona = np.full(n, P_ANON, np.int64)
+    persona[:nc] = rng.choice(len(CUSTOMER_PERSONAS), size=nc, p=PERSONA_SHARES)
+    cust_num = np.where(is_cust, c0 + np.arange(n) + 1, -1).astype(np.int64)
+    country = rng.choice(len(COUNTRIES), size=n, p=COUNTRY_WEIGHTS)
+    city = world.city_start[country] + (rng.random(n) * world.city_n[country]).astype(np.int64)
+    region = REGION_OF_COUNTRY[country]
+
+    # ---- activity windows and signup
+    a = np.full(n, ws, np.int64)
+    b = np.full(n, we, np.int64)
+    signup = np.full(n, -1, np.int64)
+    new = persona == P_NEW
+    lapsed = persona == P_LAPSED
+    existing = is_cust & ~new
+    signup[existing] = ws - 3600 - (rng.random(int(existing.sum())) * 730 * DAY).astype(np.int64)
+    b[lapsed] = ws + ((0.2 + 0.25 * rng.random(int(lapsed.sum()))) * span).astype(np.int64)
+    new_window = min(28 * DAY, span // 2)
+    t_signup = we - (rng.random(int(new.sum())) * new_window).astype(np.int64)
+    signup[new] = t_signup
+    a[new] = np.maximum(ws, t_signup - 14 * DAY)
+    anon = ~is_cust
+    first = ws + (rng.random(na) * span).astype(np.int64)
+    a[anon] = first
+    b[anon] = np.minimum(we, first + (rng.random(na) * 21 * DAY).astype(np.int64))
+    act_mult = rng.lognormal(-0.08, 0.4, n)
+    email_mult = rng.lognormal(-0.08, 0.4, n)
+
+    # ---- devices (anonymous ids) and login times
+    n_dev = np.ones(n, np.int64)
+    n_dev += is_cust & (rng.random(n) < PP.p_two_devices[persona])
+    dev_type = np.empty((n, 2), np.int64)
+    dev_type[:, 0] = _choice_by_group(rng, persona, PP.device_mix)
+    dev_type[:, 1] = np.where(dev_type[:, 0] == MOBILE, np.where(rng.random(n) < 0.7, DESKTOP, TABLET), MOBILE)
+    exists = np.stack([np.ones(n, bool), n_dev == 2], axis=1)
+    n_anon_ids = int(exists.sum())
+    dev_local = np.full((n, 2), -1, np.int64)
+    dev_local[exists] = rng.permutation(n_anon_ids)
+    login = np.full((n, 2), BIG_TS, np.int64)
+    alen = (b - a).astype(np.float64)
+    login[existing, 0] = a[existing] + rng.exponential(0.08 * alen[existing]).astype(np.int64)
+    login[existing, 1] = a[existing] + rng.exponential(0.2 * alen[existing]).astype(np.int64)
+    login[new, 0] = t_signup
+    login[new, 1] = t_signup + rng.exponential(0.3 * (we - t_signup + 1)).astype(np.int64)
+
+    # ---- customer-level consents (recorded at signup or at the CMP roll-out at window start)
+    cmp_len = max(1, min(7 * DAY, span // 10))
+    t_consent = np.where(new, signup, ws + rng.integers(0, cmp_len, n))
+    p_grant = CONSENT_GRANT[region].copy()
+    p_grant[:, 2] = np.clip(p_grant[:, 2] + PP.marketing_tilt[persona], 0.0, 1.0)
+    granted = rng.random((n, 3)) < p_grant
+    room = we - t_consent - 3600
+    revoked = granted & (rng.random((n, 3)) < CONSENT_REVOKE) & (room > 3600)[:, None]
+    t_revoke = t_consent[:, None] + 3600 + (rng.random((n, 3)) * np.maximum(room, 0)[:, None]).astype(np.int64)
+    mk_from = np.where(granted[:, 2], t_consent, BIG_TS)
+    mk_until = np.where(revoked[:, 2], t_revoke[:, 2], BIG_TS)
+
+    # ---- e-mail opens / clicks (customers with marketing consent only)
+    S = len(world.send_time)
+    em_subj = em_type = em_time = em_camp = np.zeros(0, np.int64)
+    cs_subj = cs_start = cs_camp = np.zeros(0, np.int64)
+    if S and nc:
+        st = world.send_time[None, :]
+        elig = (
+            (st >= mk_from[:nc, None])
+            & (st < mk_until[:nc, None])
+            & (st >= np.maximum(a[:nc], signup[:nc])[:, None])
+            & (st <= b[:nc, None])
+        )
+        p_open = np.clip(PP.p_email_open[persona[:nc]] * email_mult[:nc], 0.0, 0.95)
+        opened = elig & (rng.random((nc, S)) < p_open[:, None])
+        oc, osend = np.nonzero(opened)
+        t_open = world.send_time[osend] + 30 + rng.exponential(5 * 3600, len(oc)).astype(np.int64)
+        clicked = rng.random(len(oc)) < PP.p_email_click[persona[oc]]
+        t_click = t_open[clicked] + 5 + rng.exponential(60, int(clicked.sum())).astype(np.int64)
+        em_subj = np.concatenate([oc, oc[clicked]])
+        em_type = np.concatenate([np.full(len(oc), ET_EMAIL_OPEN), np.full(int(clicked.sum()), ET_EMAIL_CLICK)])
+        em_time = np.concatenate([t_open, t_click])
+        em_camp = world.send_code[np.concatenate([osend, osend[clicked]])]
+        cs_subj = oc[clicked]
+        cs_start = t_click + 3 + rng.integers(0, 15, len(cs_subj))
+        cs_camp = world.send_code[osend[clicked]]
+
+    # ---- visits: regular (0), e-mail click-through (1), signup (2); kind 3 = one e-mail event
+    days_active = (b - a + 1) / DAY
+    lam_c = PP.sessions_per_week[persona] / 7.0 * days_active * act_mult * scale
+    lam_a = PP.sessions_per_week[P_ANON] * scale
+    n_sess = np.where(is_cust, np.maximum(n_dev, rng.poisson(lam_c)), 1 + rng.poisson(lam_a, n))
+    rs_subj = np.repeat(np.arange(n, dtype=np.int64), n_sess)
+    rs_start = _sample_session_starts(rng, world, a[rs_subj], b[rs_subj], persona[rs_subj])
+    # every two-device customer logs in on the second device in one visit at least
+    first_of_subj = np.cumsum(n_sess) - n_sess
+    two = np.flatnonzero(n_dev == 2)
+    rs_force2 = np.zeros(len(rs_subj), bool)
+    rs_force2[first_of_subj[two] + (rng.random(len(two)) * n_sess[two]).astype(np.int64)] = True
+    su_subj = np.flatnonzero(new)
+    su_start = signup[su_subj]
+    sizes = (len(rs_subj), len(cs_subj), len(su_subj), len(em_subj))
+    subj = np.concatenate([rs_subj, cs_subj, su_subj, em_subj])
+    start = np.concatenate([rs_start, cs_start, su_start, em_time])
+    kind = np.repeat(np.arange(4, dtype=np.int64), sizes)
+    s_camp = np.concatenate([np.full(sizes[0], -1, np.int64), cs_camp, np.full(sizes[2], -1, np.int64), em_camp])
+    s_etype = np.concatenate([np.full(sum(sizes[:3]), -1, np.int64), em_type])
+    force2 = np.concatenate([rs_force2, np.zeros(sum(sizes[1:]), bool)])
+    order = np.lexsort((kind, subj, start))  # visits in time order
+    subj, start, kind, s_camp, s_etype, force2 = (
+        x[order] for x in (subj, start, kind, s_camp, s_etype, force2)
+    )
+    ns = len(subj)
+    ps = persona[subj]
+    web = kind != 3
+
+    dev = ((n_dev[subj] == 2) & ((rng.random(ns) < PP.p_second_device[ps]) | force2)).astype(np.int64)
+    dev[kind >= 2] = 0
+
+    # focus category and price level of the visit
+    cat_pref_scores = np.log(PP.category_weights[persona]) + rng.gumbel(size=(n, N_CAT))
+    cat_pref = np.argsort(-cat_pref_scores, axis=1)[:, :3]
+    price_pref = rng.beta(PP.price_beta[persona, 0], PP.price_beta[persona, 1])
+    r = rng.random(ns)
+    focus = cat_pref[subj, (r > 0.6).astype(np.int64) + (r > 0.85)]
+    q = np.clip(price_pref[subj] + rng.normal(0.0, 0.08, ns), 0.0, 0.999)
+    pos = (q * world.cat_n[focus]).astype(np.int64)
+
+    def product_of(s_idx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        f = focus[s_idx]
+        return world.sorted_idx[world.cat_start[f] + (pos[s_idx] + k) % world.cat_n[f]]
+
+    # channel and utm
+    if len(world.sale_start):
+        sidx = np.searchsorted(world.sale_start, start, side="right") - 1
+        in_sale = (sidx >= 0) & (start < world.sale_end[np.maximum(sidx, 0)])
+        sale_camp = world.sale_code[np.maximum(sidx, 0)]
+    else:
+        in_sale = np.zeros(ns, bool)
+        sale_camp = np.zeros(ns, np.int64)
+    channel = SESSION_CHANNELS[_choice_by_group(rng, ps, PP.channel_mix)]
+    channel[(kind == 1) | (kind == 3)] = CH_EMAIL
+    u_src = np.full(ns, -1, np.int64)
+    u_med = np.full(ns, -1, np.int64)
+    u_camp = np.full(ns, -1, np.int64)
+    r1, r2, r3 = rng.random(ns), rng.random(ns), rng.random(ns)
+    m = channel == CH_PAID
+    u_src[m] = np.where(r1[m] < 0.8, 0, 1)
+    u_med[m] = 0
+    u_camp[m] = np.where(
+        in_sale[m] & (r2[m] < 0.7), sale_camp[m], np.where(r3[m] < 0.4, world.camp_brand, world.camp_generic0 + focus[m])
+    )
+    m = (channel == CH_SOCIAL) & (r1 < 0.6)
+    u_src[m] = 2 + (r2[m] * 4).astype(np.int64)
+    u_med[m] = 1
+    u_camp[m] = np.where(in_sale[m] & (r3[m] < 0.5), sale_camp[m], world.camp_prospect0 + focus[m])
+    m = channel == CH_AFFILIATE
+    u_src[m] = 6 + (r1[m] * 3).astype(np.int64)
+    u_med[m] = 2
+    u_camp[m] = np.where(in_sale[m], sale_camp[m], world.camp_coupon)
+    m = channel == CH_EMAIL
+    u_src[m] = 9
+    u_med[m] = 3
+    u_camp[m] = s_camp[m]
+
+    # ---- visit content (funnel)
+    boost = np.where((ps == P_BARGAIN) & in_sale, 1.3, 1.0) * np.where(kind == 1, 1.2, 1.0)
+    n_pv = np.where(web, 1 + rng.poisson(PP.mu_extra_pages[ps]), 0)
+    n_prod = np.where(web, rng.poisson(PP.mu_products[ps]), 0)
+    n_search = np.where(web, rng.poisson(PP.mu_search[ps]), 0)
+    n_video = np.where(web, rng.poisson(PP.mu_video[ps]), 0)
+    n_wish = np.where(web, rng.poisson(PP.mu_wishlist[ps]), 0)
+    n_form = (web & (rng.random(ns) < PP.p_form[ps])).astype(np.int64)
+    n_form[kind == 2] = 1
+    has_cart = web & (rng.random(ns) < np.clip(PP.p_cart[ps] * boost, 0, 0.95))
+    n_cart = np.where(has_cart, np.minimum(1 + rng.poisson(PP.mu_cart_items[ps] - 1.0), 8), 0)
+    n_prod = np.maximum(n_prod, n_cart)
+    n_remove = ((n_cart > 0) & (rng.random(ns) < PP.p_remove[ps])).astype(np.int64)
+    n_items = n_cart - n_remove
+    checkout = (n_items > 0) & (rng.random(ns) < PP.p_checkout[ps])
+    may_buy = ~((ps == P_NEW) & (start < signup[subj]))
+    purchase = checkout & (rng.random(ns) < PP.p_purchase[ps]) & may_buy
+
+    # events are built per type in compact dtypes, then ordered within each visit
+    parts: list[tuple[np.ndarray, ...]] = []
+    rand_bits = 20
+
+    def add(
+        etype: int,
+        s_idx: np.ndarray,
+        stage: np.ndarray | int,
+        product: np.ndarray | None = None,
+        url: np.ndarray | int = -1,
+        cat: np.ndarray | None = None,
+        scroll: np.ndarray | None = None,
+        engaged: np.ndarray | None = None,
+    ) -> None:
+        m_ = len(s_idx)
+        key = (s_idx.astype(np.int64) << (rand_bits + 3)) | (np.asarray(stage, np.int64) << rand_bits)
+        key |= rng.integers(0, 1 << rand_bits, m_)  # random order within a stage
+        parts.append(
+            (
+                key,
+                np.full(m_, etype, np.int8),
+                np.full(m_, -1, np.int16) if product is None else product.astype(np.int16),
+                np.broadcast_to(np.asarray(url, np.int32), (m_,)),
+                np.full(m_, -1, np.int8) if cat is None else cat.astype(np.int8),
+                np.full(m_, -1, np.int8) if scroll is None else scroll.astype(np.int8),
+                np.full(m_, -1, np.int32) if engaged is None else engaged.astype(np.int32),
+            )
+        )
+
+    def scroll_engaged(s_idx: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        p_ = ps[s_idx]
+        sc = np.round(rng.beta(PP.scroll_beta[p_, 0], PP.scroll_beta[p_, 1]) * 100.0)
+        en = np.round(10.0 + rng.exponential(PP.engaged_mean[p_] * factor * 10.0))  # tenths of seconds
+        return sc, en
+
+    # page views
+    s_idx, k = _expand(n_pv)
+    landing = k == 0
+    lm = _choice_by_group(rng, ps[s_idx], PP.landing_mix)
+    pm = _choice_by_group(rng, ps[s_idx], PP.page_mix)
+    f = focus[s_idx]
+    other_cat = rng.integers(0, N_CAT, len(s_idx))
+    blog = world.u_blog0 + f * 5 + rng.integers(0, 5, len(s_idx))
+    url_l = np.select(
+        [lm == 0, lm == 1, lm == 2], [world.u_home, world.u_cat0 + f, blog], world.u_prod0 + product_of(s_idx, k)
+    )
+    cat_l = np.where(lm == 0, -1, f)
+    url_p = np.select(
+        [pm == 0, pm == 1, pm == 2, pm == 3], [world.u_home, world.u_cat0 + f, world.u_cat0 + other_cat, blog], world.u_account
+    )
+    cat_p = np.select([pm == 1, pm == 2, pm == 3], [f, other_cat, f], -1)
+    sc, en = scroll_engaged(s_idx, 1.0)
+    add(
+        ET_PAGE_VIEW, s_idx, np.where(landing, 0, 1),
+        url=np.where(landing, url_l, url_p), cat=np.where(landing, cat_l, cat_p), scroll=sc, engaged=en,
+    )
+    # product views
+    s_idx, k = _expand(n_prod)
+    prod = product_of(s_idx, k)
+    sc, en = scroll_engaged(s_idx, 1.3)
+    add(ET_PRODUCT_VIEW, s_idx, 1, product=prod, url=world.u_prod0 + prod, cat=world.prod_cat[prod], scroll=sc, engaged=en)
+    # searches
+    s_idx, _ = _expand(n_search)
+    add(ET_SEARCH, s_idx, 1, url=world.u_search0 + focus[s_idx] * 4 + rng.integers(0, 4, len(s_idx)))
+    # videos
+    s_idx, _ = _expand(n_video)
+    f = focus[s_idx]
+    add(
+        ET_VIDEO, s_idx, 1, url=world.u_video0 + f * 3 + rng.integers(0, 3, len(s_idx)), cat=f,
+        engaged=np.round(50.0 + rng.exponential(PP.video_mean[ps[s_idx]] * 10.0)),
+    )
+    # wishlist
+    s_idx, k = _expand(n_wish)
+    prod = product_of(s_idx, k)
+    add(ET_WISHLIST, s_idx, 1, product=prod, url=world.u_prod0 + prod, cat=world.prod_cat[prod])
+    # forms
+    s_idx, _ = _expand(n_form)
+    form_url = np.where(rng.random(len(s_idx)) < 0.7, world.u_newsletter, world.u_contact)
+    form_url = np.where(kind[s_idx] == 2, world.u_signup, form_url)
+    add(ET_FORM, s_idx, 1, url=form_url)
+    # cart, checkout, purchase
+    s_idx, k = _expand(n_cart)
+    prod = product_of(s_idx, k)
+    add(ET_ADD_TO_CART, s_idx, 2, product=prod, url=world.u_prod0 + prod, cat=world.prod_cat[prod])
+    s_idx, _ = _expand(n_remove)
+    prod = product_of(s_idx, n_cart[s_idx] - 1)
+    add(ET_REMOVE_FROM_CART, s_idx, 3, product=prod, url=world.u_cart, cat=world.prod_cat[prod])
+    add(ET_CHECKOUT, np.flatnonzero(checkout), 4, url=world.u_checkout)
+    add(ET_PURCHASE, np.flatnonzero(purchase), 5, url=world.u_confirm)
+    # e-mail pseudo-visits
+    add(ET_EMAIL_OPEN, np.flatnonzero(s_etype == ET_EMAIL_OPEN), 0)
+    add(ET_EMAIL_CLICK, np.flatnonzero(s_etype == ET_EMAIL_CLICK), 0)
+
+    key = np.concatenate([p_[0] for p_ in parts])
+    o = np.argsort(key)
+    es = (key[o] >> (rand_bits + 3)).astype(np.int32)  # visit of each event
+    del key
+    e_type, e_prod, e_url, e_cat, e_scroll, e_eng = (np.concatenate([p_[i] for p_ in parts])[o] for i in range(1, 7))
+    del parts
+    ne = len(es)
+    dwell = np.where(e_eng < 0, 2.0 + rng.exponential(12.0, ne), e_eng / 10.0 + rng.exponential(3.0, ne))
+    first_ev = np.ones(ne, bool)
+    first_ev[1:] = es[1:] != es[:-1]
+    gap = np.empty(ne)
+    if ne:
+        gap[0] = 0.0
+        gap[1:] = dwell[:-1]
+    gap[first_ev] = 0.0
+    cs = np.cumsum(gap)
+    offset = cs - np.repeat(cs[first_ev], np.diff(np.append(np.flatnonzero(first_ev), ne)))
+    e_time = start[es] + offset.astype(np.int64)
+    keep = e_time <= we  # the export is cut at the end of the window
+    if not keep.all():
+        es, e_type, e_prod, e_url, e_cat, e_scroll, e_eng, e_time = (
+            x[keep] for x in (es, e_type, e_prod, e_url, e_cat, e_scroll, e_eng, e_time)
+        )
+    session_valid = web & (start <= we)
+
+    # ---- orders from surviving purchase events
+    pmask = e_type == ET_PURCHASE
+    o_sess = es[pmask].astype(np.int64)
+    o_time = e_time[pmask]
+    oo = np.argsort(o_time, kind="stable")
+    o_sess, o_time = o_sess[oo], o_time[oo]
+    n_orders = len(o_sess)
+    order_of_sess = np.full(ns, -1, np.int64)
+    order_of_sess[o_sess] = np.arange(n_orders)
+    disc = np.where(in_sale, rng.uniform(0.15, 0.35, ns), np.where(channel == CH_AFFILIATE, 0.10, 0.0))
+    it_order, it_k = _expand(n_items[o_sess])
+    it_sess = o_sess[it_order]
+    it_prod = product_of(it_sess, it_k)
+    it_qty = np.minimum(1 + rng.poisson(PP.mu_extra_qty[ps[it_sess]]), 6)
+    it_cents = np.round(world.prod_price_cents[it_prod] * (1.0 - disc[it_sess])).astype(np.int64)
+    total_cents = np.bincount(it_order, weights=(it_qty * it_cents).astype(np.float64), minlength=n_orders)
+    total_cents = np.round(total_cents).astype(np.int64)
+    o_status = _choice_by_group(rng, ps[o_sess], PP.status_mix)
+    cur_r = rng.random(n_orders)
+    o_currency = np.where(cur_r < 0.05, -1, np.where(cur_r < 0.08, 1, 0))
+    o_customer = cust_num[subj[o_sess]]
+    e_rev = np.full(len(es), -1, np.int64)
+    e_rev[pmask] = total_cents[order_of_sess[es[pmask]]]
+
+    # ---- identity: purchases force a login on that device; login holds from then on
+    login_flat = login.reshape(-1).copy()
+    buyer = is_cust[subj[o_sess]]
+    np.minimum.at(login_flat, (subj * 2 + dev)[o_sess][buyer], start[o_sess][buyer])
+    np.minimum.at(login_flat, (subj * 2 + 1)[force2], start[force2])
+    logged = web & (start >= login_flat[subj * 2 + dev])
+    s_user = np.where(logged | ~web, cust_num[subj], -1).astype(np.int32)
+    s_anon = np.where(web, dev_local[subj, dev], -1).astype(np.int32)
+    s_device = np.where(web & (rng.random(ns) >= 0.005), dev_type[subj, dev], -1).astype(np.int8)
+    geo_ok = rng.random(ns) >= 0.02  # geo lookup failed for ~2% of visits
+    s_country = np.where(geo_ok, country[subj], -1).astype(np.int8)
+    s_city = np.where(geo_ok, city[subj], -1).astype(np.int16)
+
+    # ---- final event order: by time (visits are already nearly in time order)
+    o = np.argsort(e_time, kind="stable")
+    es = es[o]
+    events = {
+        "time": e_time[o],
+        "type": e_type[o],
+        "anon": s_anon[es],
+        "user": s_user[es],
+        "url": e_url[o],
+        "product": e_prod[o],
+        "cat": e_cat[o],
+        "device": s_device[es],
+        "channel": channel.astype(np.int8)[es],
+        "src": u_src.astype(np.int8)[es],
+        "med": u_med.astype(np.int8)[es],
+        "camp": u_camp.astype(np.int16)[es],
+        "country": s_country[es],
+        "city": s_city[es],
+        "scroll": e_scroll[o],
+        "engaged": e_eng[o],
+        "revenue": e_rev[o],
+    }
+    ne = len(es)
+    n_events_fixed = int(np.count_nonzero(kind[es] != 0))
+    n_events_scaled = ne - n_events_fixed
+    dev = np.where(web, dev, 0)
+
+    # ---- device-level consents (cookie banner at first visit of each anonymous id)
+    first_seen = np.full(n * 2, BIG_TS, np.int64)
+    np.minimum.at(first_seen, (subj * 2 + dev)[session_valid], start[session_valid])
+    seen = first_seen < BIG_TS
+    d_slot = np.flatnonzero(seen)
+    d_subj = d_slot // 2
+    d_time = first_seen[d_slot]
+    d_anon = dev_local.reshape(-1)[d_slot]
+    d_region = region[d_subj]
+    d_grant = rng.random((len(d_slot), 2)) < CONSENT_GRANT[d_region][:, :2]
+    d_room = we - d_time - 3600
+    d_rev = d_grant & (rng.random((len(d_slot), 2)) < CONSENT_REVOKE[:2]) & (d_room > 3600)[:, None]
+    d_trev = d_time[:, None] + 3600 + (rng.random((len(d_slot), 2)) * np.maximum(d_room, 0)[:, None]).astype(np.int64)
+
+    ci = np.arange(nc)
+    cons_parts = []
+    for pi in range(3):  # customer-level records, all purposes
+        cons_parts.append((np.zeros(nc, np.int64), cust_num[ci], np.full(nc, pi), granted[ci, pi], t_consent[ci], region[ci]))
+        rv = ci[revoked[ci, pi]]
+        cons_parts.append(
+            (np.zeros(len(rv), np.int64), cust_num[rv], np.full(len(rv), pi), np.zeros(len(rv), bool), t_revoke[rv, pi], region[rv])
+        )
+    for pi in range(2):  # device-level records: analytics + personalization
+        nd = len(d_slot)
+        cons_parts.append((np.ones(nd, np.int64), d_anon, np.full(nd, pi), d_grant[:, pi], d_time, d_region))
+        rv = np.flatnonzero(d_rev[:, pi])
+        cons_parts.append(
+            (np.ones(len(rv), np.int64), d_anon[rv], np.full(len(rv), pi), np.zeros(len(rv), bool), d_trev[rv, pi], d_region[rv])
+        )
+    consents = {
+        key: np.concatenate([p_[i] for p_ in cons_parts])
+        for i, key in enumerate(("kind", "number", "purpose", "granted", "time", "region"))
+    }
+    consents["region"] = np.where(rng.random(len(consents["kind"])) < 0.02, -1, consents["region"])
+    o = np.argsort(consents["time"], kind="stable")
+    consents = {key: v[o] for key, v in consents.items()}
+
+    # ---- survey responses (~30% of customers, answers depend on persona)
+    resp = np.flatnonzero(is_cust & (rng.random(n) < 0.30))
+    lo = np.maximum(a[resp], signup[resp])
+    hi = np.maximum(lo, b[resp])
+    t_resp = lo + (rng.random(len(resp)) * (hi - lo + 1)).astype(np.int64)
+    t_resp = np.minimum(t_resp, we)
+    n_int = 1 + (rng.random(len(resp)) < 0.5) + (rng.random(len(resp)) < 0.2)
+    scores = np.log(PP.interests[persona[resp]]) + rng.gumbel(size=(len(resp), len(INTERESTS)))
+    ranked = np.argsort(-scores, axis=1)
+    rr, rk = np.nonzero(np.arange(len(INTERESTS))[None, :] < n_int[:, None])
+    val = _choice_by_group(rng, persona[resp], PP.values)
+    surveys = {
+        "customer": np.concatenate([cust_num[resp][rr], cust_num[resp]]),
+        "question": np.concatenate([np.zeros(len(rr), np.int64), np.ones(len(resp), np.int64)]),
+        "answer": np.concatenate([ranked[rr, rk], len(INTERESTS) + val]),
+        "time": np.concatenate([t_resp[rr], t_resp + 30 + rng.integers(0, 90, len(resp))]),
+    }
+    surveys["time"] = np.minimum(surveys["time"], we)
+    o = np.argsort(surveys["time"], kind="stable")
+    surveys = {key: v[o] for key, v in surveys.items()}
+
+    # ---- experiment assignments (first eligible visit after the experiment start)
+    exp_parts = []
+    for ei, (_, frac, with_anon) in enumerate(EXPERIMENTS):
+        t0 = ws + int(frac * span)
+        ok = session_valid & (start >= t0) & (logged | (with_anon & web & (ps == P_ANON)))
+        sel = np.flatnonzero(ok)
+        u_subj, first_i = np.unique(subj[sel], return_index=True)
+        take = rng.random(len(u_subj)) < 0.8
+        u_subj, first_i = u_subj[take], sel[first_i[take]]
+        is_c = is_cust[u_subj]
+        exp_parts.append(
+            (
+                np.where(is_c, 0, 1),
+                np.where(is_c, cust_num[u_subj], dev_local[u_subj, 0]),
+                np.full(len(u_subj), ei),
+                (rng.random(len(u_subj)) < 0.5).astype(np.int64),
+                start[first_i],
+            )
+        )
+    experiments = {
+        key: np.concatenate([p_[i] for p_ in exp_parts])
+        for i, key in enumerate(("kind", "number", "experiment", "variant", "time"))
+    }
+    o = np.argsort(experiments["time"], kind="stable")
+    experiments = {key: v[o] for key, v in experiments.items()}
+
+    # ---- customers table attributes
+    cp = persona[:nc]
+    birth = np.round(rng.normal(PP.birth_year[cp, 0], PP.birth_year[cp, 1])).astype(np.int64)
+    customers = {
+        "number": cust_num[:nc],
+        "first": rng.integers(0, len(FIRST_NAMES), nc),
+        "last": rng.integers(0, len(LAST_NAMES), nc),
+        "domain": rng.choice(len(EMAIL_DOMAINS), size=nc, p=EMAIL_DOMAIN_WEIGHTS),
+        "phone": rng.integers(1_000_000_000, 9_999_999_999, nc),
+        "phone_ok": rng.random(nc) >= 0.25,
+        "signup": signup[:nc],
+        "birth_year": np.clip(birth, 1940, 2008),
+        "birth_ok": rng.random(nc) >= 0.15,
+        "gender": np.where(rng.random(nc) < 0.2, -1, rng.choice(3, size=nc, p=[0.50, 0.47, 0.03])),
+        "country": country[:nc],
+        "city": city[:nc],
+        "postal": rng.integers(0, 100_000, nc),
+        "postal_alpha": rng.integers(0, 26, (nc, 3)),
+        "postal_ok": rng.random(nc) >= 0.10,
+        "loyalty": _choice_by_group(rng, cp, PP.loyalty_mix) - 1,
+        "acq": np.where(rng.random(nc) < 0.10, -1, _choice_by_group(rng, cp, PP.acquisition_mix)),
+    }
+
+    orders = {
+        "time": o_time,
+        "customer": o_customer,
+        "status": o_status,
+        "currency": o_currency,
+        "total_cents": total_cents,
+    }
+    items = {"order": it_order, "product": it_prod, "qty": it_qty, "cents": it_cents}
+
+    return _Chunk(
+        c0=c0,
+        nc=nc,
+        na=na,
+        n_anon_ids=n_anon_ids,
+        persona=persona,
+        anon_local_of_visitor=dev_local[nc:, 0],
+        device_links={
+            "anon": d_anon[is_cust[d_subj]],
+            "customer": cust_num[d_subj[is_cust[d_subj]]],
+            "device": dev_type.reshape(-1)[d_slot[is_cust[d_subj]]],
+        },
+        customers=customers,
+        events=events,
+        orders=orders,
+        items=items,
+        consents=consents,
+        surveys=surveys,
+        experiments=experiments,
+        n_events_scaled=n_events_scaled,
+        n_events_fixed=n_events_fixed,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Materialisation (numeric chunk -> Arrow tables with global ids)
+# --------------------------------------------------------------------------- #
+
+
+def _dict_strings(vocab: pa.Array, codes: np.ndarray) -> pa.DictionaryArray:
+    """Dictionary-encoded strings (indices into ``vocab``); negative codes become null.
+
+    Written to Parquet as ordinary (dictionary-encoded) STRING columns.
+    """
+    np_type, pa_type = (np.int8, pa.int8()) if len(vocab) < 128 else (np.int16, pa.int16())
+    if len(vocab) >= 32_768:
+        np_type, pa_type = np.int32, pa.int32()
+    idx = np.asarray(codes).astype(np_type)
+    null = idx < 0
+    indices = pa.array(idx, pa_type, mask=null) if null.any() else pa.array(idx, pa_type)
+    return pa.DictionaryArray.from_arrays(indices, vocab)
+
+
+def _events_table(world: _World, ev: dict[str, np.ndarray], event_off: int, anon_off: int) -> pa.Table:
+    """Arrow table of a chunk's events with global event/anonymous ids."""
+    n = len(ev["time"])
+    has_anon = ev["anon"] >= 0
+    has_user = ev["user"] >= 0
+    return pa.table(
+        {
+            "event_id": id_strings("E", event_off + np.arange(n) + 1, 12),
+            "anonymous_id": id_strings("A", anon_off + ev["anon"] + 1, 8, valid=has_anon),
+            "user_id": id_strings("C", ev["user"], 7, valid=has_user),
+            "event_type": _take_strings(world.vocab("event_types", EVENT_TYPES), ev["type"]),
+            "occurred_at": iso_strings(ev["time"]),
+            "page_url": _dict_strings(world.urls, ev["url"]),
+            "product_id": _dict_strings(world.product_ids, ev["product"]),
+            "category": _dict_strings(world.vocab("categories", CATEGORIES), ev["cat"]),
+            "device_type": _dict_strings(world.vocab("devices", DEVICE_TYPES), ev["device"]),
+            "channel": _dict_strings(world.vocab("channels", CHANNELS), ev["channel"]),
+            "utm_source": _dict_strings(world.vocab("utm_sources", UTM_SOURCES), ev["src"]),
+            "utm_medium": _dict_strings(world.vocab("utm_mediums", UTM_MEDIUMS), ev["med"]),
+            "utm_campaign": _dict_strings(world.campaigns, ev["camp"]),
+            "country": _dict_strings(world.vocab("countries", COUNTRIES), ev["country"]),
+            "city": _dict_strings(world.cities, ev["city"]),
+            "scroll_depth_pct": _scaled_array(ev["scroll"], 1.0),
+            "engaged_seconds": _scaled_array(ev["engaged"], 10.0),
+            "revenue": _scaled_array(ev["revenue"], 100.0),
+        }
+    )
+
+
+def _orders_tables(world: _World, ch: _Chunk, order_off: int) -> tuple[pa.Table, pa.Table]:
+    """Arrow tables for a chunk's orders and order items."""
+    o, it = ch.orders, ch.items
+    n = len(o["time"])
+    orders = pa.table(
+        {
+            "order_id": id_strings("O", order_off + np.arange(n) + 1, 8),
+            "customer_id": id_strings("C", o["customer"], 7, valid=o["customer"] >= 0),
+            "ordered_at": iso_strings(o["time"]),
+            "status": _take_strings(world.vocab("statuses", ORDER_STATUSES), o["status"]),
+            "currency": _take_strings(world.vocab("currencies", CURRENCIES), o["currency"]),
+            "total_amount": pa.array(o["total_cents"] / 100.0, pa.float64()),
+        }
+    )
+    items = pa.table(
+        {
+            "order_id": id_strings("O", order_off + it["order"] + 1, 8),
+            "product_id": id_strings("P", it["product"] + 1, 4),
+            "quantity": pa.array(it["qty"], pa.int64()),
+            "unit_price": pa.array(it["cents"] / 100.0, pa.float64()),
+        }
+    )
+    return orders, items
+
+
+def _customers_table(world: _World, c: dict[str, np.ndarray]) -> pa.Table:
+    """Arrow table of a chunk's customers."""
+    n = len(c["number"])
+    first = _take_strings(FIRST_NAMES, c["first"])
+    last = _take_strings(LAST_NAMES, c["last"])
+    num = pc.cast(pa.array(c["number"]), pa.string())
+    local = pc.binary_join_element_wise(first, last, num, ".")
+    email = pc.binary_join_element_wise(local, _take_strings(EMAIL_DOMAINS, c["domain"]), "@")
+    phone = pc.binary_join_element_wise(
+        _take_strings(DIAL_CODES, c["country"]), pc.cast(pa.array(c["phone"]), pa.string()), ""
+    )
+    phone = pc.if_else(pa.array(c["phone_ok"]), phone, pa.scalar(None, pa.string()))
+    style = POSTAL_STYLE[c["country"]]
+    digits5 = id_strings("", c["postal"], 5)
+    digits4 = id_strings("", c["postal"] % 10_000, 4)
+    alpha = np.empty((n, 7), np.uint8)  # 'A9A 9A9' (Canada / UK-like)
+    alpha[:, 0] = 65 + c["postal_alpha"][:, 0]
+    alpha[:, 1] = 48 + c["postal"] % 10
+    alpha[:, 2] = 65 + c["postal_alpha"][:, 1]
+    alpha[:, 3] = 32
+    alpha[:, 4] = 48 + (c["postal"] // 10) % 10
+    alpha[:, 5] = 65 + c["postal_alpha"][:, 2]
+    alpha[:, 6] = 48 + (c["postal"] // 100) % 10
+    postal = pc.if_else(
+        pa.array(style == 5), digits5, pc.if_else(pa.array(style == 4), digits4, _fixed_width_strings(alpha))
+    )
+    postal = pc.if_else(pa.array(c["postal_ok"]), postal, pa.scalar(None, pa.string()))
+    return pa.table(
+        {
+            "customer_id": id_strings("C", c["number"], 7),
+            "email": email,
+            "phone": phone,
+            "signup_at": iso_strings(c["signup"]),
+            "birth_year": _int_array(c["birth_year"], c["birth_ok"]),
+            "gender": _take_strings(GENDERS, c["gender"]),
+            "country": _take_strings(COUNTRIES, c["country"]),
+            "city": _take_strings(world.cities, c["city"]),
+            "postal_code": postal,
+            "loyalty_tier": _take_strings(LOYALTY_TIERS, c["loyalty"]),
+            "acquisition_channel": _take_strings(CHANNELS, c["acq"]),
+        }
+    )
+
+
+def _consents_table(c: dict[str, np.ndarray], anon_off: int) -> pa.Table:
+    """Arrow table of consent records (customer- and device-level)."""
+    number = np.where(c["kind"] == 1, anon_off + c["number"] + 1, c["number"])
+    return pa.table(
+        {
+            "subject_id": _subject_strings(c["kind"], number),
+            "purpose": _take_strings(PURPOSES, c["purpose"]),
+            "granted": pa.array(c["granted"].astype(bool), pa.bool_()),
+            "recorded_at": iso_strings(c["time"]),
+            "region": _take_strings(REGIONS, c["region"]),
+        }
+    )
+
+
+def _surveys_table(s: dict[str, np.ndarray]) -> pa.Table:
+    """Arrow table of survey answers."""
+    return pa.table(
+        {
+            "customer_id": id_strings("C", s["customer"], 7),
+            "question": _take_strings(("interests", "values"), s["question"]),
+            "answer": _take_strings(INTERESTS + VALUES, s["answer"]),
+            "responded_at": iso_strings(s["time"]),
+        }
+    )
+
+
+def _experiments_table(e: dict[str, np.ndarray], anon_off: int) -> pa.Table:
+    """Arrow table of experiment assignments."""
+    number = np.where(e["kind"] == 1, anon_off + e["number"] + 1, e["number"])
+    return pa.table(
+        {
+            "subject_id": _subject_strings(e["kind"], number),
+            "experiment_id": _take_strings(tuple(x[0] for x in EXPERIMENTS), e["experiment"]),
+            "variant": _take_strings(VARIANTS, e["variant"]),
+            "assigned_at": iso_strings(e["time"]),
+        }
+    )
+
+
+def _personas_table(ch: _Chunk, anon_off: int) -> pa.Table:
+    """Ground-truth personas of a chunk (customers, then anonymous visitors)."""
+    nc, na = ch.nc, ch.na
+    kind = np.concatenate([np.zeros(nc, np.int64), np.ones(na, np.int64)])
+    number = np.concatenate([ch.c0 + np.arange(nc) + 1, anon_off + ch.anon_local_of_visitor + 1])
+    return pa.table(
+        {
+            "subject_id": _subject_strings(kind, number),
+            "subject_type": _take_strings(("customer", "anonymous"), kind),
+            "persona": _take_strings(PERSONAS, ch.persona),
+        }
+    )
+
+
+def _links_table(ch: _Chunk, anon_off: int) -> pa.Table:
+    """Ground truth: which customer each customer device (anonymous id seen in events) belongs to."""
+    links = ch.device_links
+    return pa.table(
+        {
+            "anonymous_id": id_strings("A", anon_off + links["anon"] + 1, 8),
+            "customer_id": id_strings("C", links["customer"], 7),
+            "device_type": _take_strings(DEVICE_TYPES, links["device"]),
+        }
+    )
+
+
+def _products_table(world: _World) -> pa.Table:
+    """Arrow table of the product catalogue."""
+    n = len(world.prod_cat)
+    return pa.table(
+        {
+            "product_id": id_strings("P", np.arange(n) + 1, 4),
+            "category": _take_strings(CATEGORIES, world.prod_cat),
+            "subcategory": pa.array(world.prod_sub, pa.string()),
+            "brand": pa.array(world.prod_brand, pa.string()),
+            "price": pa.array(world.prod_price_cents / 100.0, pa.float64()),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Dirty-data injection
+# --------------------------------------------------------------------------- #
+
+_DIRTY_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("expected_outcome", pa.string()),
+        ("expected_reason", pa.string()),
+        ("expected_utc_timestamp", pa.string()),
+    ]
+)
+
+
+def inject_defects(
+    table: pa.Table, spec: DirtySpec, rate: float, rng: np.random.Generator, end_day_start: int
+) -> tuple[pa.Table, pa.Table]:
+    """Inject ``round(rate * rows)`` defects (one per row) into ``table``.
+
+    Kinds are assigned round-robin over randomly chosen rows; tables with at
+    least ``10 * len(spec.kinds)`` rows get at least one defect of every kind.  ``duplicate_key`` copies a clean row and inserts the copy at a
+    random *later* position.  Returns the new table and a log table with the
+    0-based row of every dirty row in the returned table.
+    """
+    n = table.num_rows
+    kinds = spec.kinds
+    k = int(round(rate * n))
+    if rate > 0 and n >= 10 * len(kinds):
+        k = max(k, len(kinds))  # every kind appears once the table is big enough
+    k = min(k, n)
+    if k <= 0:
+        return table, _DIRTY_SCHEMA.empty_table()
+    sel = rng.choice(n, size=k, replace=False)
+    kind_of = (np.arange(k) + int(rng.integers(len(kinds)))) % len(kinds)
+    cols = {name: table.column(name).combine_chunks() for name in table.column_names}
+    logs: list[tuple[np.ndarray, str, pa.Array | None]] = []
+    dup_src = np.zeros(0, np.int64)
+
+    def replace(col: str, rows: np.ndarray, values: pa.Array) -> None:
+        mask = np.zeros(n, bool)
+        mask[rows] = True
+        cols[col] = pc.replace_with_mask(cols[col], pa.array(mask), values.cast(cols[col].type))
+
+    for ki, kind in enumerate(kinds):
+        rows = np.sort(sel[kind_of == ki])
+        m = len(rows)
+        if m == 0:
+            continue
+        expected_utc: pa.Array | None = None
+        if kind == REASON_MISSING_PK:
+            replace(spec.primary_key, rows, pa.array(np.full(m, "", object), pa.string(), mask=np.arange(m) % 2 == 0))
+        elif kind == REASON_BAD_TS:
+            replace(spec.timestamp, rows, _take_strings(UNPARSEABLE_TIMESTAMPS, rng.integers(0, len(UNPARSEABLE_TIMESTAMPS), m)))
+        elif kind == REASON_FUTURE_TS:
+            future = end_day_start + 3 * DAY + rng.integers(0, 362 * DAY, m)
+            replace(spec.timestamp, rows, iso_strings(future))
+        elif kind == REASON_TS_OFFSET:
+            original = cols[spec.timestamp].take(pa.array(rows))
+            utc = pc.strptime(original, format="%Y-%m-%dT%H:%M:%S", unit="s").cast(pa.int64()).to_numpy()
+            off = TZ_OFFSETS_MIN[rng.integers(0, len(TZ_OFFSETS_MIN), m)]
+            suffix = np.char.add(
+                np.where(off < 0, "-", "+"),
+                np.char.add(np.char.zfill((np.abs(off) // 60).astype(str), 2), np.char.add(":", np.char.zfill((np.abs(off) % 60).astype(str), 2))),
+            )
+            local = pc.binary_join_element_wise(iso_strings(utc + off * 60), pa.array(suffix, pa.string()), "")
+            replace(spec.timestamp, rows, local)
+            expected_utc = original
+        elif kind == REASON_NEG_AMOUNT:
+            x = cols["total_amount"].take(pa.array(rows)).to_numpy(zero_copy_only=False)
+            replace("total_amount", rows, pa.array(np.where(x > 0, -x, -1.0)))
+        elif kind == REASON_NEG_QTY:
+            x = cols["quantity"].take(pa.array(rows)).to_numpy(zero_copy_only=False)
+            replace("quantity", rows, pa.array(-np.maximum(x, 1)))
+        elif kind == REASON_NEG_PRICE:
+            x = cols["unit_price"].take(pa.array(rows)).to_numpy(zero_copy_only=False)
+            replace("unit_price", rows, pa.array(np.where(x > 0, -x, -1.0)))
+        elif kind == REASON_BAD_STATUS:
+            replace("status", rows, _take_strings(INVALID_STATUSES, rng.integers(0, len(INVALID_STATUSES), m)))
+        elif kind == REASON_UNKNOWN_EVENT:
+            replace("event_type", rows, _take_strings(UNKNOWN_EVENT_TYPES, rng.integers(0, len(UNKNOWN_EVENT_TYPES), m)))
+        elif kind == REASON_DUPLICATE:
+            dup_src = rows
+            continue
+        else:  # pragma: no cover - guarded by DIRTY_SPECS
+            raise ValueError(kind)
+        logs.append((rows, kind, expected_utc))
+
+    out = pa.table(cols)
+    new_pos = np.arange(n, dtype=np.int64)
+    dup_pos = np.zeros(0, np.int64)
+    if len(dup_src):
+        target = rng.integers(dup_src + 1, n + 1)  # insert before original row `target` (n = at the end)
+        keys = np.concatenate([np.arange(n, dtype=np.int64) * 2, target * 2 - 1])
+        src = np.concatenate([np.arange(n, dtype=np.int64), dup_src])
+        perm = np.argsort(keys, kind="stable")
+        out = out.take(pa.array(src[perm]))
+        inv = np.empty(len(perm), np.int64)
+        inv[perm] = np.arange(len(perm))
+        new_pos = inv[:n]
+        dup_pos = inv[n:]
+
+    log_tables = []
+    for rows, kind, expected_utc in logs:
+        m = len(rows)
+        log_tables.append(
+            pa.table(
+                {
+                    "row": pa.array(new_pos[rows], pa.int64()),
+                    "expected_outcome": _repeat_string("accepted" if kind in ACCEPTED_REASONS else "quarantine", m),
+                    "expected_reason": _repeat_string(kind, m),
+                    "expected_utc_timestamp": expected_utc if expected_utc is not None else pa.nulls(m, pa.string()),
+                },
+                schema=_DIRTY_SCHEMA,
+            )
+        )
+    if len(dup_pos):
+        m = len(dup_pos)
+        log_tables.append(
+            pa.table(
+                {
+                    "row": pa.array(dup_pos, pa.int64()),
+                    "expected_outcome": _repeat_string("quarantine", m),
+                    "expected_reason": _repeat_string(REASON_DUPLICATE, m),
+                    "expected_utc_timestamp": pa.nulls(m, pa.string()),
+                },
+                schema=_DIRTY_SCHEMA,
+            )
+        )
+    log = pa.concat_tables(log_tables) if log_tables else _DIRTY_SCHEMA.empty_table()
+    return out, log
+
+
+# --------------------------------------------------------------------------- #
+# Writing
+# --------------------------------------------------------------------------- #
+
+
+#: events columns that get Parquet min/max statistics (stats on every string column are slow)
+EVENT_STATISTICS_COLUMNS = (
+    "event_id",
+    "anonymous_id",
+    "user_id",
+    "event_type",
+    "occurred_at",
+    "scroll_depth_pct",
+    "engaged_seconds",
+    "revenue",
+)
+
+
+def _write_table(table: pa.Table, path: Path, fmt: str, statistics: bool | Sequence[str] = True) -> None:
+    """Write one file with fixed, deterministic settings (no timestamps in metadata)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        pq.write_table(
+            table,
+            path,
+            compression="zstd",
+            compression_level=1,
+            row_group_size=500_000,
+            use_dictionary=True,
+            write_statistics=statistics if isinstance(statistics, bool) else list(statistics),
+            store_schema=False,
+        )
+    else:
+        pacsv.write_csv(_decode_dictionaries(table), path, pacsv.WriteOptions(include_header=True))
+
+
+def _decode_dictionaries(table: pa.Table) -> pa.Table:
+    """Replace dictionary-encoded columns by plain string columns."""
+    cols = [
+        pc.cast(col, pa.string()) if pa.types.is_dictionary(col.type) else col for col in table.columns
+    ]
+    return pa.table(cols, names=table.column_names)
+
+
+def _decoded_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with dictionary types replaced by their value types."""
+    return pa.schema(
+        [pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in schema]
+    )
+
+
+def _write_truth_parquet(table: pa.Table, path: Path) -> None:
+    """Ground-truth files are always Parquet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", compression_level=3, row_group_size=500_000, store_schema=False)
+
+
+def _calibrate_scale(world: _World, cfg: GeneratorConfig) -> float:
+    """Session-rate multiplier that yields ~``events_per_customer`` events per customer.
+
+    Runs a deterministic pilot simulation (own seed) and solves
+    ``scaled * s + fixed = target`` where *scaled* are events of organic visits
+    and *fixed* those of e-mails and e-mail/signup visits.
+    """
+    if cfg.events_per_customer is None:
+        return 1.0
+    nc = min(cfg.customers, 3000)
+    na = int(round(nc * cfg.n_anonymous / cfg.customers))
+    world.session_scale = 1.0
+    pilot = _simulate_chunk(world, _rng(cfg.seed, 9), 0, nc, na)
+    target = cfg.events_per_customer * nc
+    scale = (target - pilot.n_events_fixed) / max(pilot.n_events_scaled, 1)
+    return float(np.clip(scale, 0.02, 200.0))
+
+
+#: files written to the ground-truth folder (and only these are replaced there)
+TRUTH_FILES = ("personas.parquet", "identity_links.parquet", "dirty_rows.parquet", "generation.json")
+
+# --------------------------------------------------------------------------- #
+# Orchestration
+# --------------------------------------------------------------------------- #
+
+
+class _EventSink:
+    """Streams event chunks into ``events/part-NNNNN.<ext>`` files of exactly
+    ``rows_per_file`` rows (the last one may be shorter).
+
+    Writing happens on one background thread (tasks run in submission order),
+    so generating chunk *i+1* overlaps with writing chunk *i*.
+    """
+
+    def __init__(self, out: Path, fmt: str, rows_per_file: int) -> None:
+        self.out = out
+        self.fmt = fmt
+        self.ext = "parquet" if fmt == "parquet" else "csv"
+        self.rows_per_file = rows_per_file
+        self.rows = 0  # rows submitted so far (global row number of the next row)
+        self.files: list[str] = []
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[Future[None]] = []
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+
+    def rel_path(self, part: int) -> str:
+        """File name of part ``part`` relative to ``out``."""
+        return f"events/part-{part:05d}.{self.ext}"
+
+    # -- executed on the writer thread ------------------------------------ #
+    def _open(self, rel: str, schema: pa.Schema) -> None:
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.fmt == "parquet":
+            self._writer = pq.ParquetWriter(
+                path,
+                schema,
+                compression="zstd",
+                compression_level=1,
+                use_dictionary=True,
+                write_statistics=list(EVENT_STATISTICS_COLUMNS),
+                store_schema=False,
+            )
+        else:
+            self._writer = pacsv.CSVWriter(path, _decoded_schema(schema))
+
+    def _write(self, table: pa.Table) -> None:
+        assert self._writer is not None
+        if self.fmt == "parquet":
+            self._writer.write_table(table, row_group_size=500_000)
+        else:
+            self._writer.write_table(_decode_dictionaries(table))
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # -- called from the generating thread -------------------------------- #
+    def add(self, table: pa.Table) -> None:
+        """Queue ``table`` (rows continue the global row numbering)."""
+        for fut in self._pending:  # bound memory: at most one chunk in flight
+            fut.result()
+        self._pending = []
+        offset = 0
+        while offset < table.num_rows:
+            in_part = self.rows % self.rows_per_file
+            if in_part == 0:
+                rel = self.rel_path(self.rows // self.rows_per_file)
+                self.files.append(rel)
+                self._pending.append(self._pool.submit(self._open, rel, table.schema))
+            take = min(self.rows_per_file - in_part, table.num_rows - offset)
+            self._pending.append(self._pool.submit(self._write, table.slice(offset, take)))
+            offset += take
+            self.rows += take
+            if self.rows % self.rows_per_file == 0:
+                self._pending.append(self._pool.submit(self._close))
+
+    def close(self) -> None:
+        """Flush and close (re-raises writer errors)."""
+        try:
+            self._pool.submit(self._close).result()
+            for fut in self._pending:
+                fut.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None) -> GenerationResult:
+    """Generate all tables and ground truth for ``cfg``; returns counts and timing.
+
+    ``progress`` is an optional factory compatible with ``tqdm.tqdm`` (called
+    with ``total``, ``desc``, ``unit`` and ``disable``); when omitted, tqdm is
+    used unless ``cfg.quiet``.
+    """
+    cfg.validate()
+    t_start = time.perf_counter()
+    out = Path(cfg.out)
+    truth = cfg.truth_dir
+    ext = "parquet" if cfg.fmt == "parquet" else "csv"
+    for table in TABLES:  # delete only the table folders this run writes
+        target = out / table
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    for name in TRUTH_FILES:
+        if (truth / name).exists():
+            (truth / name).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+    world = _build_world(cfg)
+    world.session_scale = _calibrate_scale(world, cfg)
+
+    n_chunks = -(-cfg.customers // cfg.chunk_customers)
+    n_anon = cfg.n_anonymous
+    anon_bounds = [(n_anon * i) // n_chunks for i in range(n_chunks + 1)]
+
+    if progress is None:
+        from tqdm import tqdm as progress  # noqa: PLW0621 - lazily imported default
+    bar = progress(total=n_chunks, desc="generate", unit="chunk", disable=cfg.quiet)
+
+    files: dict[str, list[str]] = {t: [] for t in TABLES}
+    dirty_logs: list[pa.Table] = []
+    small: dict[str, list[pa.Table]] = {
+        t: [] for t in ("orders", "order_items", "customers", "consents", "survey_responses", "experiment_assignments")
+    }
+    personas: list[pa.Table] = []
+    links: list[pa.Table] = []
+    signups: list[np.ndarray] = []
+    anon_off = 0
+    order_off = 0
+    event_off = 0
+    sink = _EventSink(out, cfg.fmt, cfg.events_per_file)
+
+    def add_dirty(log: pa.Table, table: str, file_for_row: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
+        if log.num_rows == 0:
+            return
+        part, row = file_for_row(log.column("row").to_numpy())
+        dirty_logs.append(
+            pa.table(
+                {
+                    "table": _repeat_string(table, log.num_rows),
+                    "source_file": pa.array(part, pa.string()),
+                    "source_row": pa.array(row, pa.int64()),
+                    "expected_outcome": log.column("expected_outcome"),
+                    "expected_reason": log.column("expected_reason"),
+                    "expected_utc_timestamp": log.column("expected_utc_timestamp"),
+                }
+            )
+        )
+
+    try:
+        for ci in range(n_chunks):
+            c0 = ci * cfg.chunk_customers
+            nc = min(cfg.chunk_customers, cfg.customers - c0)
+            na = anon_bounds[ci + 1] - anon_bounds[ci]
+            rng = _rng(cfg.seed, 1, ci)
+            ch = _simulate_chunk(world, rng, c0, nc, na)
+            ev_table = _events_table(world, ch.events, event_off, anon_off)
+            event_off += ev_table.num_rows
+            if cfg.dirty_rate > 0:
+                ev_table, log = inject_defects(
+                    ev_table, DIRTY_SPECS["events"], cfg.dirty_rate, _rng(cfg.seed, 2, ci), world.end_day_start
+                )
+                base = sink.rows
+
+                def locate(rows: np.ndarray, base: int = base) -> tuple[np.ndarray, np.ndarray]:
+                    g = base + rows
+                    part_idx = g // cfg.events_per_file
+                    names = np.char.add(np.char.add("events/part-", np.char.zfill(part_idx.astype(str), 5)), f".{ext}")
+                    return names, g % cfg.events_per_file
+
+                add_dirty(log, "events", locate)
+            sink.add(ev_table)
+
+            orders, items = _orders_tables(world, ch, order_off)
+            order_off += orders.num_rows
+            small["orders"].append(orders)
+            small["order_items"].append(items)
+            small["customers"].append(_customers_table(world, ch.customers))
+            small["consents"].append(_consents_table(ch.consents, anon_off))
+            small["survey_responses"].append(_surveys_table(ch.surveys))
+            small["experiment_assignments"].append(_experiments_table(ch.experiments, anon_off))
+            personas.append(_personas_table(ch, anon_off))
+            links.append(_links_table(ch, anon_off))
+            signups.append(ch.customers["signup"])
+            anon_off += ch.n_anon_ids
+            bar.update(1)
+            bar.set_postfix(events=f"{event_off:,}")
+    finally:
+        sink.close()
+        bar.close()
+    files["events"] = sink.files
+    row_counts: dict[str, int] = {"events": sink.rows}
+
+    # deletion requests (~0.3% of customers, at least one)
+    rng_del = _rng(cfg.seed, 3)
+    signup_all = np.concatenate(signups)
+    n_del = max(1, int(round(cfg.customers * 0.003)))
+    who = np.sort(rng_del.choice(cfg.customers, size=min(n_del, cfg.customers), replace=False))
+    lo = np.maximum(signup_all[who], world.window_start)
+    t_del = lo + (rng_del.random(len(who)) * (world.window_end - lo + 1)).astype(np.int64)
+    o = np.argsort(t_del, kind="stable")
+    small["deletion_requests"] = [
+        pa.table({"subject_id": id_strings("C", who[o] + 1, 7), "requested_at": iso_strings(t_del[o])})
+    ]
+    small["products"] = [_products_table(world)]
+
+    for ti, table in enumerate(t for t in TABLES if t != "events"):
+        data = pa.concat_tables(small[table]).combine_chunks()
+        rel = f"{table}/part-00000.{ext}"
+        if cfg.dirty_rate > 0 and table in DIRTY_SPECS:
+            data, log = inject_defects(data, DIRTY_SPECS[table], cfg.dirty_rate, _rng(cfg.seed, 4, ti), world.end_day_start)
+            add_dirty(log, table, lambda rows, rel=rel: (np.full(len(rows), rel, object), rows))
+        _write_table(data, out / rel, cfg.fmt)
+        files[table].append(rel)
+        row_counts[table] = data.num_rows
+
+    # ground truth
+    truth.mkdir(parents=True, exist_ok=True)
+    _write_truth_parquet(pa.concat_tables(personas).combine_chunks(), truth / "personas.parquet")
+    _write_truth_parquet(
+        pa.concat_tables(links).combine_chunks().sort_by("anonymous_id"), truth / "identity_links.parquet"
+    )
+    dirty_schema = pa.schema(
+        [
+            ("table", pa.string()),
+            ("source_file", pa.string()),
+            ("source_row", pa.int64()),
+            ("expected_outcome", pa.string()),
+            ("expected_reason", pa.string()),
+            ("expected_utc_timestamp", pa.string()),
+        ]
+    )
+    dirty = pa.concat_tables(dirty_logs) if dirty_logs else dirty_schema.empty_table()
+    dirty = dirty.sort_by([("table", "ascending"), ("source_file", "ascending"), ("source_row", "ascending")])
+    _write_truth_parquet(dirty.combine_chunks(), truth / "dirty_rows.parquet")
+    dirty_counts = {t: 0 for t in DIRTY_SPECS}
+    if dirty.num_rows:
+        for t, cnt in zip(*np.unique(dirty.column("table").to_numpy(zero_copy_only=False), return_counts=True)):
+            dirty_counts[str(t)] = int(cnt)
+
+    meta = {
+        "generator_version": GENERATOR_VERSION,
+        "parameters": {
+            "customers": cfg.customers,
+            "days": cfg.days,
+            "seed": cfg.seed,
+            "end_date": cfg.end_date.isoformat(),
+            "dirty_rate": cfg.dirty_rate,
+            "format": cfg.fmt,
+            "anonymous_visitors": n_anon,
+            "events_per_customer": cfg.events_per_customer,
+            "events_per_file": cfg.events_per_file,
+            "chunk_customers": cfg.chunk_customers,
+            "out": str(cfg.out),
+            "truth_out": str(truth),
+        },
+        "end_date": cfg.end_date.isoformat(),
+        "window_start": datetime.fromtimestamp(world.window_start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "window_end": datetime.fromtimestamp(world.window_end, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "session_scale": round(world.session_scale, 6),
+        "row_counts": row_counts,
+        "dirty_row_counts": dirty_counts,
+        "files": files,
+        "personas": {name: float(share) for name, share in zip(CUSTOMER_PERSONAS, PERSONA_SHARES)},
+        "reasons": sorted({k for s in DIRTY_SPECS.values() for k in s.kinds}),
+    }
+    (truth / "generation.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
+
+    return GenerationResult(
+        row_counts=row_counts,
+        dirty_counts=dirty_counts,
+        files=files,
+        seconds=time.perf_counter() - t_start,
+        truth_dir=truth,
+        out_dir=out,
+        session_scale=world.session_scale,
+    )
+
+
+def format_summary(result: GenerationResult) -> str:
+    """Short human-readable summary of a run."""
+    lines = [f"wrote {result.out_dir} (ground truth: {result.truth_dir})"]
+    width = max(len(t) for t in result.row_counts)
+    for table, rows in result.row_counts.items():
+        extra = f"  ({result.dirty_counts[table]:,} dirty)" if result.dirty_counts.get(table) else ""
+        nfiles = len(result.files.get(table, []))
+        lines.append(f"  {table:<{width}} {rows:>12,} rows in {nfiles} file(s){extra}")
+    lines.append(f"  {result.seconds:.1f} s, {result.events_per_second:,.0f} events/s")
+    return "\n".join(lines)

@@ -1,0 +1,705 @@
+"""Tests for the demo-data generator (python_utils.generator and its CLI).
+
+Everything runs on small datasets (a few hundred customers, 30 days) written
+into pytest temp folders; the whole module takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from python_utils.generator import (  # noqa: E402
+    CUSTOMER_PERSONAS,
+    DIRTY_SPECS,
+    EVENT_TYPES,
+    PERSONA_SHARES,
+    TABLES,
+    GenerationResult,
+    GeneratorConfig,
+    generate,
+)
+
+END = "2026-06-30"
+WINDOW_START = "2026-06-01 00:00:00"  # 30 days ending 2026-06-30
+WINDOW_END = "2026-06-30 23:59:59"
+
+CONTRACT: dict[str, dict[str, str]] = {
+    "events": {
+        "event_id": "VARCHAR",
+        "anonymous_id": "VARCHAR",
+        "user_id": "VARCHAR",
+        "event_type": "VARCHAR",
+        "occurred_at": "VARCHAR",
+        "page_url": "VARCHAR",
+        "product_id": "VARCHAR",
+        "category": "VARCHAR",
+        "device_type": "VARCHAR",
+        "channel": "VARCHAR",
+        "utm_source": "VARCHAR",
+        "utm_medium": "VARCHAR",
+        "utm_campaign": "VARCHAR",
+        "country": "VARCHAR",
+        "city": "VARCHAR",
+        "scroll_depth_pct": "DOUBLE",
+        "engaged_seconds": "DOUBLE",
+        "revenue": "DOUBLE",
+    },
+    "orders": {
+        "order_id": "VARCHAR",
+        "customer_id": "VARCHAR",
+        "ordered_at": "VARCHAR",
+        "status": "VARCHAR",
+        "currency": "VARCHAR",
+        "total_amount": "DOUBLE",
+    },
+    "order_items": {"order_id": "VARCHAR", "product_id": "VARCHAR", "quantity": "BIGINT", "unit_price": "DOUBLE"},
+    "customers": {
+        "customer_id": "VARCHAR",
+        "email": "VARCHAR",
+        "phone": "VARCHAR",
+        "signup_at": "VARCHAR",
+        "birth_year": "BIGINT",
+        "gender": "VARCHAR",
+        "country": "VARCHAR",
+        "city": "VARCHAR",
+        "postal_code": "VARCHAR",
+        "loyalty_tier": "VARCHAR",
+        "acquisition_channel": "VARCHAR",
+    },
+    "products": {
+        "product_id": "VARCHAR",
+        "category": "VARCHAR",
+        "subcategory": "VARCHAR",
+        "brand": "VARCHAR",
+        "price": "DOUBLE",
+    },
+    "consents": {
+        "subject_id": "VARCHAR",
+        "purpose": "VARCHAR",
+        "granted": "BOOLEAN",
+        "recorded_at": "VARCHAR",
+        "region": "VARCHAR",
+    },
+    "deletion_requests": {"subject_id": "VARCHAR", "requested_at": "VARCHAR"},
+    "survey_responses": {
+        "customer_id": "VARCHAR",
+        "question": "VARCHAR",
+        "answer": "VARCHAR",
+        "responded_at": "VARCHAR",
+    },
+    "experiment_assignments": {
+        "subject_id": "VARCHAR",
+        "experiment_id": "VARCHAR",
+        "variant": "VARCHAR",
+        "assigned_at": "VARCHAR",
+    },
+}
+#: main timestamp column per table
+TIMESTAMPS = {
+    "events": "occurred_at",
+    "orders": "ordered_at",
+    "customers": "signup_at",
+    "consents": "recorded_at",
+    "deletion_requests": "requested_at",
+    "survey_responses": "responded_at",
+    "experiment_assignments": "assigned_at",
+}
+
+
+# --------------------------------------------------------------------------- #
+# fixtures
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Dataset:
+    """A generated dataset and where it lives."""
+
+    cfg: GeneratorConfig
+    result: GenerationResult
+
+    @property
+    def raw(self) -> Path:
+        return Path(self.cfg.out)
+
+    @property
+    def truth(self) -> Path:
+        return self.cfg.truth_dir
+
+    def files(self, table: str) -> str:
+        """DuckDB glob of a table's files."""
+        return str(self.raw / table / f"*.{self.cfg.fmt}")
+
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """In-memory DuckDB with one view per table plus ``personas`` and ``dirty``."""
+        con = duckdb.connect()
+        con.execute("set TimeZone = 'UTC'")
+        for table in TABLES:
+            reader = "read_parquet" if self.cfg.fmt == "parquet" else "read_csv"
+            opts = ", filename = true, file_row_number = true" if self.cfg.fmt == "parquet" else ", header = true, all_varchar = false"
+            con.execute(f"create view {table} as select * from {reader}('{self.files(table)}'{opts})")
+        con.execute(f"create view personas as select * from read_parquet('{self.truth / 'personas.parquet'}')")
+        con.execute(f"create view dirty as select * from read_parquet('{self.truth / 'dirty_rows.parquet'}')")
+        return con
+
+
+def make_dataset(base: Path, **overrides: object) -> Dataset:
+    """Generate a small dataset under ``base/raw`` (truth in ``base/ground_truth``)."""
+    params: dict[str, object] = dict(customers=300, days=30, seed=11, out=base / "raw", quiet=True)
+    params.update(overrides)
+    cfg = GeneratorConfig(**params)  # type: ignore[arg-type]
+    return Dataset(cfg, generate(cfg))
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """300 customers, 30 days, no dirty rows, events split into several files."""
+    return make_dataset(tmp_path_factory.mktemp("clean"), events_per_file=2_500)
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """Same size with ``dirty_rate=0.05`` and several event files."""
+    return make_dataset(tmp_path_factory.mktemp("dirty"), dirty_rate=0.05, events_per_file=2_500)
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """2,000 customers over 60 days: enough for stable behavioural statistics."""
+    return make_dataset(tmp_path_factory.mktemp("larger"), customers=2_000, days=60, seed=3)
+
+
+def _files_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- #
+# determinism and layout
+# --------------------------------------------------------------------------- #
+
+
+def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) -> None:
+    kw = dict(customers=150, days=20, dirty_rate=0.05, events_per_file=1_500)
+    a = make_dataset(tmp_path / "a", **kw)
+    b = make_dataset(tmp_path / "b", **kw)
+    c = make_dataset(tmp_path / "c", **{**kw, "seed": 12})
+    raw_a, raw_b = _files_bytes(a.raw), _files_bytes(b.raw)
+    assert len(raw_a) >= len(TABLES) + 1
+    assert raw_a == raw_b
+    for name in ("personas.parquet", "dirty_rows.parquet"):
+        assert (a.truth / name).read_bytes() == (b.truth / name).read_bytes()
+    meta_a, meta_b = (json.loads((d.truth / "generation.json").read_text()) for d in (a, b))
+    for meta in (meta_a, meta_b):
+        meta["parameters"].pop("out")
+        meta["parameters"].pop("truth_out")
+    assert meta_a == meta_b
+    assert _files_bytes(c.raw)["events/part-00000.parquet"] != raw_a["events/part-00000.parquet"]
+
+
+def test_layout_parts_and_generation_json(clean: Dataset) -> None:
+    files = sorted(p.name for p in (clean.raw / "events").iterdir())
+    assert len(files) >= 2
+    assert files == [f"part-{i:05d}.parquet" for i in range(len(files))]
+    for table in TABLES:
+        assert (clean.raw / table / "part-00000.parquet").is_file()
+    meta = json.loads((clean.truth / "generation.json").read_text())
+    assert meta["end_date"] == END
+    assert meta["parameters"]["customers"] == 300 and meta["parameters"]["seed"] == 11
+    con = clean.con()
+    for table in TABLES:
+        assert meta["row_counts"][table] == con.execute(f"select count(*) from {table}").fetchone()[0]
+    sizes = [
+        con.execute(f"select count(*) from read_parquet('{clean.raw / 'events' / f}')").fetchone()[0] for f in files
+    ]
+    assert all(s == 2_500 for s in sizes[:-1]) and 0 < sizes[-1] <= 2_500
+
+
+def test_every_contract_table_and_column_with_types(clean: Dataset) -> None:
+    con = clean.con()
+    for table, columns in CONTRACT.items():
+        described = con.execute(
+            f"select column_name, column_type from (describe select * from read_parquet('{clean.files(table)}'))"
+        ).fetchall()
+        assert dict(described) == columns, table
+        assert list(dict(described)) == list(columns), f"{table}: column order"
+
+
+def test_id_formats(clean: Dataset) -> None:
+    con = clean.con()
+    checks = {
+        "events": "regexp_full_match(event_id, 'E[0-9]{12}') and (anonymous_id is null or regexp_full_match(anonymous_id, 'A[0-9]{8}'))"
+        " and (user_id is null or regexp_full_match(user_id, 'C[0-9]{7}'))"
+        " and (product_id is null or regexp_full_match(product_id, 'P[0-9]{4}'))",
+        "orders": "regexp_full_match(order_id, 'O[0-9]{8}')",
+        "customers": "regexp_full_match(customer_id, 'C[0-9]{7}')",
+        "products": "regexp_full_match(product_id, 'P[0-9]{4}')",
+    }
+    for table, cond in checks.items():
+        assert con.execute(f"select count(*) from {table} where not ({cond})").fetchone()[0] == 0, table
+    assert con.execute("select count(*) - count(distinct event_id) from events").fetchone()[0] == 0
+    n_products, n_categories = con.execute("select count(*), count(distinct category) from products").fetchone()
+    assert 200 <= n_products <= 800 and n_categories == 8
+
+
+# --------------------------------------------------------------------------- #
+# personas
+# --------------------------------------------------------------------------- #
+
+
+def test_persona_mix_and_truth_coverage(clean: Dataset) -> None:
+    con = clean.con()
+    truth = dict(con.execute("select persona, count(*) from personas where subject_type = 'customer' group by 1").fetchall())
+    assert set(truth) == set(CUSTOMER_PERSONAS)
+    assert sum(truth.values()) == 300
+    for persona, share in zip(CUSTOMER_PERSONAS, PERSONA_SHARES):
+        assert abs(truth[persona] / 300 - share) < 0.08, persona
+    assert con.execute(
+        "select count(*) from customers c anti join personas p on p.subject_id = c.customer_id"
+    ).fetchone()[0] == 0
+    anon = con.execute(
+        "select count(*), min(persona), max(persona) from personas where subject_type = 'anonymous'"
+    ).fetchone()
+    assert anon == (150, "anonymous_browser", "anonymous_browser")
+    # anonymous browsers never log in and have events
+    assert con.execute(
+        "select count(*) from events e join personas p on p.subject_id = e.anonymous_id "
+        "where p.persona = 'anonymous_browser' and e.user_id is not null"
+    ).fetchone()[0] == 0
+    assert con.execute(
+        "select count(distinct p.subject_id) from personas p join events e on e.anonymous_id = p.subject_id"
+    ).fetchone()[0] == 150
+
+
+def test_personas_behave_differently(larger: Dataset) -> None:
+    con = larger.con()
+    con.execute(
+        """create view ev_c as select e.*, p.persona, occurred_at::timestamp as ts
+        from events e join personas p on p.subject_id = e.user_id"""
+    )
+    night = dict(
+        con.execute(
+            """select persona, avg(case when hour(ts) in (22, 23, 0, 1, 2) and device_type = 'mobile'
+            then 1 else 0 end) from ev_c where anonymous_id is not null group by 1"""
+        ).fetchall()
+    )
+    others = max(v for k, v in night.items() if k != "late_night_mobile")
+    assert night["late_night_mobile"] > 0.4 and night["late_night_mobile"] > 4 * others
+
+    aov = dict(
+        con.execute(
+            "select p.persona, avg(total_amount) from orders o join personas p on p.subject_id = o.customer_id group by 1"
+        ).fetchall()
+    )
+    assert aov["loyal_high_spender"] > 2.5 * aov["bargain_hunter"]
+
+    sale = dict(
+        con.execute("select persona, avg(case when utm_campaign like 'sale_%' then 1 else 0 end) from ev_c group by 1").fetchall()
+    )
+    assert sale["bargain_hunter"] > 2 * max(v for k, v in sale.items() if k != "bargain_hunter")
+
+    conversion = dict(
+        con.execute(
+            """select persona, sum(case when event_type = 'purchase' then 1 else 0 end)
+            / sum(case when event_type = 'product_view' then 1 else 0 end) from ev_c group by 1"""
+        ).fetchall()
+    )
+    assert conversion["window_shopper"] < 0.3 * conversion["loyal_high_spender"]
+
+    engaged = dict(con.execute("select persona, avg(engaged_seconds) from ev_c group by 1").fetchall())
+    assert engaged["content_engager"] > 2 * engaged["bargain_hunter"]
+
+    # recency: lapsed customers stopped well before the end, others are active until the end
+    last = con.execute(
+        f"""select persona, date_diff('day', max(ts), timestamp '{END} 23:59:59') as days_since
+        from ev_c group by user_id, persona"""
+    ).fetchall()
+    lapsed = [d for p, d in last if p == "lapsed"]
+    active = sorted(d for p, d in last if p in ("loyal_high_spender", "bargain_hunter"))
+    assert min(lapsed) >= 0.5 * 60 - 2
+    assert active[len(active) // 2] <= 10
+
+    # new customers signed up within the last four weeks
+    signup = con.execute(
+        f"""select min(signup_at::timestamp), max(signup_at::timestamp) from customers c
+        join personas p on p.subject_id = c.customer_id where p.persona = 'new_customer'"""
+    ).fetchone()
+    assert str(signup[0]) >= "2026-06-02" and str(signup[1]) <= f"{END} 23:59:59"
+    old = con.execute(
+        """select max(signup_at::timestamp) from customers c join personas p on p.subject_id = c.customer_id
+        where p.persona <> 'new_customer'"""
+    ).fetchone()[0]
+    assert str(old) < "2026-05-02"  # before the 60-day window
+
+
+def test_survey_answers_correlate_with_persona(larger: Dataset) -> None:
+    con = larger.con()
+    share = dict(
+        con.execute(
+            """select p.persona, avg(case when answer = 'price' then 1 else 0 end)
+            from survey_responses s join personas p on p.subject_id = s.customer_id
+            where question = 'values' group by 1"""
+        ).fetchall()
+    )
+    assert share["bargain_hunter"] > 0.5 > share["loyal_high_spender"]
+    answered = con.execute("select count(distinct customer_id) from survey_responses").fetchone()[0]
+    assert 0.2 * 2_000 < answered < 0.4 * 2_000
+
+
+# --------------------------------------------------------------------------- #
+# referential sanity and identity
+# --------------------------------------------------------------------------- #
+
+
+def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
+    con = clean.con()
+    assert con.execute("select count(*) from order_items i anti join orders o using (order_id)").fetchone()[0] == 0
+    assert con.execute("select count(*) from orders o anti join order_items i using (order_id)").fetchone()[0] == 0
+    assert con.execute("select count(*) from order_items i anti join products p using (product_id)").fetchone()[0] == 0
+    assert con.execute(
+        "select count(*) - count(distinct (order_id, product_id)) from order_items"
+    ).fetchone()[0] == 0
+    mismatched = con.execute(
+        """select count(*) from orders o join (
+            select order_id, round(sum(quantity * unit_price), 2) as s from order_items group by 1
+        ) i using (order_id) where abs(o.total_amount - i.s) > 0.001 or o.total_amount < 0"""
+    ).fetchone()[0]
+    assert mismatched == 0
+    n_orders, n_guest, n_status = con.execute(
+        "select count(*), count(*) filter (customer_id is null), count(distinct status) from orders"
+    ).fetchone()
+    assert n_orders > 50 and 0 < n_guest < 0.2 * n_orders and n_status == 3
+    assert set(r[0] for r in con.execute("select distinct coalesce(currency, 'null') from orders").fetchall()) <= {
+        "USD", "EUR", "null"
+    }
+    # one purchase event per order: same customer (or guest), same time, revenue = total
+    n_purchase = con.execute("select count(*) from events where event_type = 'purchase'").fetchone()[0]
+    matched = con.execute(
+        """select count(*) from orders o join events e
+        on e.event_type = 'purchase' and e.occurred_at = o.ordered_at and e.revenue = o.total_amount
+        and e.user_id is not distinct from o.customer_id"""
+    ).fetchone()[0]
+    assert n_purchase == n_orders == matched
+    assert con.execute(
+        "select count(*) from events where (revenue is not null) <> (event_type = 'purchase')"
+    ).fetchone()[0] == 0
+    assert con.execute("select count(*) from events e anti join customers c on c.customer_id = e.user_id "
+                   "where e.user_id is not null").fetchone()[0] == 0
+
+
+def test_identity_devices_and_anonymous_events_before_login(clean: Dataset) -> None:
+    con = clean.con()
+    per_user = con.execute(
+        """select user_id, count(distinct anonymous_id) n from events
+        where user_id is not null and anonymous_id is not null group by 1"""
+    ).fetchall()
+    two = sum(1 for _, n in per_user if n == 2)
+    assert 0.1 * len(per_user) < two < 0.45 * len(per_user)
+    assert max(n for _, n in per_user) <= 2
+    # every anonymous id belongs to at most one user
+    assert con.execute(
+        """select count(*) from (select anonymous_id from events where user_id is not null
+        and anonymous_id is not null group by 1 having count(distinct user_id) > 1)"""
+    ).fetchone()[0] == 0
+    # devices browse anonymously before the first login, and stay logged in afterwards
+    before = con.execute(
+        """with first_login as (
+            select anonymous_id, min(occurred_at) t from events where user_id is not null
+            and anonymous_id is not null group by 1)
+        select count(distinct e.anonymous_id) from events e join first_login f using (anonymous_id)
+        where e.user_id is null and e.occurred_at < f.t"""
+    ).fetchone()[0]
+    assert before > 20
+    # ground truth of the identity graph agrees with the logged-in events
+    con.execute(f"create view links as select * from read_parquet('{clean.truth / 'identity_links.parquet'}')")
+    assert con.execute(
+        """select count(*) from (select distinct anonymous_id, user_id from events
+        where anonymous_id is not null and user_id is not null) e
+        anti join links l on l.anonymous_id = e.anonymous_id and l.customer_id = e.user_id"""
+    ).fetchone()[0] == 0
+    unlinked = con.execute(
+        """select count(*) from (select distinct anonymous_id from events where anonymous_id is not null) e
+        anti join links l using (anonymous_id) anti join personas p on p.subject_id = e.anonymous_id"""
+    ).fetchone()[0]
+    assert unlinked == 0  # every device is either a customer's (links) or an anonymous visitor's
+    # e-mail events carry user_id only
+    email = con.execute(
+        """select count(*), count(anonymous_id), count(user_id), count(device_type)
+        from events where event_type in ('email_open', 'email_click')"""
+    ).fetchone()
+    assert email[0] > 0 and email[1] == 0 and email[2] == email[0] and email[3] == 0
+    types = {r[0] for r in con.execute("select distinct event_type from events").fetchall()}
+    assert types == set(EVENT_TYPES)
+    devices = {r[0] for r in con.execute("select distinct device_type from events where device_type is not null").fetchall()}
+    assert devices == {"desktop", "mobile", "tablet"}
+
+
+def test_sessions_are_bursts_and_carts_are_abandoned(clean: Dataset) -> None:
+    con = clean.con()
+    gaps = con.execute(
+        """select quantile_cont(g, 0.5), quantile_cont(g, 0.99) from (
+            select date_diff('second', lag(occurred_at::timestamp) over (partition by anonymous_id
+            order by occurred_at, event_id), occurred_at::timestamp) g from events where anonymous_id is not null)
+        where g is not null"""
+    ).fetchone()
+    assert gaps[0] < 120 and gaps[1] > 3600  # seconds inside visits, hours/days between visits
+    carts, buys = con.execute(
+        "select count(*) filter (event_type = 'add_to_cart'), count(*) filter (event_type = 'purchase') from events"
+    ).fetchone()
+    assert buys < 0.6 * carts
+
+
+def test_consents_regions_and_revocations(larger: Dataset) -> None:
+    con = larger.con()
+    granted = dict(
+        con.execute("select region, avg(granted::int) from consents where purpose = 'analytics' group by 1").fetchall()
+    )
+    assert granted["EU"] < 0.9 < granted["US"]
+    declined_eu = con.execute(
+        "select count(*) from consents where region = 'EU' and not granted"
+    ).fetchone()[0]
+    assert declined_eu > 0
+    revoked = dict(
+        con.execute(
+            """select purpose, count(distinct subject_id) filter (where revoked) / count(distinct subject_id)
+            from (select subject_id, purpose, bool_or(granted) and
+                  arg_max(granted, recorded_at) = false as revoked from consents group by 1, 2)
+            group by 1"""
+        ).fetchall()
+    )
+    assert 0.01 < revoked["analytics"] < 0.06
+    assert revoked["marketing"] > revoked["analytics"]
+    subjects = con.execute(
+        "select count(*) filter (subject_id like 'C%'), count(*) filter (subject_id like 'A%') from consents"
+    ).fetchone()
+    assert subjects[0] > 0 and subjects[1] > 0
+    n_del = con.execute("select count(*) from deletion_requests").fetchone()[0]
+    assert n_del == 6  # 0.3% of 2,000 customers
+    exps = con.execute("select count(distinct experiment_id), count(distinct variant) from experiment_assignments").fetchone()
+    assert exps == (3, 2)
+
+
+# --------------------------------------------------------------------------- #
+# timestamps and dirty data
+# --------------------------------------------------------------------------- #
+
+
+def test_clean_run_has_no_dirty_rows_and_all_timestamps_parse(clean: Dataset) -> None:
+    con = clean.con()
+    assert con.execute("select count(*) from dirty").fetchone()[0] == 0
+    assert set(clean.result.dirty_counts.values()) == {0}
+    for table, column in TIMESTAMPS.items():
+        bad, lo, hi = con.execute(
+            f"""select count(*) filter (try_cast({column} as timestamp) is null),
+            min(try_cast({column} as timestamp)), max(try_cast({column} as timestamp)) from {table}"""
+        ).fetchone()
+        assert bad == 0, table
+        assert str(hi) <= WINDOW_END, table
+        if table != "customers":  # existing customers signed up before the window
+            assert str(lo) >= WINDOW_START, table
+        assert con.execute(
+            f"select count(*) from {table} where not regexp_full_match({column}, "
+            "'\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}')"
+        ).fetchone()[0] == 0
+    # no accidental duplicates in clean data
+    for table, key in [("events", "event_id"), ("orders", "order_id"), ("customers", "customer_id")]:
+        assert con.execute(f"select count(*) - count(distinct {key}) from {table}").fetchone()[0] == 0
+    assert con.execute(
+        "select count(*) - count(distinct (subject_id, purpose, recorded_at)) from consents"
+    ).fetchone()[0] == 0
+
+
+def _table_rows(con: duckdb.DuckDBPyConnection, table: str, ds: Dataset) -> None:
+    """View ``t_<table>`` with source_file (relative) and source_row."""
+    columns = ", ".join(f'"{c}"' for c in CONTRACT[table])
+    con.execute(
+        f"""create or replace view t_{table} as select {columns},
+        '{table}/' || parse_filename(filename) as source_file, file_row_number as source_row
+        from read_parquet('{ds.files(table)}', filename = true, file_row_number = true)"""
+    )
+
+
+def test_dirty_rows_are_listed_exactly_and_hold_their_defect(dirty: Dataset) -> None:
+    con = dirty.con()
+    listed = con.execute('select "table", expected_reason, expected_outcome, count(*) from dirty group by all').fetchall()
+    by_table: dict[str, dict[str, int]] = {}
+    for table, reason, outcome, n in listed:
+        by_table.setdefault(table, {})[reason] = n
+        accepted = reason in ("unknown_event_type", "timestamp_with_offset")
+        assert outcome == ("accepted" if accepted else "quarantine")
+    for table, spec in DIRTY_SPECS.items():
+        assert set(by_table[table]) == set(spec.kinds), table
+        total = con.execute(f"select count(*) from {table}").fetchone()[0]
+        assert abs(sum(by_table[table].values()) / total - 0.05) < 0.01, table
+
+    for table, spec in DIRTY_SPECS.items():
+        _table_rows(con, table, dirty)
+        ts = spec.timestamp
+        pk = spec.primary_key
+        checks = {
+            "missing_primary_key": f"coalesce({pk}, '') = ''",
+            "negative_amount": "total_amount < 0" if table == "orders" else "false",
+            "negative_quantity": "quantity < 0" if table == "order_items" else "false",
+            "negative_price": "unit_price < 0" if table == "order_items" else "false",
+            "invalid_status": "lower(trim(status)) not in ('completed', 'cancelled', 'refunded')"
+            if table == "orders"
+            else "false",
+            "unknown_event_type": "event_type not in ({})".format(", ".join(f"'{t}'" for t in EVENT_TYPES))
+            if table == "events"
+            else "false",
+        }
+        if ts:
+            checks["unparseable_timestamp"] = f"try_cast({ts} as timestamptz) is null"
+            checks["future_timestamp"] = (
+                f"try_cast({ts} as timestamp) >= timestamp '{END}' + interval 3 day and {ts} not like '%+%'"
+            )
+            checks["timestamp_with_offset"] = (
+                f"regexp_matches({ts}, '[+-]\\d{{2}}:\\d{{2}}$') and try_cast({ts} as timestamptz) is not null"
+            )
+        for reason, cond in checks.items():
+            found = {
+                r for r in con.execute(f"select source_file, source_row from t_{table} where {cond}").fetchall()
+            }
+            expected = {
+                r
+                for r in con.execute(
+                    f"""select source_file, source_row from dirty
+                    where "table" = '{table}' and expected_reason = '{reason}'"""
+                ).fetchall()
+            }
+            assert found == expected, (table, reason, len(found), len(expected))
+
+        # duplicates: identical to an earlier row (file order), and only those
+        # (rows without a key are already listed as missing_primary_key)
+        dup_found = {
+            r
+            for r in con.execute(
+                f"""select source_file, source_row from (
+                    select *, row_number() over (partition by {", ".join(f'"{c}"' for c in CONTRACT[table])}
+                    order by source_file, source_row) as n from t_{table}
+                    where coalesce({pk}, '') <> '') where n > 1"""
+            ).fetchall()
+        }
+        dup_listed = {
+            r
+            for r in con.execute(
+                f"""select source_file, source_row from dirty
+                where "table" = '{table}' and expected_reason = 'duplicate_key'"""
+            ).fetchall()
+        }
+        assert dup_found == dup_listed, table
+
+    # offsets: the local time converts back to the recorded UTC value
+    n_offsets, n_right = con.execute(
+        """select count(*), count(*) filter (
+            try_cast(e.occurred_at as timestamptz)::timestamp = d.expected_utc_timestamp::timestamp)
+        from dirty d join t_events e using (source_file, source_row)
+        where d.expected_reason = 'timestamp_with_offset'"""
+    ).fetchone()
+    assert n_offsets == by_table["events"]["timestamp_with_offset"] == n_right
+    assert con.execute(
+        "select count(*) from dirty where (expected_utc_timestamp is null) <> (expected_reason <> 'timestamp_with_offset')"
+    ).fetchone()[0] == 0
+    assert con.execute(
+        "select count(distinct source_file) from dirty where \"table\" = 'events'"
+    ).fetchone()[0] >= 2
+
+
+def test_dirty_rows_barely_change_the_clean_rows(clean: Dataset, dirty: Dataset) -> None:
+    """Same seed with and without dirt: the clean rows are the same data."""
+    c, d = clean.con(), dirty.con()
+    assert c.execute("select count(*) from events").fetchone()[0] == d.execute(
+        "select count(*) from events"
+    ).fetchone()[0] - d.execute(
+        "select count(*) from dirty where \"table\" = 'events' and expected_reason = 'duplicate_key'"
+    ).fetchone()[0]
+    assert c.execute("select count(*) from customers").fetchone()[0] == 300
+
+
+# --------------------------------------------------------------------------- #
+# formats, knobs and CLI
+# --------------------------------------------------------------------------- #
+
+
+def test_csv_format_is_readable_with_header(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path, customers=80, days=14, fmt="csv", dirty_rate=0.05)
+    con = duckdb.connect()
+    meta = json.loads((ds.truth / "generation.json").read_text())
+    for table, columns in CONTRACT.items():
+        files = sorted((ds.raw / table).glob("*.csv"))
+        assert files and all(f.name.startswith("part-") for f in files), table
+        rel = con.execute(
+            f"select * from read_csv('{ds.raw / table}/*.csv', header = true, all_varchar = true) limit 0"
+        )
+        assert [d[0] for d in rel.description] == list(columns), table
+        n = con.execute(f"select count(*) from read_csv('{ds.raw / table}/*.csv', header = true)").fetchone()[0]
+        assert n == meta["row_counts"][table], table
+    sources = {r[0] for r in con.execute(f"select distinct source_file from '{ds.truth}/dirty_rows.parquet'").fetchall()}
+    assert sources and all(s.endswith(".csv") for s in sources)
+
+
+def test_events_per_customer_knob_scales_volume(tmp_path: Path) -> None:
+    small = make_dataset(tmp_path / "s", customers=200, days=30, events_per_customer=20)
+    big = make_dataset(tmp_path / "b", customers=200, days=30, events_per_customer=80)
+    n_small, n_big = small.result.row_counts["events"], big.result.row_counts["events"]
+    assert 0.75 * 20 * 200 < n_small < 1.25 * 20 * 200
+    assert 0.75 * 80 * 200 < n_big < 1.25 * 80 * 200
+
+
+def test_rerun_deletes_only_the_table_folders_it_writes(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    (out / "events").mkdir(parents=True)
+    (out / "events" / "stale-part.parquet").write_bytes(b"old")
+    (out / "my_notes").mkdir()
+    (out / "my_notes" / "keep.txt").write_text("keep me")
+    (out / "README.txt").write_text("keep me too")
+    make_dataset(tmp_path, customers=30, days=7)
+    assert not (out / "events" / "stale-part.parquet").exists()
+    assert (out / "my_notes" / "keep.txt").read_text() == "keep me"
+    assert (out / "README.txt").exists()
+
+
+def test_cli_generate_subprocess(tmp_path: Path) -> None:
+    out = tmp_path / "data" / "raw"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "python_utils", "generate",
+            "--customers", "60", "--days", "10", "--seed", "5", "--out", str(out),
+            "--end-date", "2026-03-31", "--dirty-rate", "0.02", "--anonymous-visitors", "10", "--quiet",
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "events" in proc.stdout and "events/s" in proc.stdout
+    assert "generate:" not in proc.stderr  # no progress bar with --quiet
+    truth = tmp_path / "data" / "ground_truth"
+    meta = json.loads((truth / "generation.json").read_text())
+    assert meta["end_date"] == "2026-03-31" and meta["parameters"]["anonymous_visitors"] == 10
+    con = duckdb.connect()
+    hi = con.execute(
+        f"""select max(try_cast(occurred_at as timestamp)) from read_parquet('{out}/events/*.parquet')
+        where try_cast(occurred_at as timestamp) < timestamp '2026-04-02'"""
+    ).fetchone()[0]
+    assert str(hi).startswith("2026-03-31")
+    n_anon = con.execute(
+        f"select count(*) from '{truth}/personas.parquet' where subject_type = 'anonymous'"
+    ).fetchone()[0]
+    assert n_anon == 10
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "python_utils", "generate", "--customers", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 2 and "--customers" in bad.stderr
+    no_cmd = subprocess.run([sys.executable, "-m", "python_utils"], cwd=ROOT, capture_output=True, text=True)
+    assert no_cmd.returncode == 2
