@@ -24,10 +24,11 @@ class DbtRun:
     output: str
     target_path: Path
     database: Path
+    run_results: list[dict]
+    manifest: dict
 
     def results(self) -> list[dict]:
-        path = self.target_path / "run_results.json"
-        return json.loads(path.read_text())["results"] if path.exists() else []
+        return self.run_results
 
     def failures(self) -> list[str]:
         return [
@@ -73,8 +74,20 @@ def run_dbt(
     args = [DBT, *command, "--target-path", str(target_path), "--log-path", str(work_dir / "logs")]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
+    for stale in ("run_results.json", "manifest.json"):
+        (target_path / stale).unlink(missing_ok=True)
     proc = subprocess.run(args, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    return DbtRun(proc.returncode, proc.stdout + proc.stderr, target_path, database)
+    # Read the artifacts now: a later invocation in the same folder replaces them.
+    results_file = target_path / "run_results.json"
+    manifest_file = target_path / "manifest.json"
+    return DbtRun(
+        proc.returncode,
+        proc.stdout + proc.stderr,
+        target_path,
+        database,
+        json.loads(results_file.read_text())["results"] if results_file.exists() else [],
+        json.loads(manifest_file.read_text()) if manifest_file.exists() else {},
+    )
 
 
 def query(database: Path, sql: str) -> list[tuple]:

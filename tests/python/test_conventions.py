@@ -20,8 +20,7 @@ LAYER_PREFIXES = {"staging": ("stg_", "base_"), "intermediate": ("int_",)}
 
 @pytest.fixture(scope="module")
 def manifest(dirty_demo) -> dict:
-    path = dirty_demo["run"].target_path / "manifest.json"
-    return json.loads(path.read_text())
+    return dirty_demo["run"].manifest
 
 
 def _project_nodes(manifest: dict, resource_type: str) -> list[dict]:
