@@ -7,6 +7,7 @@
         stops the run with a message naming the table, the file and the column.
     -#}
     {% if not execute %}{{ return('') }}{% endif %}
+    {% do check_raw_root() %}
     {% set landing = api.Relation.create(
         database=target.database, schema=var('landing_schema', 'landing')) %}
     {% do adapter.create_schema(landing) %}

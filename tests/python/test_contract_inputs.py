@@ -106,3 +106,9 @@ def test_missing_required_column_stops_the_build_naming_table_and_column(tmp_pat
     assert "part-0.csv" in run.output
     # it stopped before any model was built
     assert not any(r["unique_id"].startswith("model.") for r in run.results())
+
+
+def test_missing_raw_folder_stops_the_build_naming_the_path(tmp_path):
+    run = run_dbt(["build"], tmp_path / "no_such_folder", tmp_path / "work")
+    assert run.returncode != 0
+    assert "SEGMENTS_RAW_PATH" in run.output and "no_such_folder" in run.output
