@@ -19,3 +19,11 @@
     {#- The session time zone is UTC (profile setting), so a string without offset is UTC. -#}
     timezone('UTC', try_cast(trim({{ column }}) as timestamptz))
 {% endmacro %}
+
+{% macro snowflake__parse_timestamp_utc(column) %}
+    {%- if fakesnow_shims_enabled() -%}
+        {{ fakesnow_parse_timestamp_utc(column) }}
+    {%- else -%}
+        {{ default__parse_timestamp_utc(column) }}
+    {%- endif -%}
+{% endmacro %}
