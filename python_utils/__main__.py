@@ -6,6 +6,8 @@ generate
     Write synthetic demo data (see :mod:`python_utils.generator`).
 report
     Summarise a built DuckDB database (see :mod:`python_utils.report`).
+check-snowflake-sql
+    Strict Snowflake dialect check of compiled SQL (see :mod:`python_utils.snowflake_dialect`).
 
 New commands are added by writing a ``_add_<name>_parser`` function that
 registers a sub-parser and sets ``func`` to a handler returning an exit code, and
@@ -152,9 +154,33 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_report)
 
 
+def _cmd_check_snowflake_sql(args: argparse.Namespace) -> int:
+    from python_utils.snowflake_dialect import check_manifest
+
+    problems = check_manifest(Path(args.manifest))
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} Snowflake dialect problem(s) in {args.manifest}")
+    return 1 if problems else 0
+
+
+def _add_check_snowflake_sql_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check-snowflake-sql",
+        help="check the compiled SQL of a dbt manifest against a strict Snowflake grammar",
+        description=(
+            "Compile first for a Snowflake target with the emulator shims off, e.g. "
+            "dbt compile --target snowflake_local --vars '{fakesnow_shims: false}'."
+        ),
+    )
+    p.add_argument("--manifest", default="target/manifest.json", help="compiled manifest.json")
+    p.set_defaults(func=_cmd_check_snowflake_sql)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
+    _add_check_snowflake_sql_parser,
 )
 
 

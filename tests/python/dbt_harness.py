@@ -57,8 +57,12 @@ def run_dbt(
     raw_path: Path,
     work_dir: Path,
     dbt_vars: dict | None = None,
+    target: str = "duckdb",
+    extra_env: dict | None = None,
+    project_dir: Path = PROJECT_DIR,
+    timeout: float = 900,
 ) -> DbtRun:
-    """Run dbt from the project root against a DuckDB file in work_dir."""
+    """Run dbt (from the project root) against a DuckDB file in work_dir or another target."""
     profiles = write_profiles(work_dir / "profiles")
     database = work_dir / "segments.duckdb"
     target_path = work_dir / "target"
@@ -69,14 +73,20 @@ def run_dbt(
         "SEGMENTS_DUCKDB_PATH": str(database),
         "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "SEGMENTS_TARGET": "duckdb",
+        "SEGMENTS_TARGET": target,
+        **(extra_env or {}),
     }
     args = [DBT, *command, "--target-path", str(target_path), "--log-path", str(work_dir / "logs")]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     for stale in ("run_results.json", "manifest.json"):
         (target_path / stale).unlink(missing_ok=True)
-    proc = subprocess.run(args, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(
+            args, cwd=project_dir, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"dbt {' '.join(command)} took more than {timeout} s") from exc
     # Read the artifacts now: a later invocation in the same folder replaces them.
     results_file = target_path / "run_results.json"
     manifest_file = target_path / "manifest.json"
@@ -98,3 +108,60 @@ def query(database: Path, sql: str) -> list[tuple]:
 
 def scalar(database: Path, sql: str):
     return query(database, sql)[0][0]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakesnowServer:
+    """A fakesnow HTTP server on loopback for the snowflake_local target, with hard timeouts:
+    a failed query can leave the server answering errors while a client retries for minutes."""
+
+    def __init__(self, log_path: Path, startup_timeout: float = 30.0):
+        self.port = free_port()
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "FakesnowServer":
+        import socket
+        import time
+
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.log_path.parent,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"fakesnow exited: {self.log_path.read_text()[-2000:]}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise TimeoutError(f"fakesnow did not listen on port {self.port} within "
+                           f"{self.startup_timeout} s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def connect(self, database: str = "SEGMENTS", schema: str = "ANALYTICS"):
+        import snowflake.connector
+
+        return snowflake.connector.connect(
+            user="fake", password="snow", account="fakesnow", host="127.0.0.1",
+            port=self.port, protocol="http", database=database, schema=schema,
+            network_timeout=120, login_timeout=10,
+        )
