@@ -158,3 +158,109 @@ def test_dialect_check_accepts_snowflake_sql():
         " from t qualify row_number() over (partition by a order by b) = 1"
     )
     assert check_sql(sql) == []
+
+
+# --- dbt Python models on Snowflake's API (Snowpark local testing) --------------------------
+
+SNOWPARK_PYTHON = PROJECT_DIR / ".venv-snowpark" / "bin" / "python"
+SNOWPARK_RUNNER = PROJECT_DIR / "tests" / "snowpark" / "run_python_model.py"
+
+# A probe model written the way every Python model of the project must be: portable reads,
+# lower-case columns inside, upper-case columns out on Snowflake, python_utils importable.
+PROBE_MODEL = '''
+def model(dbt, session):
+    dbt.config(materialized="table", packages=["pandas"])
+    import python_utils
+
+    relation = dbt.ref("raw_row_accounting")
+    on_snowflake = hasattr(relation, "to_pandas")
+    frame = relation.to_pandas() if on_snowflake else relation.df()
+    frame.columns = [c.lower() for c in frame.columns]
+    out = frame.groupby("source_table", as_index=False)["row_count"].sum()
+    out["package"] = python_utils.__name__
+    if on_snowflake:
+        out.columns = [c.upper() for c in out.columns]
+    return out
+'''
+
+
+def _copy_project(destination: Path) -> Path:
+    destination.mkdir(parents=True)
+    for item in ("dbt_project.yml", "models", "macros", "tests", "analyses", "docs", "seeds"):
+        source = PROJECT_DIR / item
+        if source.is_dir():
+            shutil.copytree(source, destination / item,
+                            ignore=shutil.ignore_patterns("python", "snowpark"))
+        elif source.exists():
+            shutil.copy(source, destination / item)
+    return destination
+
+
+def _run_on_snowpark(node: dict, manifest: dict, duckdb_file: Path, work: Path) -> dict:
+    """Export the model's inputs from the DuckDB build and run it under Snowpark."""
+    import json
+    import subprocess
+
+    import duckdb
+
+    work.mkdir(parents=True, exist_ok=True)
+    inputs = {}
+    with duckdb.connect(str(duckdb_file), read_only=True) as connection:
+        for parent_id in node["depends_on"]["nodes"]:
+            parent = manifest["nodes"].get(parent_id) or manifest["sources"][parent_id]
+            name = parent.get("alias") or parent["name"]
+            parquet = work / f"{name}.parquet"
+            connection.execute(f"copy (select * from main.{name}) to '{parquet}' (format parquet)")
+            inputs[f"{parent['database']}.{parent['schema']}.{name}"] = str(parquet)
+    job = work / f"{node['name']}.json"
+    job.write_text(json.dumps({
+        "code": node["compiled_code"],
+        "target": f"{node['database']}.{node['schema']}.{node['alias']}",
+        "inputs": inputs,
+        "sys_path": [str(PROJECT_DIR)],
+    }))
+    proc = subprocess.run([str(SNOWPARK_PYTHON), str(SNOWPARK_RUNNER), str(job)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{node['name']} failed on Snowpark:\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def python_model_manifest(snowflake_local, tmp_path_factory):
+    """The project plus the probe model, compiled for Snowflake (shims off)."""
+    root = tmp_path_factory.mktemp("python_models")
+    project = _copy_project(root / "project")
+    (project / "models" / "marts" / "monitoring" / "snowpark_probe.py").write_text(PROBE_MODEL)
+    run = run_dbt(["compile"], snowflake_local["raw"], root / "work", target="snowflake_local",
+                  project_dir=project, extra_env=snowflake_local["env"], dbt_vars=NO_SHIMS)
+    assert run.returncode == 0, run.output[-4000:]
+    return run.manifest, root
+
+
+def test_snowpark_environment_has_pandas_2():
+    assert SNOWPARK_PYTHON.exists(), "run `make setup-dev` to create .venv-snowpark"
+    import subprocess
+
+    version = subprocess.run([str(SNOWPARK_PYTHON), "-c", "import pandas; print(pandas.__version__)"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert version.startswith("2.")
+
+
+def test_every_python_model_runs_on_snowpark(snowflake_local, python_model_manifest):
+    """Each dbt Python model (the probe included) runs from the code dbt-snowflake generates,
+    reading with session.table / to_pandas and writing upper-case columns."""
+    manifest, root = python_model_manifest
+    python_models = [n for n in manifest["nodes"].values()
+                     if n["resource_type"] == "model" and n["language"] == "python"]
+    assert "snowpark_probe" in {n["name"] for n in python_models}
+    for node in python_models:
+        summary = _run_on_snowpark(node, manifest, snowflake_local["duckdb"].database,
+                                   root / "snowpark" / node["name"])
+        assert summary["row_count"] > 0, summary
+        assert all(c == c.upper() for c in summary["columns"]), summary
+        assert summary["pandas_version"].startswith("2.")
+        if node["name"] == "snowpark_probe":
+            expected = query(snowflake_local["duckdb"].database,
+                             "select count(distinct source_table) from raw_row_accounting")[0][0]
+            assert summary["row_count"] == expected
+            assert summary["columns"] == ["SOURCE_TABLE", "ROW_COUNT", "PACKAGE"]
