@@ -17,7 +17,7 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build docs freshness lint test clean
+.PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip
 
 # The runtime (dbt-duckdb, pandas, scikit-learn): all the demo needs.
 $(STAMP): pyproject.toml
@@ -70,6 +70,14 @@ lint: setup-dev
 
 test: setup-dev
 	$(BIN)/python -m pytest
+
+# python_utils for Snowpark: upload to a stage and name it in a Python model's `imports`.
+python-utils-zip: setup
+	@mkdir -p dist
+	$(BIN)/python -c "import pathlib, zipfile; \
+	z = zipfile.ZipFile('dist/python_utils.zip', 'w', zipfile.ZIP_DEFLATED); \
+	[z.write(p, p.as_posix()) for p in sorted(pathlib.Path('python_utils').rglob('*.py'))]; z.close()"
+	@echo "wrote dist/python_utils.zip"
 
 clean:
 	rm -rf target logs data/raw data/ground_truth data/*.duckdb*

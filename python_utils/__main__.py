@@ -6,6 +6,8 @@ generate
     Write synthetic demo data (see :mod:`python_utils.generator`).
 report
     Summarise a built DuckDB database (see :mod:`python_utils.report`).
+load-snowflake
+    Load a raw folder into Snowflake raw tables (see :mod:`python_utils.warehouse`).
 check-snowflake-sql
     Strict Snowflake dialect check of compiled SQL (see :mod:`python_utils.snowflake_dialect`).
 
@@ -177,10 +179,43 @@ def _add_check_snowflake_sql_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_check_snowflake_sql)
 
 
+def _cmd_load_snowflake(args: argparse.Namespace) -> int:
+    from python_utils.warehouse import load_raw_folder, snowflake_connection
+
+    with snowflake_connection(local=args.local) as connection:
+        cursor = connection.cursor()
+        database = connection.database
+        if args.local:
+            cursor.execute(f"create database if not exists {database}")
+        loaded = load_raw_folder(
+            Path(args.raw), cursor.execute, cursor.executemany, f"{database}.{args.schema}",
+            progress=lambda table, rows: print(f"  {table:<24}{rows:>12,} rows", flush=True),
+        )
+    print(f"loaded {len(loaded)} table(s) into {database}.{args.schema}")
+    return 0
+
+
+def _add_load_snowflake_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "load-snowflake",
+        help="load a raw folder (e.g. the demo data) into Snowflake raw tables",
+        description=(
+            "Creates one string-typed table per contract table in <database>.<schema> and "
+            "inserts the rows of every Parquet/CSV file. Credentials: the SNOWFLAKE_* variables "
+            "of profiles.yml, or --local for the fakesnow server on FAKESNOW_PORT."
+        ),
+    )
+    p.add_argument("--raw", default="data/raw", help="raw folder (default: data/raw)")
+    p.add_argument("--schema", default="RAW", help="raw schema (dbt var raw_schema)")
+    p.add_argument("--local", action="store_true", help="the local fakesnow server")
+    p.set_defaults(func=_cmd_load_snowflake)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
     _add_check_snowflake_sql_parser,
+    _add_load_snowflake_parser,
 )
 
 

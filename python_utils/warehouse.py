@@ -68,3 +68,32 @@ def load_raw_folder(
         if progress:
             progress(table, len(rows))
     return loaded
+
+
+def snowflake_connection(local: bool):
+    """A Snowflake connection from the same environment variables as profiles.yml
+    (SNOWFLAKE_*), or to the local fakesnow server (FAKESNOW_PORT) when `local`."""
+    import os
+
+    import snowflake.connector
+
+    if local:
+        return snowflake.connector.connect(
+            user="fake", password="snow", account="fakesnow", host="127.0.0.1",
+            port=int(os.environ.get("FAKESNOW_PORT", "8765")), protocol="http",
+            database=os.environ.get("FAKESNOW_DATABASE", "SEGMENTS"), network_timeout=120,
+        )
+    settings = {
+        "account": os.environ["SNOWFLAKE_ACCOUNT"],
+        "user": os.environ["SNOWFLAKE_USER"],
+        "role": os.environ.get("SNOWFLAKE_ROLE") or None,
+        "warehouse": os.environ.get("SNOWFLAKE_WAREHOUSE") or None,
+        "database": os.environ.get("SNOWFLAKE_DATABASE", "ANALYTICS"),
+    }
+    if os.environ.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+        settings["private_key_file"] = os.environ["SNOWFLAKE_PRIVATE_KEY_PATH"]
+        if os.environ.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
+            settings["private_key_file_pwd"] = os.environ["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]
+    else:
+        settings["password"] = os.environ["SNOWFLAKE_PASSWORD"]
+    return snowflake.connector.connect(**settings)
