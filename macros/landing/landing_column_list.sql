@@ -1,5 +1,9 @@
 {% macro landing_column_list(table, present_columns, source_label) %}
-    {#- Projection of the contract columns; raises when a required column is missing. -#}
+    {#-
+        Projection of the contract columns; raises when a required column is missing.
+        present_columns maps each lower-case column name to its name as stored, which is what
+        gets quoted (a Snowflake table created without quotes stores EVENT_ID, not event_id).
+    -#}
     {% set missing = [] %}
     {% for column in table.columns %}
         {% if column.is_required and column.name not in present_columns %}
@@ -16,7 +20,9 @@
     {% set projections = [] %}
     {% for column in table.columns %}
         {% if column.name in present_columns %}
-            {% do projections.append('cast(' ~ adapter.quote(column.name) ~ ' as ' ~ dbt.type_string() ~ ') as ' ~ column.name) %}
+            {% do projections.append(
+                'cast(' ~ adapter.quote(present_columns[column.name]) ~ ' as '
+                ~ dbt.type_string() ~ ') as ' ~ column.name) %}
         {% else %}
             {% do projections.append('cast(null as ' ~ dbt.type_string() ~ ') as ' ~ column.name) %}
         {% endif %}

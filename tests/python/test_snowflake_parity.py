@@ -264,3 +264,31 @@ def test_every_python_model_runs_on_snowpark(snowflake_local, python_model_manif
                              "select count(distinct source_table) from raw_row_accounting")[0][0]
             assert summary["row_count"] == expected
             assert summary["columns"] == ["SOURCE_TABLE", "ROW_COUNT", "PACKAGE"]
+
+
+def test_snowflake_local_reads_contract_files_when_no_raw_table_exists(snowflake_local, tmp_path):
+    """Emulator-only fallback: with no raw tables, `dbt build --target snowflake_local` reads
+    SEGMENTS_RAW_PATH like the DuckDB target, with the same accepted and quarantined rows."""
+    from test_contract_inputs import EVENTS, ORDERS, _write
+
+    raw = tmp_path / "raw"
+    _write(raw, "orders", ORDERS, "csv")
+    _write(raw, "events", EVENTS, "parquet")
+    dbt_vars = {"raw_schema": "NO_RAW_TABLES", "as_of": "2026-03-07"}
+    run = run_dbt(["build"], raw, tmp_path / "work", target="snowflake_local",
+                  extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "FROM_FILES"},
+                  dbt_vars=dbt_vars)
+    assert run.returncode == 0, run.output[-4000:]
+    assert "file(s) in" in run.output
+    with snowflake_local["server"].connect(schema="FROM_FILES") as connection:
+        cursor = connection.cursor()
+        orders = cursor.execute(
+            "select order_id from SEGMENTS.FROM_FILES.stg_shop__orders order by 1").fetchall()
+        reasons = dict(cursor.execute(
+            "select reason, count(*) from SEGMENTS.FROM_FILES.stg_shop__orders_quarantine "
+            "group by 1").fetchall())
+        events = cursor.execute(
+            "select count(*) from SEGMENTS.FROM_FILES.stg_app__events").fetchone()[0]
+    assert [o for (o,) in orders] == ["o1", "o2", "o3"]
+    assert reasons == {"invalid_status": 2, "missing_primary_key": 1}
+    assert events == 3
