@@ -6,7 +6,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEV_STAMP := $(VENV)/.installed-dev
 export SEGMENTS_PROJECT_DIR := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)
 export SEGMENTS_RAW_PATH ?= $(CURDIR)/data/raw
@@ -19,17 +18,14 @@ DEMO_DIRTY_RATE ?= 0.01
 
 .PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip
 
-# The runtime (dbt-duckdb, pandas, scikit-learn): all the demo needs.
+# A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
+# (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too).
+# A plain `pip install .` of the package stays DuckDB-only; `.[snowflake]` adds dbt-snowflake.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	@touch $(STAMP)
-
-# Test tools on top: pytest, sqlfluff, dbt-snowflake and fakesnow for the Snowflake parity checks.
-$(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(DEV_STAMP)
+	@touch $(STAMP)
 
 # Snowpark local testing runs the dbt Python models on Snowflake's API (pandas < 3 there).
 SNOWPARK_STAMP := .venv-snowpark/.installed
@@ -47,7 +43,7 @@ profiles.yml: profiles.example.yml
 
 setup: $(STAMP) profiles.yml
 
-setup-dev: $(DEV_STAMP) $(SNOWPARK_STAMP) profiles.yml
+setup-dev: setup $(SNOWPARK_STAMP)
 
 generate: setup
 	$(BIN)/python -m python_utils generate --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) \
@@ -65,11 +61,11 @@ docs: setup
 freshness: setup
 	$(BIN)/dbt source freshness
 
-lint: setup-dev
+lint: setup
 	$(BIN)/sqlfluff lint models analyses
 
 test: setup-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=12
 
 # python_utils for Snowpark: upload to a stage and name it in a Python model's `imports`.
 python-utils-zip: setup
