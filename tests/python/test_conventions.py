@@ -114,6 +114,23 @@ def test_every_source_is_described_and_accounted_for(manifest):
     assert problems == []
 
 
+def test_every_seed_and_seed_column_is_described(manifest, dirty_demo):
+    problems = []
+    for node in _project_nodes(manifest, "seed"):
+        if not node["description"].strip():
+            problems.append(f"{node['name']}: no description")
+        documented = {c for c, v in node["columns"].items() if v["description"].strip()}
+        actual = {c for (c,) in query(
+            dirty_demo["db"],
+            "select column_name from information_schema.columns "
+            f"where table_schema = 'main' and table_name = '{node['name']}'",
+        )}
+        if not actual:
+            problems.append(f"{node['name']}: not loaded")
+        problems += [f"{node['name']}.{c}: not described" for c in actual - documented]
+    assert problems == []
+
+
 def test_every_project_macro_is_described(manifest):
     missing = [
         macro["name"]
