@@ -1,0 +1,64 @@
+-- Stitched events with their session (data contract section 4): a visitor's events ordered by
+-- occurred_at then event_id; a session starts at the visitor's first event and whenever the gap
+-- since the previous event is strictly greater than var('session_timeout_minutes') (a gap of
+-- exactly the timeout stays in the session). One row per event_id.
+with
+
+events as (
+    select * from {{ ref('int_events_stitched') }}
+    where visitor_id is not null
+),
+
+with_previous as (
+    select
+        *,
+        lag(occurred_at) over (
+            partition by visitor_id
+            order by occurred_at, event_id
+        ) as previous_occurred_at
+    from events
+),
+
+flagged as (
+    select
+        *,
+        case
+            when previous_occurred_at is null then 1
+            when
+                occurred_at
+                > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_occurred_at') }}
+                then 1
+            else 0
+        end as is_session_start
+    from with_previous
+),
+
+numbered as (
+    select
+        *,
+        sum(is_session_start) over (
+            partition by visitor_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as visitor_session_number
+    from flagged
+),
+
+final as (
+    select
+        *,
+        min(occurred_at) over (
+            partition by visitor_id, visitor_session_number
+        ) as session_started_at,
+        row_number() over (
+            partition by visitor_id, visitor_session_number
+            order by occurred_at, event_id
+        ) as event_number_in_session
+    from numbered
+)
+
+select
+    {{ dbt.hash(dbt.concat(['visitor_id', "'|'", dbt.cast('session_started_at', dbt.type_string())])) }}
+        as session_id,
+    *
+from final
