@@ -1,0 +1,111 @@
+-- One row per segment of every family (data contract section 4): members, share of all persons,
+-- and KPIs (conversion rate, average order value, revenue per member, churn rate, engagement).
+-- Segments with fewer members than var('segment_k_anonymity') are suppressed: counts and KPIs
+-- are null and is_suppressed is true, so no small group can be singled out.
+with
+
+segments as (
+    select * from {{ ref('customer_segments') }}
+),
+
+engagement as (
+    select * from {{ ref('customer_engagement') }}
+),
+
+rfm as (
+    select * from {{ ref('customer_rfm') }}
+),
+
+person_facts as (
+    select
+        segments.person_id,
+        segments.primary_rule_segment,
+        segments.primary_rule_segment_group,
+        segments.rfm_segment,
+        segments.engagement_tier,
+        segments.engagement_score,
+        coalesce(rfm.monetary_total, 0) as revenue,
+        coalesce(rfm.order_count, 0) as order_count,
+        coalesce(engagement.session_count, 0) as session_count,
+        coalesce(engagement.converting_session_count, 0) as converting_session_count,
+        case when rfm.customer_id is not null then 1 else 0 end as is_buyer,
+        case when rfm.customer_id is not null and segments.is_lapsed_customer then 1 else 0 end
+            as is_churned_buyer
+    from segments
+    left join engagement
+        on segments.person_id = engagement.person_id
+    left join rfm
+        on segments.customer_id = rfm.customer_id
+),
+
+memberships as (
+    select 'rule' as segment_family, primary_rule_segment as segment_name, * from person_facts
+    union all
+    select 'rule_group', primary_rule_segment_group, * from person_facts
+    union all
+    select 'rfm', rfm_segment, * from person_facts
+    union all
+    select 'engagement_tier', engagement_tier, * from person_facts
+),
+
+population as (
+    select count(*) as person_count from person_facts
+),
+
+aggregated as (
+    select
+        segment_family,
+        segment_name,
+        count(*) as member_count,
+        sum(session_count) as session_count,
+        sum(converting_session_count) as converting_session_count,
+        sum(revenue) as revenue,
+        sum(order_count) as order_count,
+        sum(is_buyer) as buyer_count,
+        sum(is_churned_buyer) as churned_buyer_count,
+        avg(engagement_score) as avg_engagement_score
+    from memberships
+    group by 1, 2
+),
+
+final as (
+    select
+        aggregated.segment_family,
+        aggregated.segment_name,
+        aggregated.member_count < {{ var('segment_k_anonymity') }} as is_suppressed,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                then aggregated.member_count
+        end as member_count,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                then round(1.0 * aggregated.member_count / population.person_count, 4)
+        end as member_share,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                and aggregated.session_count > 0
+                then round(1.0 * aggregated.converting_session_count / aggregated.session_count, 4)
+        end as conversion_rate,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                and aggregated.order_count > 0
+                then round(aggregated.revenue / aggregated.order_count, 2)
+        end as average_order_value,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                then round(aggregated.revenue / aggregated.member_count, 2)
+        end as revenue_per_member,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                and aggregated.buyer_count > 0
+                then round(1.0 * aggregated.churned_buyer_count / aggregated.buyer_count, 4)
+        end as churn_rate,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                then round(aggregated.avg_engagement_score, 2)
+        end as avg_engagement_score
+    from aggregated
+    cross join population
+)
+
+select * from final
