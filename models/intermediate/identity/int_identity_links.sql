@@ -37,7 +37,8 @@ final as (
             when lower(pairs.anonymous_id) in ({{ sql_string_list(var('identity_id_blocklist')) }})
                 or lower(pairs.user_id) in ({{ sql_string_list(var('identity_id_blocklist')) }})
                 then 'blocklisted_id'
-            when users_per_anonymous_id.user_count > {{ var('identity_max_users_per_anonymous_id') }}
+            when users_per_anonymous_id.user_count
+                > {{ var('identity_max_users_per_anonymous_id') }}
                 then 'shared_anonymous_id'
         end as rejection_reason
     from pairs

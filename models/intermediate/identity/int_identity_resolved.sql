@@ -71,36 +71,47 @@ edges as (
 -- Both directions of every accepted link, plus a self-loop per node, so that one join per round
 -- gives each node the smallest label among itself and its neighbours.
 neighbourhood as (
-    select node_a as from_node, node_b as to_node from edges
+    select
+        node_a as from_node,
+        node_b as to_node
+    from edges
     union all
-    select node_b as from_node, node_a as to_node from edges
+    select
+        node_b as from_node,
+        node_a as to_node
+    from edges
     union all
-    select node_label as from_node, node_label as to_node from nodes
+    select
+        node_label as from_node,
+        node_label as to_node
+    from nodes
 ),
 
 labels_0 as (
     select
-        node_label as node,
-        node_label as label
+        node_label as graph_node,
+        node_label as component_label
     from nodes
 ),
+-- noqa: disable=LT02
 {% for hop in range(1, hops + 1) %}
 labels_{{ hop }} as (
     select
-        neighbourhood.from_node as node,
-        min(labels_{{ hop - 1 }}.label) as label
+        neighbourhood.from_node as graph_node,
+        min(labels_{{ hop - 1 }}.component_label) as component_label
     from neighbourhood
     inner join labels_{{ hop - 1 }}
-        on neighbourhood.to_node = labels_{{ hop - 1 }}.node
+        on neighbourhood.to_node = labels_{{ hop - 1 }}.graph_node
     group by neighbourhood.from_node
 ),
 {% endfor %}
+-- noqa: enable=LT02
 
 components as (
     select
-        node,
-        label,
-        count(*) over (partition by label) as component_size
+        graph_node,
+        component_label,
+        count(*) over (partition by component_label) as component_size
     from labels_{{ hops }}
 ),
 
@@ -113,11 +124,11 @@ final as (
         case
             when components.component_size > {{ var('identity_max_ids_per_person') }}
                 then nodes.node_label
-            else components.label
+            else components.component_label
         end as person_label
     from nodes
     inner join components
-        on nodes.node_label = components.node
+        on nodes.node_label = components.graph_node
 )
 
 select

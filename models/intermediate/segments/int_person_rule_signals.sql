@@ -48,7 +48,8 @@ recent_sessions as (
 ),
 
 product_views as (
-    select * from recent_events where event_type = 'product_view' and product_id is not null
+    select * from recent_events
+    where event_type = 'product_view' and product_id is not null
 ),
 
 cart_adds as (
@@ -62,7 +63,8 @@ cart_adds as (
 ),
 
 purchases as (
-    select * from events where event_type = 'purchase'
+    select * from events
+    where event_type = 'purchase'
 ),
 
 -- viewed the same product more than N times within any window of D days
@@ -76,7 +78,7 @@ high_intent as (
         person_id,
         max(window_event_count) as max_same_product_views
     from same_product_views
-    group by 1
+    group by person_id
 ),
 
 -- viewed more than N product pages within any window of M minutes
@@ -90,7 +92,7 @@ bursts as (
         person_id,
         max(window_event_count) as max_product_views_in_burst_window
     from burst_views
-    group by 1
+    group by person_id
 ),
 
 -- added to cart and did not purchase within M minutes
@@ -115,7 +117,7 @@ abandonment as (
         ) as recent_abandoned_cart_value
     from abandoned_adds
     cross join observation_window
-    group by 1
+    group by abandoned_adds.person_id
 ),
 
 category_views as (
@@ -128,7 +130,7 @@ category_views as (
         ) as category_rank
     from product_views
     where category is not null
-    group by 1, 2
+    group by person_id, category
 ),
 
 session_behaviour as (
@@ -148,16 +150,16 @@ session_behaviour as (
         sum(
             case
                 when has_purchase and (
-                    {%- for pattern in var('rule_discount_campaign_patterns') %}
-                    lower(coalesce(first_touch_utm_campaign, '')) like '{{ pattern }}'
-                    {%- if not loop.last %} or{% endif %}
-                    {%- endfor %}
-                ) then 1
+                        {%- for pattern in var('rule_discount_campaign_patterns') %}
+                            lower(coalesce(first_touch_utm_campaign, '')) like '{{ pattern }}'
+                            {%- if not loop.last %} or{% endif %}
+                        {%- endfor %}
+                    ) then 1
                 else 0
             end
         ) as discount_converting_sessions
     from recent_sessions
-    group by 1
+    group by person_id
 ),
 
 person_orders as (
@@ -167,7 +169,8 @@ person_orders as (
         max(orders.ordered_at) as last_order_at,
         max(
             case
-                when orders.ordered_at >= {{ dbt.dateadd('day', -1 * var('rule_high_value_order_days'),
+                when orders.ordered_at
+                    >= {{ dbt.dateadd('day', -1 * var('rule_high_value_order_days'),
                                                          'observation_window.observation_end_at') }}
                     then orders.total_amount
             end
@@ -179,7 +182,7 @@ person_orders as (
             and resolved.id_type = 'user_id'
     cross join observation_window
     where orders.status = 'completed'
-    group by 1
+    group by resolved.person_id
 ),
 
 first_seen as (
@@ -187,7 +190,7 @@ first_seen as (
         person_id,
         min(occurred_at) as first_seen_at
     from events
-    group by 1
+    group by person_id
 ),
 
 persons as (
@@ -199,11 +202,14 @@ persons as (
 final as (
     select
         persons.person_id,
+        top_category.category as top_viewed_category,
+        person_orders.last_order_at,
+        first_seen.first_seen_at,
+        observation_window.observation_end_at,
         coalesce(high_intent.max_same_product_views, 0) as max_same_product_views,
         coalesce(bursts.max_product_views_in_burst_window, 0) as max_product_views_in_burst_window,
         coalesce(abandonment.abandoned_cart_add_count, 0) as abandoned_cart_add_count,
         coalesce(abandonment.recent_abandoned_cart_value, 0) as recent_abandoned_cart_value,
-        top_category.category as top_viewed_category,
         coalesce(top_category.category_view_count, 0) as top_category_view_count,
         coalesce(session_behaviour.recent_session_count, 0) as recent_session_count,
         coalesce(session_behaviour.max_session_seconds, 0) as max_session_seconds,
@@ -212,10 +218,7 @@ final as (
         coalesce(session_behaviour.converting_sessions, 0) as converting_sessions,
         coalesce(session_behaviour.discount_converting_sessions, 0) as discount_converting_sessions,
         coalesce(person_orders.completed_order_count, 0) as completed_order_count,
-        person_orders.last_order_at,
-        coalesce(person_orders.max_recent_order_amount, 0) as max_recent_order_amount,
-        first_seen.first_seen_at,
-        observation_window.observation_end_at
+        coalesce(person_orders.max_recent_order_amount, 0) as max_recent_order_amount
     from persons
     cross join observation_window
     left join high_intent on persons.person_id = high_intent.person_id

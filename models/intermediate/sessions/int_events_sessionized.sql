@@ -24,10 +24,9 @@ flagged as (
         *,
         case
             when previous_occurred_at is null then 1
-            when
-                occurred_at
-                > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_occurred_at') }}
-                then 1
+            when occurred_at > {{ dbt.dateadd(
+                'minute', var('session_timeout_minutes'), 'previous_occurred_at'
+            ) }} then 1
             else 0
         end as is_session_start
     from with_previous
@@ -57,8 +56,9 @@ final as (
     from numbered
 )
 
+{%- set session_start_text = dbt.cast('session_started_at', dbt.type_string()) %}
+
 select
-    {{ dbt.hash(dbt.concat(['visitor_id', "'|'", dbt.cast('session_started_at', dbt.type_string())])) }}
-        as session_id,
+    {{ dbt.hash(dbt.concat(['visitor_id', "'|'", session_start_text])) }} as session_id,
     *
 from final

@@ -24,11 +24,13 @@ touches as (
 ),
 
 first_touch as (
-    select * from touches where touch_from_start = 1
+    select * from touches
+    where touch_from_start = 1
 ),
 
 last_touch as (
-    select * from touches where touch_from_end = 1
+    select * from touches
+    where touch_from_end = 1
 ),
 
 landing as (

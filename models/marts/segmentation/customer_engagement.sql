@@ -75,15 +75,6 @@ event_metrics as (
     group by 1
 ),
 
-{% for dimension, source, column in [
-    ('category', 'window_events', "case when event_type = 'product_view' then category end"),
-    ('brand', 'branded_views', 'brand'),
-    ('device_type', 'window_sessions', 'device_type'),
-    ('channel', 'window_sessions', 'channel'),
-    ('daypart', 'window_events', daypart_expression('occurred_at')),
-    ('weekday', 'window_events', 'extract(dayofweek from occurred_at)'),
-] %}
-{%- if dimension == 'brand' %}
 branded_views as (
     select
         window_events.person_id,
@@ -93,32 +84,85 @@ branded_views as (
         on window_events.product_id = products.product_id
     where window_events.event_type = 'product_view'
 ),
-{% endif %}
-{{ dimension }}_counts as (
+
+preference_facts as (
     select
         person_id,
-        {{ column }} as preferred_value,
-        count(*) as value_count
-    from {{ source }}
-    where {{ column }} is not null
-    group by 1, 2
+        'category' as dimension,
+        category as preferred_value
+    from window_events
+    where event_type = 'product_view' and category is not null
+    union all
+    select
+        person_id,
+        'brand' as dimension,
+        brand as preferred_value
+    from branded_views
+    where brand is not null
+    union all
+    select
+        person_id,
+        'device_type' as dimension,
+        device_type as preferred_value
+    from window_sessions
+    where device_type is not null
+    union all
+    select
+        person_id,
+        'channel' as dimension,
+        channel as preferred_value
+    from window_sessions
+    where channel is not null
+    union all
+    select
+        person_id,
+        'daypart' as dimension,
+        {{ daypart_expression('occurred_at') }} as preferred_value
+    from window_events
+    union all
+    select
+        person_id,
+        'weekday' as dimension,
+        {{ dbt.cast('extract(dayofweek from occurred_at)', dbt.type_string()) }} as preferred_value
+    from window_events
 ),
 
-preferred_{{ dimension }} as (
+preference_counts as (
     select
         person_id,
-        preferred_value
-    from (
-        select
-            *,
-            row_number() over (
-                partition by person_id order by value_count desc, preferred_value asc
-            ) as preference_rank
-        from {{ dimension }}_counts
-    ) as ranked
-    where preference_rank = 1
+        dimension,
+        preferred_value,
+        count(*) as value_count
+    from preference_facts
+    group by 1, 2, 3
 ),
-{% endfor %}
+
+top_preferences as (
+    select
+        person_id,
+        dimension,
+        preferred_value,
+        row_number() over (
+            partition by person_id, dimension
+            order by value_count desc, preferred_value asc
+        ) as preference_rank
+    from preference_counts
+),
+
+preferences as (
+    select
+        person_id,
+        max(case when dimension = 'category' then preferred_value end) as favourite_category,
+        max(case when dimension = 'brand' then preferred_value end) as favourite_brand,
+        max(case when dimension = 'device_type' then preferred_value end)
+            as preferred_device_type,
+        max(case when dimension = 'channel' then preferred_value end) as preferred_channel,
+        max(case when dimension = 'daypart' then preferred_value end) as preferred_daypart,
+        max(case when dimension = 'weekday' then preferred_value end) as preferred_weekday
+    from top_preferences
+    where preference_rank = 1
+    group by 1
+),
 
 combined as (
     select
@@ -140,26 +184,22 @@ combined as (
             when coalesce(event_metrics.email_open_count, 0) > 0
                 then 1.0 * event_metrics.email_click_count / event_metrics.email_open_count
         end as email_click_through_rate,
-        {{ dbt.datediff('session_metrics.last_session_at', 'window_start.observation_end_at', 'day') }}
-            as days_since_last_visit,
-        preferred_category.preferred_value as favourite_category,
-        preferred_brand.preferred_value as favourite_brand,
-        preferred_device_type.preferred_value as preferred_device_type,
-        preferred_channel.preferred_value as preferred_channel,
-        preferred_daypart.preferred_value as preferred_daypart,
-        cast(preferred_weekday.preferred_value as {{ dbt.type_int() }}) as preferred_weekday
+        {{ dbt.datediff(
+            'session_metrics.last_session_at', 'window_start.observation_end_at', 'day'
+        ) }} as days_since_last_visit,
+        preferences.favourite_category,
+        preferences.favourite_brand,
+        preferences.preferred_device_type,
+        preferences.preferred_channel,
+        preferences.preferred_daypart,
+        cast(preferences.preferred_weekday as {{ dbt.type_int() }}) as preferred_weekday
     from session_metrics
     cross join window_start
     left join event_metrics on session_metrics.person_id = event_metrics.person_id
-    left join preferred_category on session_metrics.person_id = preferred_category.person_id
-    left join preferred_brand on session_metrics.person_id = preferred_brand.person_id
-    left join preferred_device_type
-        on session_metrics.person_id = preferred_device_type.person_id
-    left join preferred_channel on session_metrics.person_id = preferred_channel.person_id
-    left join preferred_daypart on session_metrics.person_id = preferred_daypart.person_id
-    left join preferred_weekday on session_metrics.person_id = preferred_weekday.person_id
+    left join preferences on session_metrics.person_id = preferences.person_id
 ),
 
+-- noqa: disable=LT02
 scored as (
     select
         *,
@@ -171,6 +211,7 @@ scored as (
         ) / {{ weights.values() | sum }}, 2) as engagement_score
     from combined
 ),
+-- noqa: enable=LT02
 
 final as (
     select

@@ -75,6 +75,7 @@ flags as (
     ('highly_engaged', "'session of ' || cast(max_session_seconds as varchar) || ' s, scroll ' || cast(max_scroll_depth_pct as varchar) || '%'"),
 ] %}
 
+-- noqa: disable=LT02
 memberships as (
     {%- for rule, reason in rules %}
     select
@@ -86,6 +87,7 @@ memberships as (
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
+-- noqa: enable=LT02
 
 ranked as (
     select
@@ -106,9 +108,11 @@ ranked as (
 final as (
     select
         flags.person_id,
+        -- noqa: disable=LT02
         {%- for rule, reason in rules %}
         flags.is_{{ rule }},
         {%- endfor %}
+        -- noqa: enable=LT02
         case when flags.is_category_enthusiast then flags.top_viewed_category end
             as enthusiast_category,
         coalesce(ranked.segment_name, 'general_audience') as primary_rule_segment,

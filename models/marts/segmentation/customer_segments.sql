@@ -77,7 +77,7 @@ final as (
         on persons.person_id = engagement.person_id
     left join content_blocks
         on coalesce(rules.primary_rule_segment, 'general_audience')
-        = content_blocks.primary_rule_segment
+            = content_blocks.primary_rule_segment
 )
 
 select * from final

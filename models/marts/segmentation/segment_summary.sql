@@ -39,13 +39,29 @@ person_facts as (
 ),
 
 memberships as (
-    select 'rule' as segment_family, primary_rule_segment as segment_name, * from person_facts
+    select
+        'rule' as segment_family,
+        primary_rule_segment as segment_name,
+        *
+    from person_facts
     union all
-    select 'rule_group', primary_rule_segment_group, * from person_facts
+    select
+        'rule_group' as segment_family,
+        primary_rule_segment_group as segment_name,
+        *
+    from person_facts
     union all
-    select 'rfm', rfm_segment, * from person_facts
+    select
+        'rfm' as segment_family,
+        rfm_segment as segment_name,
+        *
+    from person_facts
     union all
-    select 'engagement_tier', engagement_tier, * from person_facts
+    select
+        'engagement_tier' as segment_family,
+        engagement_tier as segment_name,
+        *
+    from person_facts
 ),
 
 population as (
