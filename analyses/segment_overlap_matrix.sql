@@ -6,6 +6,7 @@ segments as (
     select * from {{ ref('customer_rule_segments') }}
 ),
 
+-- noqa: disable=LT02
 memberships as (
     {%- for rule in ['high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
                      'recent_high_value_buyer', 'lapsed_customer', 'new_visitor',
@@ -19,6 +20,7 @@ memberships as (
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
+-- noqa: enable=LT02
 
 pairs as (
     select

@@ -4,7 +4,8 @@
         a segment not in the segment_catalog seed, a segment smaller than its catalogue
         min_size, and (for segments whose min_size is above 0, i.e. not a default bucket such as
         'general_audience') a share of rows below min_share or above max_share.
-        Returns one row per offending segment with the reason.
+        Returns one row per offending segment with the reason. Populations smaller than
+        var('segment_gate_min_population') are too small to judge and pass.
     -#}
     {%- set min_share = var('segment_min_share') if min_share is none else min_share -%}
     {%- set max_share = var('segment_max_share') if max_share is none else max_share -%}
@@ -50,6 +51,10 @@
             on sizes.segment_name = catalog.segment_name
     )
 
-    select * from checked
-    where failure is not null
+    select checked.*
+    from checked
+    cross join population
+    where
+        checked.failure is not null
+        and population.person_count >= {{ var('segment_gate_min_population') }}
 {% endtest %}

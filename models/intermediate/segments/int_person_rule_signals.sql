@@ -9,7 +9,7 @@ events as (
 ),
 
 sessions as (
-    select * from {{ ref('sessions') }}
+    select * from {{ ref('int_sessions_built') }}
     where person_id is not null
 ),
 

@@ -8,7 +8,7 @@
 with
 
 sessions as (
-    select * from {{ ref('sessions') }}
+    select * from {{ ref('int_sessions_built') }}
 ),
 
 events as (
