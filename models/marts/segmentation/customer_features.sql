@@ -135,6 +135,8 @@ combined as (
         rfm.monetary_avg,
         rfm.recency_days,
         customers.birth_year,
+        {{ dbt.datediff('coalesce(customers.signup_at, session_features.first_session_at)',
+                        'observation_window.observation_end_at', 'day') }} as tenure_days,
         survey_features.interest_tech,
         survey_features.interest_style,
         survey_features.interest_active,
@@ -189,6 +191,9 @@ final as (
         ln(1 + monetary_total) as log_monetary_total,
         ln(1 + coalesce(monetary_avg, 0)) as log_order_value,
         ln(1 + coalesce(recency_days, {{ var('features_missing_days') }})) as log_recency_days,
+        -- tenure: days since sign-up (else first session); features_missing_days when unknown
+        ln(1 + greatest(coalesce(tenure_days, {{ var('features_missing_days') }}), 0))
+            as log_tenure_days,
         -- demographics: age, imputed with var('features_default_age') when unknown
         coalesce(as_of_year - birth_year, {{ var('features_default_age') }}) as age_years,
         birth_year is null as is_age_imputed,
