@@ -196,3 +196,51 @@ def name_clusters(profiles: pd.DataFrame, max_traits: int = 2) -> dict[int, tupl
         used.add(name)
         named[cluster] = (name, traits[:max_traits + 1])
     return named
+
+
+def cluster_assignments(features: pd.DataFrame, k_values: list[int], seed: int,
+                        min_cluster_size: int, sample_size: int = 5000,
+                        minibatch_above: int = 50_000) -> tuple[pd.DataFrame, dict]:
+    """The default (k-means) segmentation of a customer_features frame.
+
+    Returns one row per person (person_id, cluster_id, cluster_name, confidence,
+    distance_to_centroid, pca_x, pca_y), ordered by person_id, and a summary of the run
+    (k, scores of every k, validation scores, merges, features). Clusters are numbered by
+    decreasing size; confidence is 1 - d_nearest / d_second_nearest (0 = on the border).
+    """
+    from sklearn.decomposition import PCA
+
+    frame = features.sort_values("person_id").reset_index(drop=True)
+    columns = feature_columns(frame)
+    scaled = standardise(frame, columns)
+    fit = fit_kmeans(scaled.matrix, k_values, seed, sample_size, minibatch_above)
+    labels, centroids, merges = merge_small_clusters(scaled.matrix, fit.labels, min_cluster_size)
+    distances = np.sqrt(((scaled.matrix[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    nearest = np.sort(distances, axis=1)
+    own = distances[np.arange(len(labels)), labels]
+    second = nearest[:, 1] if centroids.shape[0] > 1 else own
+    confidence = np.where(second > 0, 1.0 - own / np.where(second > 0, second, 1.0), 1.0)
+    coordinates = PCA(n_components=2, random_state=seed).fit_transform(scaled.matrix) \
+        if scaled.matrix.shape[1] >= 2 else np.zeros((len(labels), 2))
+    z_profiles = pd.DataFrame(centroids, columns=columns)
+    names = name_clusters(z_profiles)
+    result = pd.DataFrame({
+        "person_id": frame["person_id"].astype(str),
+        "cluster_id": labels.astype("int64"),
+        "cluster_name": [names[int(label)][0] for label in labels],
+        "confidence": np.round(np.clip(confidence, 0.0, 1.0), 6),
+        "distance_to_centroid": np.round(own, 6),
+        "pca_x": np.round(coordinates[:, 0], 6),
+        "pca_y": np.round(coordinates[:, 1], 6),
+    })
+    summary = {
+        "algorithm": fit.algorithm,
+        "k_chosen": int(fit.k),
+        "k_after_merges": int(centroids.shape[0]),
+        "scores_by_k": {int(k): round(v, 6) for k, v in fit.scores_by_k.items()},
+        "validation": validation_scores(scaled.matrix, labels, sample_size, seed),
+        "merges": merges,
+        "features": columns,
+        "traits": {int(k): v[1] for k, v in names.items()},
+    }
+    return result, summary

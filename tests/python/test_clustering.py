@@ -110,3 +110,22 @@ def test_fit_kmeans_refuses_an_empty_k_range(bad):
     points, _ = blobs(per_cluster=5)
     with pytest.raises(ValueError):
         fit_kmeans(points, bad, seed=1)
+
+
+def test_cluster_assignments_are_deterministic_complete_and_named():
+    from python_utils.clustering import cluster_assignments
+
+    points, truth = blobs(per_cluster=60)
+    frame = pd.DataFrame(points, columns=["log_monetary_total", "night_session_share",
+                                          "mobile_session_share"])
+    frame.insert(0, "person_id", [f"p{i:04d}" for i in range(len(frame))])
+    shuffled = frame.sample(frac=1.0, random_state=1)  # input order must not matter
+    first, summary = cluster_assignments(frame, [2, 3, 4, 5], seed=7, min_cluster_size=5)
+    second, _ = cluster_assignments(shuffled, [2, 3, 4, 5], seed=7, min_cluster_size=5)
+    pd.testing.assert_frame_equal(first, second)
+    assert summary["k_chosen"] == 4 and summary["merges"] == []
+    assert first["person_id"].tolist() == sorted(frame["person_id"])
+    assert adjusted_rand_score(truth, first["cluster_id"]) > 0.99
+    assert first["cluster_name"].nunique() == 4
+    assert first["confidence"].between(0, 1).all()
+    assert set(summary["scores_by_k"]) == {2, 3, 4, 5}

@@ -7,7 +7,11 @@
 with
 
 persons as (
-    select * from {{ ref('customer_segments') }}
+    select
+        person_id,
+        min(customer_id) as customer_id
+    from {{ ref('int_identity_resolved') }}
+    group by person_id
 ),
 
 sessions as (

@@ -1,6 +1,6 @@
 -- The table BI dashboards and activation tools read (data contract section 4): one row per
 -- person with every segment membership that exists so far (rules, RFM, engagement tier) and the
--- content block to show. Cluster and model columns are filled by later models (null for now).
+-- content block to show, and the person's cluster. Churn is filled by a later model (null now).
 -- No raw PII: only ids, segments and scores.
 with
 
@@ -22,6 +22,10 @@ rfm as (
 
 engagement as (
     select * from {{ ref('customer_engagement') }}
+),
+
+clusters as (
+    select * from {{ ref('customer_clusters') }}
 ),
 
 content_blocks as (
@@ -58,9 +62,9 @@ final as (
         rfm.r_score,
         rfm.f_score,
         rfm.m_score,
-        cast(null as {{ dbt.type_int() }}) as cluster_id,
-        cast(null as {{ dbt.type_string() }}) as cluster_name,
-        cast(null as {{ dbt.type_float() }}) as cluster_probability,
+        clusters.cluster_id,
+        clusters.cluster_name,
+        clusters.confidence as cluster_probability,
         coalesce(engagement.engagement_score, 0) as engagement_score,
         coalesce(engagement.engagement_tier, 'inactive') as engagement_tier,
         cast(null as {{ dbt.type_float() }}) as churn_propensity,
@@ -75,6 +79,8 @@ final as (
         on persons.customer_id = rfm.customer_id
     left join engagement
         on persons.person_id = engagement.person_id
+    left join clusters
+        on persons.person_id = clusters.person_id
     left join content_blocks
         on coalesce(rules.primary_rule_segment, 'general_audience')
             = content_blocks.primary_rule_segment

@@ -23,6 +23,7 @@ person_facts as (
         segments.primary_rule_segment_group,
         segments.rfm_segment,
         segments.engagement_tier,
+        segments.cluster_name,
         segments.engagement_score,
         coalesce(rfm.monetary_total, 0) as revenue,
         coalesce(rfm.order_count, 0) as order_count,
@@ -54,6 +55,12 @@ memberships as (
     select
         'rfm' as segment_family,
         rfm_segment as segment_name,
+        *
+    from person_facts
+    union all
+    select
+        'cluster' as segment_family,
+        coalesce(cluster_name, 'unclustered') as segment_name,
         *
     from person_facts
     union all
