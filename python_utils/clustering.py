@@ -212,16 +212,31 @@ def cluster_assignments(features: pd.DataFrame, k_values: list[int], seed: int,
 
     frame = features.sort_values("person_id").reset_index(drop=True)
     columns = feature_columns(frame)
+    output_columns = ["person_id", "cluster_id", "cluster_name", "confidence",
+                      "distance_to_centroid", "pca_x", "pca_y"]
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in output_columns}).astype(
+            {"person_id": "object", "cluster_id": "int64", "cluster_name": "object"}), {
+            "algorithm": "none", "k_chosen": 0, "k_after_merges": 0, "scores_by_k": {},
+            "validation": {}, "merges": [], "features": columns, "traits": {}}
     scaled = standardise(frame, columns)
-    fit = fit_kmeans(scaled.matrix, k_values, seed, sample_size, minibatch_above)
+    usable = [k for k in k_values if 2 <= k < len(frame)]
+    if usable:
+        fit = fit_kmeans(scaled.matrix, usable, seed, sample_size, minibatch_above)
+    else:
+        # Too few persons to compare clusterings: one cluster, so every person is still placed.
+        fit = KMeansResult(1, np.zeros(len(frame), dtype=int),
+                           scaled.matrix.mean(axis=0, keepdims=True), {}, "single_cluster")
     labels, centroids, merges = merge_small_clusters(scaled.matrix, fit.labels, min_cluster_size)
     distances = np.sqrt(((scaled.matrix[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
     nearest = np.sort(distances, axis=1)
     own = distances[np.arange(len(labels)), labels]
     second = nearest[:, 1] if centroids.shape[0] > 1 else own
     confidence = np.where(second > 0, 1.0 - own / np.where(second > 0, second, 1.0), 1.0)
-    coordinates = PCA(n_components=2, random_state=seed).fit_transform(scaled.matrix) \
-        if scaled.matrix.shape[1] >= 2 else np.zeros((len(labels), 2))
+    if scaled.matrix.shape[1] >= 2 and len(labels) >= 2:
+        coordinates = PCA(n_components=2, random_state=seed).fit_transform(scaled.matrix)
+    else:
+        coordinates = np.zeros((len(labels), 2))
     z_profiles = pd.DataFrame(centroids, columns=columns)
     names = name_clusters(z_profiles)
     result = pd.DataFrame({

@@ -129,3 +129,14 @@ def test_cluster_assignments_are_deterministic_complete_and_named():
     assert first["cluster_name"].nunique() == 4
     assert first["confidence"].between(0, 1).all()
     assert set(summary["scores_by_k"]) == {2, 3, 4, 5}
+
+
+def test_tiny_and_empty_inputs_still_place_every_person():
+    from python_utils.clustering import cluster_assignments
+
+    tiny = pd.DataFrame({"person_id": ["b", "a"], "log_monetary_total": [1.0, 2.0]})
+    assignments, summary = cluster_assignments(tiny, [3, 4], seed=1, min_cluster_size=1)
+    assert assignments["person_id"].tolist() == ["a", "b"]
+    assert assignments["cluster_id"].tolist() == [0, 0] and summary["k_after_merges"] == 1
+    empty, summary = cluster_assignments(tiny.iloc[0:0], [3, 4], seed=1, min_cluster_size=1)
+    assert empty.empty and list(empty.columns)[:2] == ["person_id", "cluster_id"]
