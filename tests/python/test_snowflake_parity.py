@@ -31,17 +31,49 @@ def snowflake_local(tmp_path_factory):
     root = tmp_path_factory.mktemp("snowflake_local")
     raw = root / "raw"
     generate(raw, *SMALL_ARGS, "--truth-out", str(root / "truth"))
+    duckdb_run = run_dbt(["build"], raw, root / "duckdb")
+    assert duckdb_run.returncode == 0, duckdb_run.output[-4000:]
+    python_models = sorted(
+        node["name"] for node in duckdb_run.manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["language"] == "python"
+    )
     with FakesnowServer(root / "fakesnow.log") as server:
         with server.connect() as connection:
             cursor = connection.cursor()
             cursor.execute("create database if not exists SEGMENTS")
             load_raw_folder(raw, cursor.execute, cursor.executemany, "SEGMENTS.RAW")
+            # fakesnow cannot run Python models (Snowflake runs them as stored procedures;
+            # the Snowpark harness below proves them). Their DuckDB output stands in, so every
+            # SQL model downstream of them still builds and is tested on the emulator.
+            copy_tables(duckdb_run.database, python_models, cursor, "SEGMENTS.ANALYTICS")
         env = {"FAKESNOW_PORT": str(server.port)}
-        snowflake_run = run_dbt(["build"], raw, root / "snowflake", target="snowflake_local",
-                                extra_env=env, timeout=1200)
-        duckdb_run = run_dbt(["build"], raw, root / "duckdb")
+        exclude = ["--exclude", *python_models] if python_models else []
+        snowflake_run = run_dbt(["build", *exclude], raw, root / "snowflake",
+                                target="snowflake_local", extra_env=env, timeout=1200)
         yield {"server": server, "raw": raw, "root": root, "env": env,
-               "snowflake": snowflake_run, "duckdb": duckdb_run}
+               "snowflake": snowflake_run, "duckdb": duckdb_run, "python_models": python_models}
+
+
+def copy_tables(duckdb_file: Path, tables: list[str], cursor, qualified_schema: str) -> None:
+    """Create each DuckDB table in the warehouse schema with the same columns and rows."""
+    import duckdb
+
+    types = {"BIGINT": "number", "INTEGER": "number", "DOUBLE": "float", "FLOAT": "float",
+             "BOOLEAN": "boolean"}
+    cursor.execute(f"create schema if not exists {qualified_schema}")
+    with duckdb.connect(str(duckdb_file), read_only=True) as connection:
+        for table in tables:
+            columns = connection.execute(
+                "select column_name, data_type from information_schema.columns "
+                f"where table_name = '{table}' order by ordinal_position").fetchall()
+            rows = connection.execute(f"select * from main.{table}").fetchall()
+            definition = ", ".join(f"{name} {types.get(kind, 'varchar')}" for name, kind in columns)
+            cursor.execute(f"create or replace table {qualified_schema}.{table} ({definition})")
+            placeholders = ", ".join(["%s"] * len(columns))
+            for start in range(0, len(rows), 5000):
+                cursor.executemany(
+                    f"insert into {qualified_schema}.{table} values ({placeholders})",
+                    rows[start:start + 5000])
 
 
 def test_every_model_and_test_passes_on_the_snowflake_local_target(snowflake_local):
@@ -52,8 +84,9 @@ def test_every_model_and_test_passes_on_the_snowflake_local_target(snowflake_loc
     assert {"model", "test", "unit_test"} <= kinds
     duckdb_nodes = {r["unique_id"] for r in snowflake_local["duckdb"].results()}
     snowflake_nodes = {r["unique_id"] for r in run.results()}
-    # the same models and tests ran on both engines (tests enabled only on DuckDB excepted)
-    assert {n for n in duckdb_nodes if n.startswith("model.")} == {
+    # the same SQL models ran on both engines (Python models run under Snowpark instead)
+    python_models = {f"model.segments.{name}" for name in snowflake_local["python_models"]}
+    assert {n for n in duckdb_nodes if n.startswith("model.")} - python_models == {
         n for n in snowflake_nodes if n.startswith("model.")
     }
 
@@ -275,7 +308,9 @@ def test_snowflake_local_reads_contract_files_when_no_raw_table_exists(snowflake
     _write(raw, "orders", ORDERS, "csv")
     _write(raw, "events", EVENTS, "parquet")
     dbt_vars = {"raw_schema": "NO_RAW_TABLES", "as_of": "2026-03-07"}
-    run = run_dbt(["build"], raw, tmp_path / "work", target="snowflake_local",
+    # Python models (and what reads them) cannot run on the emulator: see the fixture.
+    exclude = ["--exclude", *[f"{name}+" for name in snowflake_local["python_models"]]]
+    run = run_dbt(["build", *exclude], raw, tmp_path / "work", target="snowflake_local",
                   extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "FROM_FILES"},
                   dbt_vars=dbt_vars)
     assert run.returncode == 0, run.output[-4000:]
