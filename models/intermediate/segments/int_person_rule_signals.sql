@@ -149,12 +149,8 @@ session_behaviour as (
         sum(case when has_purchase then 1 else 0 end) as converting_sessions,
         sum(
             case
-                when has_purchase and (
-                        {%- for pattern in var('rule_discount_campaign_patterns') %}
-                            lower(coalesce(first_touch_utm_campaign, '')) like '{{ pattern }}'
-                            {%- if not loop.last %} or{% endif %}
-                        {%- endfor %}
-                    ) then 1
+                when has_purchase and {{ is_discount_campaign('first_touch_utm_campaign') }}
+                    then 1
                 else 0
             end
         ) as discount_converting_sessions

@@ -58,19 +58,12 @@ session_features as (
         avg(case when channel in ('organic_search', 'direct', 'referral') then 1.0 else 0.0 end)
             as organic_session_share,
         avg(case when channel = 'social' then 1.0 else 0.0 end) as social_session_share,
-        -- noqa: disable=LT02
         avg(
             case
-                when
-                    {%- for pattern in var('rule_discount_campaign_patterns') %}
-                    lower(coalesce(first_touch_utm_campaign, '')) like '{{ pattern }}'
-                    {%- if not loop.last %} or{% endif %}
-                    {%- endfor %}
-                    then 1.0
+                when {{ is_discount_campaign('first_touch_utm_campaign') }} then 1.0
                 else 0.0
             end
         ) as discount_session_share,
-        -- noqa: enable=LT02
         avg(case when add_to_cart_count > 0 then 1.0 else 0.0 end) as cart_session_share,
         avg(case when has_purchase then 1.0 else 0.0 end) as conversion_rate,
         avg(max_scroll_depth_pct) as avg_max_scroll_depth_pct,
