@@ -7,11 +7,7 @@
 with
 
 persons as (
-    select
-        person_id,
-        min(customer_id) as customer_id
-    from {{ ref('int_identity_resolved') }}
-    group by person_id
+    select * from {{ ref('int_persons') }}
 ),
 
 sessions as (

@@ -5,11 +5,7 @@
 with
 
 persons as (
-    select
-        person_id,
-        min(customer_id) as customer_id
-    from {{ ref('int_identity_resolved') }}
-    group by 1
+    select * from {{ ref('int_persons') }}
 ),
 
 rules as (
