@@ -1,13 +1,26 @@
 """Clustering building blocks for the dbt Python models (pandas / scikit-learn in, pandas out).
 
-Plain, typed, deterministic functions: the dbt Python models stay thin shells that read a
-relation, call these, and return a frame. Quadratic steps (silhouette) run on a fixed-seed
-sample; large inputs switch to MiniBatchKMeans.
+Fitting and scoring are separate, so that a fitted model can be stored as a table and reused:
+
+- `fit_cluster_model` standardises the chosen features, fits one algorithm (k-means, Gaussian
+  mixture, DBSCAN or Ward hierarchical), merges clusters smaller than the minimum size, gives
+  the clusters stable ids and names by matching them to the previous run's model (Hungarian
+  algorithm on centroids), and returns a `ClusterModel` (JSON-serialisable) plus a run summary
+  (scores of every k tried, validation scores, merges, agreement with the previous run).
+- `assign_clusters` places any person with a stored model; it is what customer_clusters runs,
+  and for the centroid algorithms it is the same nearest-centroid rule the SQL scoring model
+  applies to the scaler and centroid tables (`model_tables`).
+
+Plain, typed, deterministic functions: inputs are sorted by person_id, samples and models use
+fixed seeds. Quadratic steps (silhouette, Ward, DBSCAN) run on a fixed-seed sample; large inputs
+switch to MiniBatchKMeans.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -106,9 +119,22 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
     return best
 
 
+def centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
+                       chunk_rows: int = 50_000) -> np.ndarray:
+    """Euclidean distance of every row to every centroid, as sqrt(sum((x - c)^2)) over the
+    features: the same arithmetic as the SQL scoring model. Chunked, so a million rows never
+    materialise a rows x clusters x features array."""
+    out = np.empty((len(matrix), len(centroids)))
+    for start in range(0, len(matrix), chunk_rows):
+        block = matrix[start:start + chunk_rows]
+        out[start:start + chunk_rows] = np.sqrt(
+            ((block[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    return out
+
+
 def nearest_centroid(matrix: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest centroid (Euclidean; ties: the lower index) and its distance."""
-    distances = np.sqrt(((matrix[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    distances = centroid_distances(matrix, centroids)
     labels = distances.argmin(axis=1)
     return labels, distances[np.arange(len(matrix)), labels]
 
@@ -117,11 +143,12 @@ def merge_small_clusters(matrix: np.ndarray, labels: np.ndarray, min_size: int
                          ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Merge every cluster smaller than min_size into the nearest other cluster (by centroid),
     smallest first, until none is left; returns labels renumbered 0..k-1 by decreasing size
-    (ties: lower old label), the centroids, and the merges made."""
+    (ties: lower old label), the centroids, and the merges made. Label -1 (noise) is left
+    alone and gets no centroid."""
     labels = labels.copy()
     merges: list[dict] = []
     while True:
-        ids, counts = np.unique(labels, return_counts=True)
+        ids, counts = np.unique(labels[labels >= 0], return_counts=True)
         if len(ids) <= 1 or counts.min() >= min_size:
             break
         small = ids[np.lexsort((ids, counts))][0]
@@ -131,22 +158,30 @@ def merge_small_clusters(matrix: np.ndarray, labels: np.ndarray, min_size: int
         merges.append({"merged_cluster": int(small), "into_cluster": int(target),
                        "size": int(counts[ids == small][0])})
         labels[labels == small] = target
-    ids, counts = np.unique(labels, return_counts=True)
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
     order = ids[np.lexsort((ids, -counts))]
     renumber = {old: new for new, old in enumerate(order)}
-    labels = np.array([renumber[v] for v in labels])
-    centroids = np.vstack([matrix[labels == i].mean(axis=0) for i in range(len(order))])
+    renumber[-1] = -1
+    labels = np.array([renumber[v] for v in labels], dtype=np.int64)
+    centroids = (np.vstack([matrix[labels == i].mean(axis=0) for i in range(len(order))])
+                 if len(order) else np.zeros((0, matrix.shape[1])))
     return labels, centroids, merges
 
 
-def match_to_previous(previous_centroids: np.ndarray, centroids: np.ndarray) -> dict[int, int]:
+def match_to_previous(previous_centroids: np.ndarray, centroids: np.ndarray,
+                      previous_ids: list[int] | None = None,
+                      max_distance: float = float("inf")) -> dict[int, int]:
     """Stable labels: map each new cluster to a previous cluster id by minimum total centroid
-    distance (Hungarian algorithm). New clusters without a partner get fresh ids after the
-    largest previous id, in order."""
-    cost = np.sqrt(((centroids[:, None, :] - previous_centroids[None, :, :]) ** 2).sum(axis=2))
-    rows, cols = linear_sum_assignment(cost)
-    mapping = {int(r): int(c) for r, c in zip(rows, cols)}
-    next_id = len(previous_centroids)
+    distance (Hungarian algorithm). A pair further apart than max_distance is not a match. New
+    clusters without a partner get fresh ids after the largest previous id, in order."""
+    previous_ids = list(range(len(previous_centroids))) if previous_ids is None else previous_ids
+    mapping: dict[int, int] = {}
+    if len(previous_centroids) and len(centroids):
+        cost = np.sqrt(((centroids[:, None, :] - previous_centroids[None, :, :]) ** 2).sum(axis=2))
+        rows, cols = linear_sum_assignment(cost)
+        mapping = {int(r): int(previous_ids[c]) for r, c in zip(rows, cols)
+                   if cost[r, c] <= max_distance}
+    next_id = max(previous_ids, default=-1) + 1
     for cluster in range(len(centroids)):
         if cluster not in mapping:
             mapping[cluster] = next_id
@@ -168,15 +203,17 @@ TRAIT_NAMES = {
 }
 
 
-def name_clusters(profiles: pd.DataFrame, max_traits: int = 2) -> dict[int, tuple[str, list[str]]]:
+def name_clusters(profiles: pd.DataFrame, max_traits: int = 2,
+                  reserved: set[str] | None = None) -> dict[int, tuple[str, list[str]]]:
     """A readable, unique name per cluster from its most distinctive traits.
 
     `profiles` has one row per cluster (index = cluster id) and one z-score column per feature
     (cluster mean against the population). The name joins the labels of the largest |z| among
-    TRAIT_NAMES; duplicates get the next trait, then a number. Returns {cluster: (name, traits)}.
+    TRAIT_NAMES; duplicates (and `reserved` names, e.g. kept from the previous run) get the next
+    trait, then a number. Returns {cluster: (name, traits)}.
     """
     named: dict[int, tuple[str, list[str]]] = {}
-    used: set[str] = set()
+    used: set[str] = set(reserved or ())
     known = [c for c in TRAIT_NAMES if c in profiles.columns]
     for cluster in sorted(profiles.index):
         z = profiles.loc[cluster, known].astype(float)
@@ -198,64 +235,567 @@ def name_clusters(profiles: pd.DataFrame, max_traits: int = 2) -> dict[int, tupl
     return named
 
 
-def cluster_assignments(features: pd.DataFrame, k_values: list[int], seed: int,
-                        min_cluster_size: int, sample_size: int = 5000,
-                        minibatch_above: int = 50_000) -> tuple[pd.DataFrame, dict]:
-    """The default (k-means) segmentation of a customer_features frame.
 
-    Returns one row per person (person_id, cluster_id, cluster_name, confidence,
-    distance_to_centroid, pca_x, pca_y), ordered by person_id, and a summary of the run
-    (k, scores of every k, validation scores, merges, features). Clusters are numbered by
-    decreasing size; confidence is 1 - d_nearest / d_second_nearest (0 = on the border).
-    """
+ALGORITHMS = ("kmeans", "gmm", "dbscan", "hierarchical")
+NOISE_ID = -1
+NOISE_NAME = "Unclustered (noise)"
+
+
+@dataclass
+class ClusterParams:
+    """Settings of one clustering run (dbt vars in the project; defaults for direct use)."""
+
+    algorithm: str = "kmeans"
+    k_values: list[int] = field(default_factory=lambda: list(range(3, 11)))
+    seed: int = 7
+    min_cluster_size: int = 20
+    features: list[str] = field(default_factory=list)  # empty: every numeric feature column
+    sample_size: int = 5000  # rows for silhouette scores and Ward linkage
+    search_sample: int = 20_000  # rows used to choose k (and fit GMM / DBSCAN)
+    minibatch_above: int = 50_000  # MiniBatchKMeans for the final fit above this many rows
+    hierarchical_k: int | None = None  # tree cut; None: best silhouette over k_values
+    gmm_covariance: str = "full"
+    dbscan_eps: float | None = None  # None: quantile of the min_samples-th neighbour distance
+    dbscan_eps_quantile: float = 0.9
+    dbscan_min_samples: int = 10
+    max_core_points: int = 5000  # DBSCAN core points kept in the stored model
+    match_max_distance: float = 2.0  # Hungarian partners further apart (in sd) are new clusters
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"cluster_algorithm must be one of {ALGORITHMS}, "
+                             f"got {self.algorithm!r}")
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class ClusterModel:
+    """A fitted clustering, complete enough to place any person again (stored as JSON).
+
+    Centroids live in the standardised space of `means` / `scales`; row i of `centroids` is
+    cluster `cluster_ids[i]`. GMM keeps its components (and which cluster each one feeds);
+    DBSCAN keeps a sample of core points with their cluster and eps."""
+
+    algorithm: str
+    features: list[str]
+    means: list[float]
+    scales: list[float]
+    cluster_ids: list[int]
+    cluster_names: list[str]
+    cluster_traits: list[list[str]]
+    centroids: list[list[float]]
+    pca_mean: list[float]
+    pca_components: list[list[float]]
+    gmm: dict | None = None
+    dbscan: dict | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClusterModel:
+        return cls(**json.loads(text))
+
+    def standardise(self, frame: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise ValueError(f"customer_features lacks the model's feature column(s) {missing}")
+        values = frame[self.features].astype("float64").to_numpy()
+        return (values - np.array(self.means)) / np.array(self.scales)
+
+    def name_of(self) -> dict[int, str]:
+        return {**dict(zip(self.cluster_ids, self.cluster_names)), NOISE_ID: NOISE_NAME}
+
+
+def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of a fixed-seed sample of at most `size` of n rows (all rows if n <= size)."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def input_hash(frame: pd.DataFrame, columns: list[str]) -> str:
+    """A fingerprint of the model input (person ids and features, in person order)."""
+    digest = hashlib.sha256()
+    digest.update(frame["person_id"].astype(str).str.cat(sep="\n").encode())
+    digest.update(np.ascontiguousarray(frame[columns].astype("float64").to_numpy()).tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class _Partition:
+    """What an algorithm found: labels 0..k-1 (-1 = noise) on the full matrix, plus extras."""
+
+    labels: np.ndarray
+    k_chosen: int
+    scores_by_k: dict[int, float]
+    score_name: str
+    algorithm: str
+    extra: dict = field(default_factory=dict)
+
+
+def _fit_kmeans_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
+    search = z[sample_rows(len(z), p.search_sample, p.seed)]
+    found = fit_kmeans(search, p.k_values, p.seed, p.sample_size, p.minibatch_above)
+    centroids = found.centroids
+    algorithm = "kmeans"
+    if len(search) < len(z):  # the k search ran on a sample: refit every row from its centroids
+        if len(z) > p.minibatch_above:
+            model = MiniBatchKMeans(n_clusters=found.k, init=centroids, n_init=1,
+                                    random_state=p.seed, batch_size=4096)
+            algorithm = "minibatch_kmeans"
+        else:
+            model = KMeans(n_clusters=found.k, init=centroids, n_init=1, random_state=p.seed)
+        centroids = model.fit(z).cluster_centers_
+    labels, _ = nearest_centroid(z, centroids)
+    return _Partition(labels, found.k, found.scores_by_k, "silhouette", algorithm)
+
+
+def _fit_gmm_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
+    from sklearn.mixture import GaussianMixture
+
+    search = z[sample_rows(len(z), p.search_sample, p.seed)]
+    best, scores = None, {}
+    for k in p.k_values:
+        if k < 1 or k >= len(search):
+            continue
+        mixture = GaussianMixture(n_components=k, covariance_type=p.gmm_covariance,
+                                  random_state=p.seed, n_init=2, reg_covar=1e-4)
+        mixture.fit(search)
+        scores[k] = float(mixture.bic(search))
+        if best is None or scores[k] < scores[best.n_components] - 1e-9:
+            best = mixture
+    if best is None:
+        raise ValueError(f"no k in {list(p.k_values)} fits {len(search)} rows")
+    components = best.predict(z)
+    return _Partition(components, best.n_components, scores, "bic", "gmm", {"mixture": best})
+
+
+def _fit_hierarchical_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    sample = z[sample_rows(len(z), p.sample_size, p.seed)]
+    tree = linkage(sample, method="ward")
+    cuts = [p.hierarchical_k] if p.hierarchical_k else list(p.k_values)
+    scores, best_k, best_labels = {}, None, None
+    for k in cuts:
+        if k < 2 or k >= len(sample):
+            continue
+        labels = fcluster(tree, t=k, criterion="maxclust") - 1
+        scores[k] = validation_scores(sample, labels, p.sample_size, p.seed)["silhouette"]
+        if best_k is None or scores[k] > scores[best_k] + 1e-12:
+            best_k, best_labels = k, labels
+    if best_k is None:
+        raise ValueError(f"no tree cut in {cuts} fits {len(sample)} rows")
+    centroids = np.vstack([sample[best_labels == i].mean(axis=0)
+                           for i in np.unique(best_labels)])
+    labels, _ = nearest_centroid(z, centroids)  # the rest (and the sample) by nearest centroid
+    return _Partition(labels, best_k, scores, "silhouette", "hierarchical")
+
+
+def _fit_dbscan_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    search = z[sample_rows(len(z), p.search_sample, p.seed)]
+    min_samples = max(2, min(p.dbscan_min_samples, len(search) - 1))
+    eps = p.dbscan_eps
+    if eps is None:
+        neighbours = NearestNeighbors(n_neighbors=min_samples).fit(search)
+        kth = neighbours.kneighbors(search)[0][:, -1]
+        eps = float(np.quantile(kth, p.dbscan_eps_quantile))
+    eps = max(float(eps), 1e-9)
+    fitted = DBSCAN(eps=eps, min_samples=min_samples).fit(search)
+    core_index = fitted.core_sample_indices_
+    core_points, core_labels = search[core_index], fitted.labels_[core_index]
+    labels, _ = _nearest_core(z, core_points, core_labels, eps)
+    found = len(np.unique(fitted.labels_[fitted.labels_ >= 0]))
+    noise_share = float((fitted.labels_ < 0).mean()) if len(search) else 0.0
+    return _Partition(labels, found, {}, "none", "dbscan",
+                      {"eps": eps, "min_samples": min_samples, "sample_noise_share": noise_share,
+                       "core_points": core_points, "core_labels": core_labels})
+
+
+def _nearest_core(z: np.ndarray, core_points: np.ndarray, core_labels: np.ndarray,
+                  eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN placement: the cluster of the nearest core point within eps, else noise (-1);
+    and the distance to that core point."""
+    if len(core_points) == 0:
+        return np.full(len(z), NOISE_ID, dtype=np.int64), np.full(len(z), np.inf)
+    index, distance = nearest_centroid(z, core_points)
+    return np.where(distance <= eps, core_labels[index], NOISE_ID).astype(np.int64), distance
+
+
+FITTERS = {"kmeans": _fit_kmeans_partition, "gmm": _fit_gmm_partition,
+           "dbscan": _fit_dbscan_partition, "hierarchical": _fit_hierarchical_partition}
+
+
+def _settle_centroids(z: np.ndarray, labels: np.ndarray, min_size: int, rounds: int = 10
+                      ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Merge small clusters, then place every row at its nearest centroid, until the partition
+    is stable (the stored centroids then reproduce it exactly) or `rounds` is spent."""
+    merges: list[dict] = []
+    centroids = np.zeros((0, z.shape[1]))
+    for _ in range(rounds):
+        labels, centroids, merged = merge_small_clusters(z, labels, min_size)
+        merges.extend(merged)
+        placed, _ = nearest_centroid(z, centroids)
+        if np.array_equal(placed, labels):
+            break
+        labels = placed
+    return labels, centroids, merges
+
+
+def _component_clusters(mixture, components: np.ndarray, labels: np.ndarray) -> list[int]:
+    """For a merged GMM: the final cluster each component feeds (unused components go to the
+    cluster of the nearest used component mean)."""
+    mapping: dict[int, int] = {}
+    for c in range(mixture.n_components):
+        members = labels[components == c]
+        if len(members):
+            mapping[c] = int(members[0])
+    used = sorted(mapping)
+    for c in range(mixture.n_components):
+        if c not in mapping:
+            nearest = min(used, key=lambda u: (np.linalg.norm(mixture.means_[u]
+                                                              - mixture.means_[c]), u))
+            mapping[c] = mapping[nearest]
+    return [mapping[c] for c in range(mixture.n_components)]
+
+
+def _mixture_from(model: ClusterModel):
+    from sklearn.mixture import GaussianMixture
+
+    g = model.gmm
+    mixture = GaussianMixture(n_components=len(g["weights"]), covariance_type=g["covariance_type"])
+    mixture.weights_ = np.array(g["weights"])
+    mixture.means_ = np.array(g["means"])
+    mixture.precisions_cholesky_ = np.array(g["precisions_cholesky"])
+    mixture.n_features_in_ = mixture.means_.shape[1]
+    return mixture
+
+
+def _assign_matrix(model: ClusterModel, z: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cluster id, confidence, distance to the cluster centroid) per row of a standardised
+    matrix. Centroid algorithms: nearest centroid (ties: lower row), confidence 1 - nearest /
+    second-nearest distance. GMM: the cluster with the highest summed posterior, confidence =
+    that posterior. DBSCAN: nearest stored core point within eps, else noise (-1)."""
+    ids = np.array(model.cluster_ids, dtype=np.int64)
+    centroids = np.array(model.centroids, dtype="float64").reshape(len(ids), len(model.features))
+    if len(z) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    if len(ids) == 0:
+        return np.full(len(z), NOISE_ID, dtype=np.int64), np.zeros(len(z)), np.zeros(len(z))
+    distances = centroid_distances(z, centroids)
+    if model.algorithm == "gmm":
+        posterior = _mixture_from(model).predict_proba(z)
+        feeds = np.array(model.gmm["component_cluster"])
+        by_cluster = np.zeros((len(z), len(ids)))
+        for component, row in enumerate(feeds):
+            by_cluster[:, row] += posterior[:, component]
+        rows = by_cluster.argmax(axis=1)
+        confidence = by_cluster[np.arange(len(z)), rows]
+    elif model.algorithm == "dbscan":
+        d = model.dbscan
+        core_rows, core_distance = _nearest_core(
+            z, np.array(d["core_points"]).reshape(-1, len(model.features)),
+            np.array(d["core_rows"], dtype=np.int64), d["eps"])
+        noise = core_rows == NOISE_ID
+        rows = np.where(noise, 0, core_rows)
+        own = distances[np.arange(len(z)), rows]
+        labels = np.where(noise, NOISE_ID, ids[rows])
+        confidence = np.where(noise, 0.0, np.clip(1.0 - core_distance / d["eps"], 0.0, 1.0))
+        return labels, confidence, np.where(noise, np.nan, own)
+    else:
+        rows = distances.argmin(axis=1)
+        ordered = np.sort(distances, axis=1)
+        second = ordered[:, 1] if len(ids) > 1 else ordered[:, 0]
+        own_d = ordered[:, 0]
+        confidence = np.where(second > 0, 1.0 - own_d / np.where(second > 0, second, 1.0), 1.0)
+    own = distances[np.arange(len(z)), rows]
+    return ids[rows], np.clip(confidence, 0.0, 1.0), own
+
+
+def _previous_labels(previous: ClusterModel | None, frame: pd.DataFrame) -> np.ndarray | None:
+    if previous is None or any(c not in frame.columns for c in previous.features):
+        return None
+    return _assign_matrix(previous, previous.standardise(frame))[0]
+
+
+def _previous_centroids(previous: ClusterModel, model_means: np.ndarray, model_scales: np.ndarray,
+                        features: list[str]) -> np.ndarray | None:
+    """The previous model's centroids expressed in this run's standardised space."""
+    if previous is None or previous.features != features or not previous.cluster_ids:
+        return None
+    raw = np.array(previous.centroids) * np.array(previous.scales) + np.array(previous.means)
+    return (raw - model_means) / model_scales
+
+
+def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
+                      previous: ClusterModel | None = None) -> tuple[ClusterModel, dict]:
+    """Fit one clustering of a customer_features frame and describe the run.
+
+    Returns the model and a summary: algorithm, k chosen, scores of every k tried (silhouette
+    or BIC), validation scores of the final assignment, merges, cluster sizes, and, when a
+    previous model is given, how many clusters kept their id and the adjusted Rand index between
+    the previous model's and this model's assignment of today's persons."""
     from sklearn.decomposition import PCA
+    from sklearn.metrics import adjusted_rand_score
 
-    frame = features.sort_values("person_id").reset_index(drop=True)
-    columns = feature_columns(frame)
-    output_columns = ["person_id", "cluster_id", "cluster_name", "confidence",
-                      "distance_to_centroid", "pca_x", "pca_y"]
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in output_columns}).astype(
-            {"person_id": "object", "cluster_id": "int64", "cluster_name": "object"}), {
-            "algorithm": "none", "k_chosen": 0, "k_after_merges": 0, "scores_by_k": {},
-            "validation": {}, "merges": [], "features": columns, "traits": {}}
+    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
+    columns = list(params.features) or feature_columns(frame)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"cluster_features names column(s) missing from customer_features: "
+                         f"{missing}")
     scaled = standardise(frame, columns)
-    usable = [k for k in k_values if 2 <= k < len(frame)]
-    if usable:
-        fit = fit_kmeans(scaled.matrix, usable, seed, sample_size, minibatch_above)
+    z = scaled.matrix
+    usable = [k for k in params.k_values if 2 <= k < len(frame)]
+    extra: dict = {}
+    if usable and len(frame) >= max(2 * params.min_cluster_size, 3):
+        partition = FITTERS[params.algorithm](z, ClusterParams(**{**asdict(params),
+                                                                  "k_values": usable}))
+        extra = partition.extra
+    else:  # too few persons to compare clusterings: one cluster, every person still placed
+        partition = _Partition(np.zeros(len(frame), dtype=np.int64), 1, {}, "none",
+                               "single_cluster")
+    algorithm = partition.algorithm
+    if algorithm in ("kmeans", "minibatch_kmeans", "hierarchical", "single_cluster"):
+        labels, centroids, merges = _settle_centroids(z, partition.labels, params.min_cluster_size)
     else:
-        # Too few persons to compare clusterings: one cluster, so every person is still placed.
-        fit = KMeansResult(1, np.zeros(len(frame), dtype=int),
-                           scaled.matrix.mean(axis=0, keepdims=True), {}, "single_cluster")
-    labels, centroids, merges = merge_small_clusters(scaled.matrix, fit.labels, min_cluster_size)
-    distances = np.sqrt(((scaled.matrix[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
-    nearest = np.sort(distances, axis=1)
-    own = distances[np.arange(len(labels)), labels]
-    second = nearest[:, 1] if centroids.shape[0] > 1 else own
-    confidence = np.where(second > 0, 1.0 - own / np.where(second > 0, second, 1.0), 1.0)
-    if scaled.matrix.shape[1] >= 2 and len(labels) >= 2:
-        coordinates = PCA(n_components=2, random_state=seed).fit_transform(scaled.matrix)
+        labels, centroids, merges = merge_small_clusters(z, partition.labels,
+                                                         params.min_cluster_size)
+    # Stable ids and names: match to the previous run's centroids.
+    prev_centroids = _previous_centroids(previous, scaled.means, scaled.scales, columns)
+    if prev_centroids is not None:
+        mapping = match_to_previous(prev_centroids, centroids, previous.cluster_ids,
+                                    params.match_max_distance)
     else:
-        coordinates = np.zeros((len(labels), 2))
-    z_profiles = pd.DataFrame(centroids, columns=columns)
-    names = name_clusters(z_profiles)
-    result = pd.DataFrame({
+        mapping = {i: i for i in range(len(centroids))}
+    order = sorted(range(len(centroids)), key=lambda i: mapping[i])
+    kept = {}
+    if prev_centroids is not None:
+        previous_names = dict(zip(previous.cluster_ids, previous.cluster_names))
+        kept = {i: previous_names[mapping[i]] for i in order if mapping[i] in previous_names}
+    profiles = pd.DataFrame(centroids, columns=columns)
+    fresh = name_clusters(profiles.loc[[i for i in order if i not in kept]],
+                          reserved=set(kept.values()))
+    traits = name_clusters(profiles)
+    gmm = dbscan = None
+    if algorithm == "gmm":
+        mixture = extra["mixture"]
+        gmm = {"weights": mixture.weights_.tolist(), "means": mixture.means_.tolist(),
+               "precisions_cholesky": mixture.precisions_cholesky_.tolist(),
+               "covariance_type": mixture.covariance_type,
+               "component_cluster": [order.index(row) for row in
+                                     _component_clusters(mixture, partition.labels, labels)]}
+    if algorithm == "dbscan":
+        core_final = _core_final_rows(extra["core_labels"], partition.labels, labels)
+        keep = core_final >= 0
+        points, rows = extra["core_points"][keep], core_final[keep]
+        chosen = sample_rows(len(points), params.max_core_points, params.seed)
+        dbscan = {"eps": extra["eps"], "min_samples": extra["min_samples"],
+                  "core_points": points[chosen].tolist(),
+                  "core_rows": [order.index(int(r)) for r in rows[chosen]]}
+    pca_sample = z[sample_rows(len(z), params.search_sample, params.seed)]
+    if z.shape[1] >= 2 and len(pca_sample) >= 2:
+        pca = PCA(n_components=2, random_state=params.seed).fit(pca_sample)
+        pca_mean, pca_components = pca.mean_.tolist(), pca.components_.tolist()
+    else:
+        pca_mean, pca_components = [0.0] * z.shape[1], np.zeros((2, z.shape[1])).tolist()
+    model = ClusterModel(
+        algorithm=algorithm, features=columns,
+        means=scaled.means.tolist(), scales=scaled.scales.tolist(),
+        cluster_ids=[mapping[i] for i in order],
+        cluster_names=[kept.get(i) or fresh[i][0] for i in order],
+        cluster_traits=[traits[i][1] for i in order],
+        centroids=centroids[order].tolist() if len(order) else [],
+        pca_mean=pca_mean, pca_components=pca_components, gmm=gmm, dbscan=dbscan,
+    )
+    final, _, _ = _assign_matrix(model, z)
+    clustered = final >= 0
+    validation = validation_scores(z[clustered], final[clustered], params.sample_size,
+                                   params.seed)
+    sizes = pd.Series(final[clustered]).value_counts()
+    prev_labels = _previous_labels(previous, frame)
+    summary = {
+        "algorithm": algorithm,
+        "person_count": int(len(frame)),
+        "features": columns,
+        "input_hash": input_hash(frame, columns),
+        "params_hash": params.digest(),
+        "k_chosen": int(partition.k_chosen),
+        "k_final": int(len(model.cluster_ids)),
+        "score_name": partition.score_name,
+        "scores_by_k": {int(k): round(float(v), 6) for k, v in partition.scores_by_k.items()},
+        "validation": {k: (round(v, 6) if v == v else None) for k, v in validation.items()},
+        "merges": merges,
+        "smallest_cluster_size": int(sizes.min()) if len(sizes) else 0,
+        "noise_share": round(float((final < 0).mean()), 6) if len(final) else 0.0,
+        "matched_cluster_count": int(len(kept)),
+        "ari_vs_previous": (round(float(adjusted_rand_score(prev_labels, final)), 6)
+                            if prev_labels is not None and len(final) else None),
+        "dbscan_eps": round(extra["eps"], 6) if algorithm == "dbscan" else None,
+    }
+    return model, summary
+
+
+def _core_final_rows(core_labels: np.ndarray, partition_labels: np.ndarray,
+                     labels: np.ndarray) -> np.ndarray:
+    """Final cluster (row of the merged centroids) of every DBSCAN core point: merges map whole
+    clusters, so any full-matrix member of the core point's raw cluster tells (-1: no member)."""
+    final = {}
+    for raw in np.unique(core_labels):
+        members = labels[partition_labels == raw]
+        final[int(raw)] = int(members[0]) if len(members) else NOISE_ID
+    return np.array([final[int(r)] for r in core_labels], dtype=np.int64)
+
+
+def assign_clusters(model: ClusterModel, features: pd.DataFrame) -> pd.DataFrame:
+    """One row per person of a customer_features frame, ordered by person_id: cluster_id,
+    cluster_name, confidence, distance_to_centroid and 2-D PCA coordinates (pca_x, pca_y)."""
+    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
+    z = model.standardise(frame)
+    labels, confidence, distance = _assign_matrix(model, z)
+    names = model.name_of()
+    components = np.array(model.pca_components).reshape(2, len(model.features))
+    coordinates = (z - np.array(model.pca_mean)) @ components.T if len(z) else np.zeros((0, 2))
+    return pd.DataFrame({
         "person_id": frame["person_id"].astype(str),
         "cluster_id": labels.astype("int64"),
-        "cluster_name": [names[int(label)][0] for label in labels],
-        "confidence": np.round(np.clip(confidence, 0.0, 1.0), 6),
-        "distance_to_centroid": np.round(own, 6),
+        "cluster_name": [names[int(label)] for label in labels],
+        "confidence": np.round(confidence, 6),
+        "distance_to_centroid": np.round(distance, 6),
         "pca_x": np.round(coordinates[:, 0], 6),
         "pca_y": np.round(coordinates[:, 1], 6),
     })
-    summary = {
-        "algorithm": fit.algorithm,
-        "k_chosen": int(fit.k),
-        "k_after_merges": int(centroids.shape[0]),
-        "scores_by_k": {int(k): round(v, 6) for k, v in fit.scores_by_k.items()},
-        "validation": validation_scores(scaled.matrix, labels, sample_size, seed),
-        "merges": merges,
-        "features": columns,
-        "traits": {int(k): v[1] for k, v in names.items()},
+
+
+def model_tables(model: ClusterModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored model as two tables for SQL scoring: the scaler (feature, feature_mean,
+    feature_scale) and the centroids (cluster_id, cluster_name, cluster_traits, feature,
+    centroid_value, in standardised units). Values are the exact doubles the Python assignment uses."""
+    scaler = pd.DataFrame({"feature": model.features,
+                           "feature_mean": np.array(model.means, dtype="float64"),
+                           "feature_scale": np.array(model.scales, dtype="float64")})
+    rows = [(cid, name, ", ".join(traits), feature, float(value))
+            for cid, name, traits, centroid in zip(model.cluster_ids, model.cluster_names,
+                                                   model.cluster_traits, model.centroids)
+            for feature, value in zip(model.features, centroid)]
+    centroids = pd.DataFrame(rows, columns=["cluster_id", "cluster_name", "cluster_traits",
+                                            "feature", "centroid_value"]).astype(
+        {"cluster_id": "int64", "centroid_value": "float64"})
+    return scaler, centroids
+
+
+RUN_COLUMNS = [
+    "run_id", "run_number", "previous_run_id", "algorithm", "as_of_date", "input_hash",
+    "params_hash", "person_count", "feature_count", "features_json", "k_chosen", "k_final",
+    "score_name", "scores_by_k_json", "silhouette", "davies_bouldin", "calinski_harabasz",
+    "smallest_cluster_size", "min_cluster_size", "merge_count", "merges_json", "noise_share",
+    "matched_cluster_count", "ari_vs_previous", "fit_seconds", "model_json",
+]
+
+
+def latest_run(runs: pd.DataFrame | None) -> pd.Series | None:
+    """The most recent row of segment_model_runs (highest run_number), or None."""
+    if runs is None or runs.empty:
+        return None
+    return runs.sort_values("run_number", kind="stable").iloc[-1]
+
+
+def latest_model(runs: pd.DataFrame) -> ClusterModel:
+    """The model stored by the most recent run (what customer_clusters and the scoring tables
+    use). Fails with a clear message when segment_model_runs is empty."""
+    row = latest_run(runs)
+    if row is None:
+        raise ValueError("segment_model_runs has no run: build it before customer_clusters")
+    return ClusterModel.from_json(row["model_json"])
+
+
+def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.DataFrame | None,
+              as_of_date) -> pd.DataFrame:
+    """One new row of segment_model_runs: fit the model on today's features (matching clusters
+    to the latest previous run's model), with every score, the merges, the agreement with the
+    previous run and the serialised model. The run id is a hash of the input, the settings and
+    the previous run, so the same history gives the same ids."""
+    import time
+
+    previous_row = latest_run(previous_runs)
+    previous = ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None \
+        else None
+    started = time.perf_counter()
+    model, summary = fit_cluster_model(features, params, previous)
+    fit_seconds = time.perf_counter() - started
+    previous_id = None if previous_row is None else str(previous_row["run_id"])
+    run_id = hashlib.sha256("|".join([summary["input_hash"], summary["params_hash"],
+                                      previous_id or ""]).encode()).hexdigest()[:16]
+    validation = summary["validation"]
+    row = {
+        "run_id": run_id,
+        "run_number": 1 if previous_row is None else int(previous_row["run_number"]) + 1,
+        "previous_run_id": previous_id,
+        "algorithm": summary["algorithm"],
+        "as_of_date": as_of_date,
+        "input_hash": summary["input_hash"],
+        "params_hash": summary["params_hash"],
+        "person_count": summary["person_count"],
+        "feature_count": len(summary["features"]),
+        "features_json": json.dumps(summary["features"]),
+        "k_chosen": summary["k_chosen"],
+        "k_final": summary["k_final"],
+        "score_name": summary["score_name"],
+        "scores_by_k_json": json.dumps({str(k): v for k, v in summary["scores_by_k"].items()}),
+        "silhouette": validation.get("silhouette"),
+        "davies_bouldin": validation.get("davies_bouldin"),
+        "calinski_harabasz": validation.get("calinski_harabasz"),
+        "smallest_cluster_size": summary["smallest_cluster_size"],
+        "min_cluster_size": params.min_cluster_size,
+        "merge_count": len(summary["merges"]),
+        "merges_json": json.dumps(summary["merges"]),
+        "noise_share": summary["noise_share"],
+        "matched_cluster_count": summary["matched_cluster_count"],
+        "ari_vs_previous": summary["ari_vs_previous"],
+        "fit_seconds": round(fit_seconds, 3),
+        "model_json": model.to_json(),
     }
-    return result, summary
+    frame = pd.DataFrame([row], columns=RUN_COLUMNS)
+    for column in ("silhouette", "davies_bouldin", "calinski_harabasz", "ari_vs_previous",
+                   "noise_share", "fit_seconds"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("run_number", "person_count", "feature_count", "k_chosen", "k_final",
+                   "smallest_cluster_size", "min_cluster_size", "merge_count",
+                   "matched_cluster_count"):
+        frame[column] = frame[column].astype("int64")
+    for column in ("run_id", "previous_run_id", "algorithm", "input_hash", "params_hash",
+                   "features_json", "score_name", "scores_by_k_json", "merges_json", "model_json"):
+        frame[column] = frame[column].astype("string")  # typed even when null (first run)
+    frame["as_of_date"] = [None if pd.isna(v) else pd.Timestamp(v).date()
+                           for v in frame["as_of_date"]]
+    return frame
+
+
+def params_from_meta(text: str) -> ClusterParams:
+    """ClusterParams from the JSON the model's meta carries (rendered from dbt vars)."""
+    raw = json.loads(text) if isinstance(text, str) else dict(text)
+    params = {k: v for k, v in raw.items() if k in ClusterParams.__dataclass_fields__}
+    if "k_min" in raw or "k_max" in raw:
+        params["k_values"] = list(range(int(raw["k_min"]), int(raw["k_max"]) + 1))
+    for key in ("hierarchical_k", "dbscan_eps"):
+        if params.get(key) in ("", "none", "None"):
+            params[key] = None
+    if isinstance(params.get("features"), str):
+        params["features"] = json.loads(params["features"])
+    return ClusterParams(**params)
+
+
+def for_engine(frame: pd.DataFrame, relation) -> pd.DataFrame:
+    """Upper-case the columns on Snowflake (a Snowpark relation), where unquoted names are
+    stored upper-case; unchanged on DuckDB."""
+    if hasattr(relation, "to_pandas"):
+        frame = frame.copy()
+        frame.columns = [str(c).upper() for c in frame.columns]
+    return frame

@@ -245,6 +245,11 @@ def _run_on_snowpark(node: dict, manifest: dict, duckdb_file: Path, work: Path) 
             parquet = work / f"{name}.parquet"
             connection.execute(f"copy (select * from main.{name}) to '{parquet}' (format parquet)")
             inputs[f"{parent['database']}.{parent['schema']}.{name}"] = str(parquet)
+        if node["config"]["materialized"] == "incremental":  # its own history: dbt.this
+            parquet = work / f"{node['alias']}__this.parquet"
+            connection.execute(f"copy (select * from main.{node['alias']}) to '{parquet}' "
+                               "(format parquet)")
+            inputs[f"{node['database']}.{node['schema']}.{node['alias']}"] = str(parquet)
     job = work / f"{node['name']}.json"
     job.write_text(json.dumps({
         "code": node["compiled_code"],

@@ -1,25 +1,17 @@
-"""Clusters of persons (k-means by default) from customer_features: one row per person with
-cluster_id, a readable cluster_name, confidence, distance to the centroid and 2-D PCA
-coordinates. A thin shell: the logic is python_utils.clustering.cluster_assignments."""
+"""Cluster membership of every person: the latest model in segment_model_runs applied to
+customer_features (cluster_id, cluster_name, confidence, distance to the centroid, 2-D PCA
+coordinates for plots). A thin shell over python_utils.clustering.assign_clusters."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
-    from python_utils.clustering import cluster_assignments, relation_to_pandas
-
-    relation = dbt.ref("customer_features")
-    features = relation_to_pandas(relation)
-    # Literal meta_get calls: dbt reads them when parsing to pass the values (vars) along.
-    k_min = int(dbt.config.meta_get("cluster_k_min"))
-    k_max = int(dbt.config.meta_get("cluster_k_max"))
-    assignments, _summary = cluster_assignments(
-        features,
-        k_values=list(range(k_min, k_max + 1)),
-        seed=int(dbt.config.meta_get("cluster_seed")),
-        min_cluster_size=int(dbt.config.meta_get("cluster_min_size")),
-        sample_size=int(dbt.config.meta_get("cluster_sample_size")),
-        minibatch_above=int(dbt.config.meta_get("cluster_minibatch_above")),
+    from python_utils.clustering import (
+        assign_clusters, for_engine, latest_model, latest_run, relation_to_pandas,
     )
-    if hasattr(relation, "to_pandas"):  # Snowflake stores unquoted names upper-case
-        assignments.columns = [c.upper() for c in assignments.columns]
-    return assignments
+
+    features_relation = dbt.ref("customer_features")
+    features = relation_to_pandas(features_relation)
+    runs = relation_to_pandas(dbt.ref("segment_model_runs"))
+    assignments = assign_clusters(latest_model(runs), features)
+    assignments["model_run_id"] = str(latest_run(runs)["run_id"])
+    return for_engine(assignments, features_relation)

@@ -1,0 +1,12 @@
+"""The latest clustering model's scaler as a table (feature, mean, scale): with
+cluster_centroids, what SQL needs to place a person without Python. A thin shell over
+python_utils.clustering.model_tables."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
+    from python_utils.clustering import for_engine, latest_model, model_tables, relation_to_pandas
+
+    relation = dbt.ref("segment_model_runs")
+    scaler, _ = model_tables(latest_model(relation_to_pandas(relation)))
+    return for_engine(scaler, relation)

@@ -1,0 +1,22 @@
+"""The clustering log and model store: one row per build (incremental, append). Each run fits
+the configured algorithm on customer_features, matches its clusters to the previous run's model
+(stable ids and names), and records k, every score tried, validation scores, merges, agreement
+with the previous run, run time and the serialised model. A thin shell over
+python_utils.clustering.model_run."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", incremental_strategy="append",
+               packages=["pandas", "numpy", "scikit-learn", "scipy"])
+    from python_utils.clustering import for_engine, model_run, params_from_meta, relation_to_pandas
+
+    features_relation = dbt.ref("customer_features")
+    features = relation_to_pandas(features_relation)
+    window = relation_to_pandas(dbt.ref("stg_observation_window"))
+    as_of = window["as_of_date"].iloc[0] if len(window) else None
+    previous = None
+    if dbt.is_incremental:  # the model's own history: the previous run's model to match
+        previous = relation_to_pandas(session.sql(f"select * from {dbt.this}"))
+    # A literal meta_get call: dbt reads it when parsing to pass the vars along.
+    params = params_from_meta(dbt.config.meta_get("cluster_params"))
+    return for_engine(model_run(features, params, previous, as_of), features_relation)
