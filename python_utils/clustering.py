@@ -62,6 +62,8 @@ class Standardised:
 def standardise(frame: pd.DataFrame, columns: list[str]) -> Standardised:
     """Z-scores per column (a constant column gets scale 1, so it contributes zeros)."""
     values = frame[columns].astype("float64").to_numpy()
+    if len(values) == 0:
+        return Standardised(values, list(columns), np.zeros(len(columns)), np.ones(len(columns)))
     means = values.mean(axis=0)
     scales = values.std(axis=0)
     scales = np.where(scales > 0, scales, 1.0)
@@ -134,6 +136,8 @@ def centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
 
 def nearest_centroid(matrix: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest centroid (Euclidean; ties: the lower index) and its distance."""
+    if len(matrix) == 0 or len(centroids) == 0:
+        return np.zeros(len(matrix), dtype=np.int64), np.full(len(matrix), np.inf)
     distances = centroid_distances(matrix, centroids)
     labels = distances.argmin(axis=1)
     return labels, distances[np.arange(len(matrix)), labels]

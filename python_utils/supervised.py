@@ -32,12 +32,14 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, f1_score, get_scorer, log_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 ID_COLUMNS = ("person_id", "customer_id")
 HOLDOUT_BUCKETS = 10_000
 CALIBRATION_BINS = 10
 PERMUTATION_REPEATS = 5
 GBM_SETTINGS = {"learning_rate": 0.05, "max_leaf_nodes": 15, "l2_regularization": 0.1}
+SINGLE_THREAD_BELOW = 100_000  # rows; see `_threads_for`
 
 SCORE_COLUMNS = ["person_id", "churn_probability", "churn_risk_tier"]
 SEGMENT_COLUMNS = ["person_id", "predicted_segment", "predicted_probability",
@@ -108,6 +110,14 @@ def _round(value) -> float:
     return round(float(value), 6) + 0.0
 
 
+def _threads_for(n_rows: int) -> threadpool_limits:
+    """One OpenMP thread for small inputs: every boosted-tree fit and predict (permutation
+    importance predicts dozens of times) otherwise pays a thread start-up that costs more than
+    it saves, many times over on a busy machine. The results do not depend on the count."""
+    return threadpool_limits(limits=1 if n_rows < SINGLE_THREAD_BELOW else None,
+                             user_api="openmp")
+
+
 def _classifier(seed: int, max_iter: int) -> HistGradientBoostingClassifier:
     """The one model family used here: deterministic (fixed seed, no early stopping)."""
     return HistGradientBoostingClassifier(max_iter=max_iter, early_stopping=False,
@@ -135,6 +145,11 @@ def _label_strings(series: pd.Series) -> np.ndarray:
             return str(int(value))
         return str(value)
     return np.array([convert(v) for v in series.tolist()], dtype=object)
+
+
+def _present(labels: np.ndarray) -> np.ndarray:
+    """True where a `_label_strings` label is not missing."""
+    return np.array([v is not None for v in labels], dtype=bool)
 
 
 def _ranked_importances(model, x: np.ndarray, y: np.ndarray, features: list[str], scoring,
@@ -173,13 +188,17 @@ def calibration_table(y: np.ndarray, probability: np.ndarray,
     return table
 
 
+def _undefined_churn_metrics() -> dict:
+    return {"auc": NAN, "brier": NAN, "log_loss": NAN, "calibration": [], "top_drivers": [],
+            "driver_scoring": None}
+
+
 def _evaluate_churn(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
                     y_hold: np.ndarray, features: list[str], seed: int, max_iter: int,
                     top_drivers: int) -> dict:
     """Holdout metrics of a model fitted on the non-holdout rows (NaN / empty when the fit or
     the holdout cannot support them)."""
-    metrics = {"auc": NAN, "brier": NAN, "log_loss": NAN, "calibration": [],
-               "top_drivers": [], "driver_scoring": None}
+    metrics = _undefined_churn_metrics()
     if not features or len(np.unique(y_fit)) < 2 or len(y_hold) == 0:
         return metrics
     model = _classifier(seed, max_iter).fit(x_fit, y_fit)
@@ -210,7 +229,7 @@ def _churn_scores(person_ids: pd.Series, probability: np.ndarray, high_threshold
                   medium_threshold: float) -> pd.DataFrame:
     rounded = np.round(np.asarray(probability, dtype="float64"), 6)
     return pd.DataFrame({
-        "person_id": person_ids.astype(str).to_numpy(),
+        "person_id": person_ids.astype(str).reset_index(drop=True),
         "churn_probability": rounded,
         "churn_risk_tier": pd.Series(risk_tiers(rounded, high_threshold, medium_threshold),
                                      dtype=object),
@@ -253,14 +272,15 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
 
     has_model = bool(features) and len(np.unique(y)) == 2
     if has_model:
-        model = _classifier(seed, max_iter).fit(x, y)
-        probability = (model.predict_proba(_matrix(score, features))[:, 1] if len(score)
-                       else np.zeros(0))
-        evaluation = _evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
-                                     max_iter, top_drivers)
+        with _threads_for(max(len(train), len(score))):
+            evaluation = _evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
+                                         max_iter, top_drivers)
+            model = _classifier(seed, max_iter).fit(x, y)  # scoring model: every training row
+            probability = (model.predict_proba(_matrix(score, features))[:, 1] if len(score)
+                           else np.zeros(0))
     else:
+        evaluation = _undefined_churn_metrics()
         probability = np.full(len(score), y.mean() if len(y) else NAN)
-        evaluation = _evaluate_churn(x[:0], y[:0], x[:0], y[:0], [], seed, max_iter, 0)
 
     summary = {
         "model": "churn",
@@ -298,13 +318,17 @@ def _majority(labels: np.ndarray) -> str | None:
     return str(values[np.lexsort((values, -counts))][0])
 
 
+def _undefined_segment_metrics() -> dict:
+    return {"accuracy": NAN, "f1_macro": NAN, "f1_weighted": NAN, "f1_per_class": {},
+            "baseline_accuracy": NAN}
+
+
 def _segment_metrics(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
                      y_hold: np.ndarray, seed: int, max_iter: int) -> dict:
     """Holdout accuracy and F1 of a model fitted on the non-holdout rows, and the accuracy of
     always predicting the non-holdout majority class. F1 covers the labels present in the
     holdout truth or predictions. NaN when the fit or the holdout cannot support them."""
-    metrics = {"accuracy": NAN, "f1_macro": NAN, "f1_weighted": NAN, "f1_per_class": {},
-               "baseline_accuracy": NAN}
+    metrics = _undefined_segment_metrics()
     if len(y_hold) == 0 or len(y_fit) == 0:
         return metrics
     metrics["baseline_accuracy"] = _round(np.mean(y_hold == _majority(y_fit)))
@@ -345,28 +369,29 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
     _require_columns(frame, [target], "training")
     features = model_feature_columns(frame, exclude=(target,))
     actual = _label_strings(frame[target])
-    known = np.array([a is not None for a in actual], dtype=bool)
-    x, y = _matrix(frame, features), actual.astype(str)
+    known = _present(actual)
+    x, y = _matrix(frame, features), actual.astype(str)  # y is only read where known
     hold = holdout_mask(frame["person_id"], holdout_share)
-    classes = sorted(set(y[known]))
+    classes = sorted(str(c) for c in set(y[known]))
 
     has_model = bool(features) and len(classes) >= 2 and known.sum() >= 2
+    fit, test = known & ~hold, known & hold
     if has_model:
-        metrics = _segment_metrics(x[known & ~hold], y[known & ~hold], x[known & hold],
-                                   y[known & hold], seed, max_iter)
-        model = _classifier(seed, max_iter).fit(x[known], y[known])
-        proba = model.predict_proba(x) if len(x) else np.zeros((0, len(classes)))
+        with _threads_for(len(frame)):
+            metrics = _segment_metrics(x[fit], y[fit], x[test], y[test], seed, max_iter)
+            model = _classifier(seed, max_iter).fit(x[known], y[known])  # every labelled row
+            proba = model.predict_proba(x)
         predicted = model.classes_[proba.argmax(axis=1)].astype(object)
-        probability = proba.max(axis=1) if len(x) else np.zeros(0)
+        probability = proba.max(axis=1)
     else:
-        metrics = _segment_metrics(x[:0], y[:0], x[:0], y[:0], seed, max_iter)
+        metrics = _undefined_segment_metrics()
         majority = _majority(y[known])
         share = np.mean(y[known] == majority) if known.any() else NAN
         predicted = np.array([majority] * len(frame), dtype=object)
         probability = np.full(len(frame), share)
 
     predictions = pd.DataFrame({
-        "person_id": frame["person_id"].astype(str).to_numpy(),
+        "person_id": frame["person_id"],
         "predicted_segment": pd.Series(predicted, dtype=object),
         "predicted_probability": np.round(np.asarray(probability, dtype="float64"), 6),
         "actual_segment": pd.Series(actual, dtype=object),
@@ -377,8 +402,8 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
         "model": "segment_classifier",
         "target": target,
         "algorithm": "hist_gradient_boosting" if has_model else "majority_class",
-        "n_train": int((known & ~hold).sum()),
-        "n_holdout": int((known & hold).sum()),
+        "n_train": int(fit.sum()),
+        "n_holdout": int(test.sum()),
         "n_target_missing": int((~known).sum()),
         "n_predicted": int(len(frame)),
         "features": features,
@@ -427,19 +452,24 @@ def permutation_importance_table(frame: pd.DataFrame, target: str, task_name: st
     data = _by_person(frame, "frame")
     _require_columns(data, [target], "frame")
     features = model_feature_columns(data, exclude=(target, *exclude))
-    labels = _label_strings(data[target])
-    data = hash_sample(data[labels != None].reset_index(drop=True), max_rows)  # noqa: E711
-    y = _label_strings(data[target]).astype(str)
+    known = _present(_label_strings(data[target]))
+    data = hash_sample(data[known].reset_index(drop=True), max_rows)
+    labels = _label_strings(data[target]).astype(str)
+    classes = sorted(set(labels))
+    scoring = "roc_auc" if len(classes) <= 2 else "f1_macro"
+    # binary: 1 = the larger label (e.g. "1", "True"), so roc_auc has a positive class
+    y = (labels == classes[-1]).astype(np.int64) if scoring == "roc_auc" else labels
     x = _matrix(data, features)
     hold = holdout_mask(data["person_id"], holdout_share)
-    scoring = "roc_auc" if len(set(y)) <= 2 else "f1_macro"
 
     usable = (bool(features) and len(set(y[~hold])) >= 2 and hold.any()
               and (scoring != "roc_auc" or len(set(y[hold])) == 2))
     if usable:
-        model = _classifier(seed, 100).fit(x[~hold], y[~hold])
-        baseline = _round(get_scorer(scoring)(model, x[hold], y[hold]))
-        rows = _ranked_importances(model, x[hold], y[hold], features, scoring, seed, n_repeats)
+        with _threads_for(len(data)):
+            model = _classifier(seed, 100).fit(x[~hold], y[~hold])
+            baseline = _round(get_scorer(scoring)(model, x[hold], y[hold]))
+            rows = _ranked_importances(model, x[hold], y[hold], features, scoring, seed,
+                                       n_repeats)
     else:
         baseline = NAN
         rows = [{"feature": f, "importance_mean": 0.0, "importance_std": 0.0}
@@ -455,3 +485,124 @@ def permutation_importance_table(frame: pd.DataFrame, target: str, task_name: st
     return table.astype({"task": object, "feature": object, "importance_mean": "float64",
                          "importance_std": "float64", "baseline_score": "float64",
                          "scoring": object})[IMPORTANCE_COLUMNS]
+
+
+# --- what the dbt Python models call ---------------------------------------------------------
+
+SNAPSHOT_COLUMNS = ("snapshot", "customer_id", "cutoff_at")
+# customer_features columns that describe buying itself: not inputs when the target is buying.
+VALUE_FEATURES = ("log_order_count", "log_monetary_total", "log_order_value", "log_recency_days",
+                  "conversion_rate")
+RUN_COLUMNS = [
+    "run_id", "run_number", "model_name", "algorithm", "as_of_date", "person_count", "n_train",
+    "n_holdout", "auc", "brier", "log_loss", "base_rate_holdout", "accuracy", "macro_f1",
+    "weighted_f1", "baseline_accuracy", "calibration_json", "top_drivers_json", "metrics_json",
+    "fit_seconds",
+]
+
+
+def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share: float = 0.25
+                         ) -> tuple[pd.DataFrame, dict]:
+    """The churn model on int_churn_snapshots_built: fit on the 'training' snapshot (features
+    as of as_of - N, labels from the N days after), score the 'scoring' snapshot (features as
+    of as_of). Returns person_id, customer_id, churn_probability, churn_risk_tier per scored
+    customer, and the run summary."""
+    training = snapshots[snapshots["snapshot"] == "training"]
+    scoring = snapshots[snapshots["snapshot"] == "scoring"]
+    drop = [c for c in SNAPSHOT_COLUMNS if c in snapshots.columns]
+    scores, summary = train_churn_model(training.drop(columns=drop),
+                                        scoring.drop(columns=drop + ["is_churned"]),
+                                        seed=seed, holdout_share=holdout_share)
+    customers = scoring[["person_id", "customer_id"]].astype({"person_id": str})
+    scores = scores.merge(customers, on="person_id", how="left")
+    return scores[["person_id", "customer_id", "churn_probability", "churn_risk_tier"]], summary
+
+
+def segment_training_frame(early: pd.DataFrame, segments: pd.DataFrame, target: str
+                           ) -> pd.DataFrame:
+    """Early-behaviour features with the segment each person ended up in (`target` column of
+    `segments`, e.g. cluster_name or primary_rule_segment), renamed to `segment`."""
+    labels = segments[["person_id", target]].rename(columns={target: "segment"})
+    return early.merge(labels, on="person_id", how="left")
+
+
+def importance_tables(features: pd.DataFrame, clusters: pd.DataFrame, seed: int = 42,
+                      holdout_share: float = 0.25, max_rows: int = 20_000) -> pd.DataFrame:
+    """Permutation importance for two questions analysts ask: which signals tell who buys
+    ('conversion': has ordered, from everything but the buying features themselves) and which
+    define the segments ('cluster_membership': cluster_name from the clustering features)."""
+    frame = features.copy()
+    frame["has_ordered"] = (frame["log_order_count"] > 0).astype(np.int64)
+    conversion = permutation_importance_table(
+        frame.drop(columns=[c for c in VALUE_FEATURES if c in frame.columns]),
+        "has_ordered", "conversion", seed=seed, holdout_share=holdout_share, max_rows=max_rows)
+    labelled = features.merge(clusters[["person_id", "cluster_name"]], on="person_id",
+                              how="inner")
+    membership = permutation_importance_table(labelled, "cluster_name", "cluster_membership",
+                                              seed=seed, holdout_share=holdout_share,
+                                              max_rows=max_rows)
+    return pd.concat([conversion, membership], ignore_index=True)
+
+
+def _json(value) -> str:
+    """JSON with NaN written as null (NaN is not valid JSON)."""
+    import json
+
+    def clean(v):
+        if isinstance(v, float) and v != v:
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, (np.floating,)):
+            return clean(float(v))
+        return v
+
+    return json.dumps(clean(value), sort_keys=True)
+
+
+def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_date,
+             fit_seconds: dict[str, float]) -> pd.DataFrame:
+    """New rows of supervised_model_runs, one per model summary: the holdout metrics as
+    columns, calibration / drivers / the full summary as JSON. Run numbers continue the
+    previous runs; the run id is a hash of the summary and the previous run number."""
+    start = 1 if previous_runs is None or previous_runs.empty else \
+        int(previous_runs["run_number"].max()) + 1
+    rows = []
+    for summary in summaries:
+        name = summary["model"]
+        metrics = _json({k: v for k, v in summary.items() if k not in ("calibration",)})
+        rows.append({
+            "run_id": hashlib.sha256(f"{start}|{metrics}".encode()).hexdigest()[:16],
+            "run_number": start,
+            "model_name": name,
+            "algorithm": summary["algorithm"],
+            "as_of_date": None if as_of_date is None or pd.isna(as_of_date)
+            else pd.Timestamp(as_of_date).date(),
+            "person_count": int(summary["n_train"] + summary["n_holdout"]),
+            "n_train": int(summary["n_train"]),
+            "n_holdout": int(summary["n_holdout"]),
+            "auc": summary.get("auc", NAN),
+            "brier": summary.get("brier", NAN),
+            "log_loss": summary.get("log_loss", NAN),
+            "base_rate_holdout": summary.get("base_rate_holdout", NAN),
+            "accuracy": summary.get("accuracy", NAN),
+            "macro_f1": summary.get("f1_macro", NAN),
+            "weighted_f1": summary.get("f1_weighted", NAN),
+            "baseline_accuracy": summary.get("baseline_accuracy", NAN),
+            "calibration_json": _json(summary.get("calibration", [])),
+            "top_drivers_json": _json(summary.get("top_drivers", [])),
+            "metrics_json": metrics,
+            "fit_seconds": round(float(fit_seconds.get(name, NAN)), 3),
+        })
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    for column in ("auc", "brier", "log_loss", "base_rate_holdout", "accuracy", "macro_f1",
+                   "weighted_f1", "baseline_accuracy", "fit_seconds"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("run_id", "model_name", "algorithm", "calibration_json", "top_drivers_json",
+                   "metrics_json"):
+        frame[column] = frame[column].astype("string")
+    return frame

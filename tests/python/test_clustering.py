@@ -9,8 +9,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from python_utils.clustering import (
-    feature_columns, fit_kmeans, match_to_previous, merge_small_clusters, name_clusters,
-    nearest_centroid, relation_to_pandas, standardise, validation_scores,
+    ALGORITHMS, ClusterModel, ClusterParams, assign_clusters, feature_columns, fit_cluster_model,
+    fit_kmeans, latest_model, match_to_previous, merge_small_clusters, model_run, model_tables,
+    name_clusters, nearest_centroid, params_from_meta, relation_to_pandas, standardise,
+    validation_scores,
 )
 
 
@@ -112,31 +114,157 @@ def test_fit_kmeans_refuses_an_empty_k_range(bad):
         fit_kmeans(points, bad, seed=1)
 
 
-def test_cluster_assignments_are_deterministic_complete_and_named():
-    from python_utils.clustering import cluster_assignments
-
-    points, truth = blobs(per_cluster=60)
+def blob_frame(per_cluster: int = 60, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    points, truth = blobs(seed=seed, per_cluster=per_cluster)
     frame = pd.DataFrame(points, columns=["log_monetary_total", "night_session_share",
                                           "mobile_session_share"])
     frame.insert(0, "person_id", [f"p{i:04d}" for i in range(len(frame))])
+    return frame, truth
+
+
+PARAMS = dict(k_values=[2, 3, 4, 5, 6], seed=7, min_cluster_size=5, sample_size=500)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_algorithm_recovers_the_blobs_deterministically(algorithm):
+    frame, truth = blob_frame()
+    params = ClusterParams(algorithm=algorithm, **PARAMS)
+    model, summary = fit_cluster_model(frame, params)
+    first = assign_clusters(model, frame)
     shuffled = frame.sample(frac=1.0, random_state=1)  # input order must not matter
-    first, summary = cluster_assignments(frame, [2, 3, 4, 5], seed=7, min_cluster_size=5)
-    second, _ = cluster_assignments(shuffled, [2, 3, 4, 5], seed=7, min_cluster_size=5)
-    pd.testing.assert_frame_equal(first, second)
-    assert summary["k_chosen"] == 4 and summary["merges"] == []
+    again_model, again_summary = fit_cluster_model(shuffled, params)
+    assert again_model.to_json() == model.to_json()
+    pd.testing.assert_frame_equal(first, assign_clusters(again_model, shuffled))
     assert first["person_id"].tolist() == sorted(frame["person_id"])
-    assert adjusted_rand_score(truth, first["cluster_id"]) > 0.99
-    assert first["cluster_name"].nunique() == 4
+    clustered = first["cluster_id"] >= 0
+    assert clustered.mean() > 0.9
+    assert adjusted_rand_score(truth[clustered], first.loc[clustered, "cluster_id"]) > 0.95
+    assert summary["k_final"] == 4 and first["cluster_name"].nunique() == 4 + (~clustered).any()
     assert first["confidence"].between(0, 1).all()
-    assert set(summary["scores_by_k"]) == {2, 3, 4, 5}
+    assert summary["validation"]["silhouette"] > 0.6
+    if algorithm in ("kmeans", "hierarchical"):
+        assert set(summary["scores_by_k"]) == {2, 3, 4, 5, 6} and summary["k_chosen"] == 4
+    if algorithm == "gmm":
+        assert summary["score_name"] == "bic" and min(summary["scores_by_k"],
+                                                       key=summary["scores_by_k"].get) == 4
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_stored_model_places_persons_exactly_as_fitted(algorithm):
+    frame, _ = blob_frame()
+    model, _ = fit_cluster_model(frame, ClusterParams(algorithm=algorithm, **PARAMS))
+    restored = ClusterModel.from_json(model.to_json())
+    pd.testing.assert_frame_equal(assign_clusters(model, frame), assign_clusters(restored, frame))
+
+
+def test_sql_nearest_centroid_on_the_model_tables_equals_the_python_assignment():
+    """The SQL of customer_cluster_scores, run on model_tables, agrees for every person."""
+    frame, _ = blob_frame(per_cluster=150)
+    model, _ = fit_cluster_model(frame, ClusterParams(**PARAMS))
+    scaler, centroids = model_tables(model)
+    python = assign_clusters(model, frame)
+    with duckdb.connect() as connection:
+        connection.register("features", frame)
+        connection.register("scaler", scaler)
+        connection.register("centroids", centroids)
+        long = " union all ".join(
+            f"select person_id, '{f}' as feature, cast({f} as double) as v from features"
+            for f in model.features)
+        sql = connection.sql(f"""
+            with long_features as ({long}),
+            z as (select l.person_id, l.feature, (l.v - s.feature_mean) / s.feature_scale as z
+                  from long_features l join scaler s using (feature)),
+            d as (select person_id, cluster_id,
+                         sqrt(sum((z.z - c.centroid_value) * (z.z - c.centroid_value))) as d
+                  from z join centroids c using (feature) group by all)
+            select person_id, cluster_id from d
+            qualify row_number() over (partition by person_id order by d, cluster_id) = 1
+            order by person_id""").df()
+    assert sql["cluster_id"].tolist() == python["cluster_id"].tolist()
+
+
+def test_a_rerun_keeps_ids_and_names_and_a_grown_population_keeps_most_members():
+    frame, truth = blob_frame(per_cluster=100)
+    params = ClusterParams(**PARAMS)
+    first, _ = fit_cluster_model(frame, params)
+    second, summary = fit_cluster_model(frame, params, previous=first)
+    assert second.cluster_ids == first.cluster_ids
+    assert second.cluster_names == first.cluster_names
+    assert summary["ari_vs_previous"] == 1.0 and summary["matched_cluster_count"] == 4
+    extra, _ = blob_frame(per_cluster=5, seed=9)  # 5% more persons, same blobs
+    extra["person_id"] = [f"q{i:04d}" for i in range(len(extra))]
+    grown, grown_summary = fit_cluster_model(pd.concat([frame, extra]), params, previous=first)
+    assert sorted(grown.cluster_ids) == sorted(first.cluster_ids)
+    before = assign_clusters(first, frame).set_index("person_id")["cluster_id"]
+    after = assign_clusters(grown, frame).set_index("person_id")["cluster_id"]
+    assert (before == after).mean() > 0.99  # existing persons keep their cluster ids
+    assert grown_summary["ari_vs_previous"] > 0.95
+
+
+def test_a_new_cluster_gets_a_fresh_id_and_a_name_no_old_cluster_has():
+    frame, _ = blob_frame(per_cluster=80)
+    three = frame[frame.index < 240]  # the first three blobs only
+    params = ClusterParams(**PARAMS)
+    first, _ = fit_cluster_model(three, params)
+    second, summary = fit_cluster_model(frame, params, previous=first)
+    assert set(first.cluster_ids) < set(second.cluster_ids)
+    new_id = (set(second.cluster_ids) - set(first.cluster_ids)).pop()
+    assert new_id == max(first.cluster_ids) + 1 and summary["matched_cluster_count"] == 3
+    assert len(set(second.cluster_names)) == 4
+    for cid, name in zip(first.cluster_ids, first.cluster_names):
+        assert second.cluster_names[second.cluster_ids.index(cid)] == name
+
+
+def test_model_run_rows_chain_and_the_latest_model_is_used():
+    frame, _ = blob_frame()
+    params = ClusterParams(**PARAMS)
+    first = model_run(frame, params, None, "2026-06-30")
+    assert first.loc[0, "run_number"] == 1 and pd.isna(first.loc[0, "previous_run_id"])
+    second = model_run(frame, params, first, "2026-06-30")
+    assert second.loc[0, "previous_run_id"] == first.loc[0, "run_id"]
+    assert second.loc[0, "run_id"] != first.loc[0, "run_id"]
+    assert second.loc[0, "ari_vs_previous"] == 1.0
+    again = model_run(frame, params, first, "2026-06-30")  # same history, same id
+    assert again.loc[0, "run_id"] == second.loc[0, "run_id"]
+    history = pd.concat([second, first])
+    assert latest_model(history).to_json() == second.loc[0, "model_json"]
+
+
+def test_small_clusters_are_merged_and_the_merge_is_recorded():
+    frame, _ = blob_frame(per_cluster=60)
+    outlier = pd.DataFrame({"person_id": ["z1", "z2"], "log_monetary_total": [40.0, 41.0],
+                            "night_session_share": [40.0, 41.0],
+                            "mobile_session_share": [40.0, 41.0]})
+    model, summary = fit_cluster_model(pd.concat([frame, outlier]),
+                                       ClusterParams(k_values=[5], seed=7, min_cluster_size=10))
+    assert summary["k_chosen"] == 5 and summary["k_final"] == 4
+    assert summary["merges"] and summary["merges"][0]["size"] == 2
+    assert summary["smallest_cluster_size"] >= 10
+
+
+def test_params_come_from_the_rendered_meta_json():
+    params = params_from_meta('{"algorithm": "gmm", "features": ["a", "b"], "k_min": 3, '
+                              '"k_max": 5, "hierarchical_k": null, "dbscan_eps": 0.5}')
+    assert params.algorithm == "gmm" and params.k_values == [3, 4, 5]
+    assert params.features == ["a", "b"] and params.hierarchical_k is None
+    with pytest.raises(ValueError, match="cluster_algorithm"):
+        params_from_meta('{"algorithm": "spectral"}')
+
+
+def test_a_missing_feature_column_is_named():
+    frame, _ = blob_frame()
+    with pytest.raises(ValueError, match="log_order_count"):
+        fit_cluster_model(frame, ClusterParams(features=["log_order_count"], **PARAMS))
 
 
 def test_tiny_and_empty_inputs_still_place_every_person():
-    from python_utils.clustering import cluster_assignments
-
     tiny = pd.DataFrame({"person_id": ["b", "a"], "log_monetary_total": [1.0, 2.0]})
-    assignments, summary = cluster_assignments(tiny, [3, 4], seed=1, min_cluster_size=1)
+    params = ClusterParams(k_values=[3, 4], seed=1, min_cluster_size=1)
+    model, summary = fit_cluster_model(tiny, params)
+    assignments = assign_clusters(model, tiny)
     assert assignments["person_id"].tolist() == ["a", "b"]
-    assert assignments["cluster_id"].tolist() == [0, 0] and summary["k_after_merges"] == 1
-    empty, summary = cluster_assignments(tiny.iloc[0:0], [3, 4], seed=1, min_cluster_size=1)
+    assert assignments["cluster_id"].tolist() == [0, 0] and summary["k_final"] == 1
+    empty_model, empty_summary = fit_cluster_model(tiny.iloc[0:0], params)
+    empty = assign_clusters(empty_model, tiny.iloc[0:0])
     assert empty.empty and list(empty.columns)[:2] == ["person_id", "cluster_id"]
+    assert empty_summary["person_count"] == 0

@@ -1,7 +1,7 @@
 -- What each cluster looks like: one row per cluster and profiled feature, with the cluster's
 -- size and share, the feature's cluster mean against the population (mean, standard deviation,
--- z-score), and the cluster's readable name. Aggregated here in SQL; the names come from
--- customer_clusters.
+-- z-score), and the cluster's readable name with the traits behind it. Aggregated here in SQL;
+-- names and traits come from the clustering model (customer_clusters, cluster_centroids).
 {%- set profiled_features = [
     'log_session_count', 'log_days_since_last_activity', 'night_session_share',
     'mobile_session_share', 'email_session_share', 'discount_session_share', 'conversion_rate',
@@ -17,6 +17,13 @@ clusters as (
 
 features as (
     select * from {{ ref('customer_features') }}
+),
+
+cluster_traits as (
+    select distinct
+        cluster_id,
+        cluster_traits
+    from {{ ref('cluster_centroids') }}
 ),
 
 -- noqa: disable=LT02
@@ -67,6 +74,7 @@ final as (
     select
         cluster_means.cluster_id,
         cluster_means.cluster_name,
+        cluster_traits.cluster_traits,
         sizes.member_count,
         cluster_means.feature,
         round(sizes.member_share, 4) as member_share,
@@ -88,6 +96,8 @@ final as (
         on cluster_means.cluster_id = sizes.cluster_id
     inner join population
         on cluster_means.feature = population.feature
+    left join cluster_traits
+        on cluster_means.cluster_id = cluster_traits.cluster_id
 )
 
 select * from final

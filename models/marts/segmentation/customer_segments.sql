@@ -1,6 +1,7 @@
 -- The table BI dashboards and activation tools read (data contract section 4): one row per
 -- person with every segment membership that exists so far (rules, RFM, engagement tier) and the
--- content block to show, and the person's cluster. Churn is filled by a later model (null now).
+-- content block to show, the person's cluster (with its membership probability) and churn
+-- propensity (customers with a past purchase; null for everyone else).
 -- No raw PII: only ids, segments and scores.
 with
 
@@ -22,6 +23,10 @@ engagement as (
 
 clusters as (
     select * from {{ ref('customer_clusters') }}
+),
+
+churn_scores as (
+    select * from {{ ref('customer_churn_scores') }}
 ),
 
 content_blocks as (
@@ -63,7 +68,8 @@ final as (
         clusters.confidence as cluster_probability,
         coalesce(engagement.engagement_score, 0) as engagement_score,
         coalesce(engagement.engagement_tier, 'inactive') as engagement_tier,
-        cast(null as {{ dbt.type_float() }}) as churn_propensity,
+        churn_scores.churn_probability as churn_propensity,
+        churn_scores.churn_risk_tier,
         coalesce(content_blocks.content_block, 'default_homepage') as content_block,
         observation_window.observation_end_at as segmented_at,
         observation_window.as_of_date
@@ -77,6 +83,8 @@ final as (
         on persons.person_id = engagement.person_id
     left join clusters
         on persons.person_id = clusters.person_id
+    left join churn_scores
+        on persons.person_id = churn_scores.person_id
     left join content_blocks
         on coalesce(rules.primary_rule_segment, 'general_audience')
             = content_blocks.primary_rule_segment

@@ -25,6 +25,7 @@ person_facts as (
         segments.engagement_tier,
         segments.cluster_name,
         segments.engagement_score,
+        segments.churn_propensity,
         coalesce(rfm.monetary_total, 0) as revenue,
         coalesce(rfm.order_count, 0) as order_count,
         coalesce(engagement.session_count, 0) as session_count,
@@ -86,7 +87,8 @@ aggregated as (
         sum(order_count) as order_count,
         sum(is_buyer) as buyer_count,
         sum(is_churned_buyer) as churned_buyer_count,
-        avg(engagement_score) as avg_engagement_score
+        avg(engagement_score) as avg_engagement_score,
+        avg(churn_propensity) as avg_churn_propensity
     from memberships
     group by 1, 2
 ),
@@ -126,7 +128,11 @@ final as (
         case
             when aggregated.member_count >= {{ var('segment_k_anonymity') }}
                 then round(aggregated.avg_engagement_score, 2)
-        end as avg_engagement_score
+        end as avg_engagement_score,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                then round(aggregated.avg_churn_propensity, 4)
+        end as avg_churn_propensity
     from aggregated
     cross join population
 )

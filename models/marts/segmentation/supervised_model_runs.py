@@ -1,0 +1,39 @@
+"""The supervised models' log: one row per build and model (churn, segment_classifier) with
+held-out metrics (AUC, Brier, log loss and calibration for churn; accuracy, macro F1 and the
+majority baseline for the classifier), top drivers and the full summary. Incremental (append).
+It refits the same deterministic models as customer_churn_scores and
+customer_segment_predictions (same inputs, seeds and holdout), so the metrics describe exactly
+the models that scored."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", incremental_strategy="append",
+               packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
+    import json
+    import time
+
+    from python_utils.clustering import for_engine, relation_to_pandas
+    from python_utils.supervised import (
+        churn_from_snapshots, run_rows, segment_training_frame, train_segment_classifier,
+    )
+
+    relation = dbt.ref("int_churn_snapshots_built")
+    params = json.loads(dbt.config.meta_get("supervised_params"))
+    window = relation_to_pandas(dbt.ref("stg_observation_window"))
+    seconds = {}
+    started = time.perf_counter()
+    _, churn = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
+                                    params["holdout_share"])
+    seconds["churn"] = time.perf_counter() - started
+    started = time.perf_counter()
+    frame = segment_training_frame(relation_to_pandas(dbt.ref("int_early_behaviour_summarised")),
+                                   relation_to_pandas(dbt.ref("customer_clusters")),
+                                   "cluster_name")
+    _, classifier = train_segment_classifier(frame, "segment", params["seed"],
+                                             params["holdout_share"])
+    seconds["segment_classifier"] = time.perf_counter() - started
+    previous = None
+    if dbt.is_incremental:
+        previous = relation_to_pandas(session.sql(f"select * from {dbt.this}"))
+    as_of = window["as_of_date"].iloc[0] if len(window) else None
+    return for_engine(run_rows([churn, classifier], previous, as_of, seconds), relation)

@@ -1,0 +1,266 @@
+"""Unit tests of python_utils.supervised on small synthetic data with planted signals."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from python_utils.supervised import (
+    IMPORTANCE_COLUMNS, SCORE_COLUMNS, SEGMENT_COLUMNS, hash_sample, holdout_mask,
+    model_feature_columns, permutation_importance_table, risk_tiers, train_churn_model,
+    train_segment_classifier,
+)
+
+FEATURES = ["noise_a", "noise_b", "noise_c", "signal"]
+
+
+def churn_frame(n: int = 1600, seed: int = 5, strength: float = 3.0,
+                prefix: str = "p") -> pd.DataFrame:
+    """person_id, four standard-normal features and is_churned ~ logistic(strength * signal);
+    strength 0 makes the label independent noise."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(n, len(FEATURES)))
+    frame = pd.DataFrame(values, columns=FEATURES)
+    probability = 1.0 / (1.0 + np.exp(-(strength * frame["signal"] - 0.4)))
+    frame["is_churned"] = (rng.random(n) < probability).astype(int)
+    frame.insert(0, "person_id", [f"{prefix}{i:05d}" for i in range(n)])
+    return frame
+
+
+def segment_frame(n: int = 900, seed: int = 8) -> pd.DataFrame:
+    """Three segments separated on `signal` (and `second`), plus two noise columns."""
+    rng = np.random.default_rng(seed)
+    segment = rng.integers(0, 3, size=n)
+    frame = pd.DataFrame({
+        "person_id": [f"s{i:05d}" for i in range(n)],
+        "signal": segment * 3.0 + rng.normal(0, 0.5, n),
+        "second": (segment == 1) * 1.5 + rng.normal(0, 1.0, n),
+        "noise_a": rng.normal(size=n),
+        "noise_b": rng.normal(size=n),
+        "segment": np.array(["loyal", "lapsing", "new"])[segment],
+    })
+    return frame
+
+
+@lru_cache(maxsize=None)
+def planted_churn() -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    training = churn_frame()
+    scoring = churn_frame(n=300, seed=6, prefix="q").drop(columns="is_churned")
+    scores, summary = train_churn_model(training, scoring, max_iter=100)
+    return scores, summary, scoring
+
+
+def as_json(summary: dict) -> str:
+    return json.dumps(summary, sort_keys=True)  # NaN-safe equality
+
+
+def test_model_feature_columns_skip_ids_labels_flags_and_text_and_are_sorted():
+    frame = pd.DataFrame({"person_id": [1], "zeta": [1.0], "alpha": [2], "is_active": [True],
+                          "customer_id": [3], "churned": [1], "label": ["x"]})
+    assert model_feature_columns(frame, exclude=("churned",)) == ["alpha", "zeta"]
+
+
+def test_holdout_split_is_stable_and_close_to_the_share():
+    ids = pd.Series([f"p{i:05d}" for i in range(10_000)])
+    mask = holdout_mask(ids, 0.25)
+    assert mask.dtype == bool and 0.23 < mask.mean() < 0.27
+    reordered = ids.iloc[::-1].iloc[:4000]  # other order, other population: same sides
+    assert np.array_equal(holdout_mask(reordered, 0.25), mask[reordered.index])
+    assert holdout_mask(ids, 0.1).sum() < mask.sum()
+    assert not (holdout_mask(ids, 0.1) & ~mask).any()  # a smaller share is a subset
+    assert not holdout_mask(ids, 0.0).any() and holdout_mask(ids, 1.0).all()
+    with pytest.raises(ValueError):
+        holdout_mask(ids, 1.5)
+
+
+def test_churn_model_finds_the_planted_signal_and_is_calibrated():
+    scores, summary, scoring = planted_churn()
+    assert summary["algorithm"] == "hist_gradient_boosting" and summary["model"] == "churn"
+    assert summary["auc"] > 0.8
+    assert summary["features"] == FEATURES
+    assert summary["n_train"] + summary["n_holdout"] == 1600 and summary["n_scored"] == 300
+    assert 0.15 < summary["n_holdout"] / 1600 < 0.35
+    calibration = summary["calibration"]
+    assert [row["bin"] for row in calibration] == list(range(1, 11))
+    assert sum(row["n"] for row in calibration) == summary["n_holdout"]
+    assert max(r["n"] for r in calibration) - min(r["n"] for r in calibration) <= 1  # quantiles
+    predicted = [row["mean_predicted"] for row in calibration]
+    assert predicted == sorted(predicted)
+    assert calibration[-1]["observed_rate"] > calibration[0]["observed_rate"] + 0.5
+    assert summary["top_drivers"][0]["feature"] == "signal"
+    assert summary["top_drivers"][0]["importance_mean"] > 0.1
+    assert 0.0 < summary["brier"] < 0.2 and summary["log_loss"] > 0
+    assert 0.2 < summary["base_rate_train"] < 0.8
+
+
+def test_churn_scores_cover_the_scoring_frame_and_follow_its_features():
+    scores, _, scoring = planted_churn()
+    assert list(scores.columns) == SCORE_COLUMNS
+    assert scores["person_id"].tolist() == sorted(scoring["person_id"])
+    assert scores["churn_probability"].between(0, 1).all()
+    assert set(scores["churn_risk_tier"]) <= {"high", "medium", "low"}
+    merged = scores.merge(scoring, on="person_id")
+    assert merged["churn_probability"].corr(merged["signal"], method="spearman") > 0.8
+    expected = risk_tiers(scores["churn_probability"].to_numpy())
+    assert scores["churn_risk_tier"].tolist() == expected
+
+
+def test_churn_model_on_noise_has_no_skill():
+    _, summary = train_churn_model(churn_frame(strength=0.0),
+                                   churn_frame(n=10, prefix="q").drop(columns="is_churned"),
+                                   max_iter=100)
+    assert summary["auc"] < 0.65
+
+
+def test_churn_model_ignores_row_and_column_order():
+    _, summary, scoring = planted_churn()
+    training = churn_frame()
+    shuffled = training.sample(frac=1.0, random_state=3)[["signal", "is_churned", "noise_c",
+                                                         "person_id", "noise_a", "noise_b"]]
+    scores, again = train_churn_model(shuffled, scoring.sample(frac=1.0, random_state=4),
+                                      max_iter=100)
+    pd.testing.assert_frame_equal(scores, planted_churn()[0])
+    assert as_json(again) == as_json(summary)
+
+
+def test_risk_tier_thresholds_are_inclusive_and_configurable():
+    assert risk_tiers(np.array([0.66, 0.659, 0.33, 0.1, np.nan])) == [
+        "high", "medium", "medium", "low", None]
+    assert risk_tiers(np.array([0.5, 0.2]), high_threshold=0.5, medium_threshold=0.2) == [
+        "high", "medium"]
+
+
+def test_single_class_training_falls_back_to_the_base_rate():
+    training = churn_frame(n=50).assign(is_churned=False)  # booleans are accepted
+    scores, summary = train_churn_model(training, training.drop(columns="is_churned"))
+    assert summary["algorithm"] == "constant_base_rate"
+    assert np.isnan(summary["auc"]) and summary["top_drivers"] == []
+    assert summary["base_rate_train"] == 0.0
+    assert (scores["churn_probability"] == 0.0).all() and len(scores) == 50
+    assert set(scores["churn_risk_tier"]) == {"low"}
+
+
+def test_scoring_model_is_refitted_on_every_training_row():
+    training = churn_frame(n=200)
+    hold = holdout_mask(training["person_id"], 0.25)
+    training["is_churned"] = hold.astype(int)  # the churners are all in the holdout
+    training["signal"] = training["is_churned"] * 5.0
+    scores, summary = train_churn_model(training, training.drop(columns="is_churned"),
+                                        max_iter=20)
+    assert summary["algorithm"] == "hist_gradient_boosting"
+    assert np.isnan(summary["auc"]) and summary["calibration"] == []  # no holdout evaluation
+    assert summary["base_rate_train"] == 0.0 and summary["base_rate_holdout"] == 1.0
+    churners = scores["churn_probability"].to_numpy()[hold]
+    assert churners.min() > 0.5 > scores["churn_probability"].to_numpy()[~hold].max()
+
+
+def test_empty_training_and_empty_scoring_keep_the_output_shape():
+    training = churn_frame(n=40)
+    scores, summary = train_churn_model(training.iloc[0:0], training.drop(columns="is_churned"))
+    assert summary["algorithm"] == "constant_base_rate" and summary["n_train"] == 0
+    assert scores["churn_probability"].isna().all() and scores["churn_risk_tier"].isna().all()
+    full, _ = train_churn_model(training, training.drop(columns="is_churned"), max_iter=20)
+    empty, summary = train_churn_model(training, training.iloc[0:0], max_iter=20)
+    assert empty.empty and list(empty.columns) == SCORE_COLUMNS
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict() and summary["n_scored"] == 0
+
+
+def test_churn_inputs_are_validated():
+    training = churn_frame(n=30)
+    scoring = training.drop(columns=["is_churned", "signal"])
+    with pytest.raises(ValueError, match="signal"):
+        train_churn_model(training, scoring)
+    with pytest.raises(ValueError, match="0/1"):
+        train_churn_model(training.assign(is_churned=2), training)
+    with pytest.raises(ValueError, match="one row per person_id"):
+        train_churn_model(pd.concat([training, training.iloc[:1]]), training)
+
+
+def test_missing_labels_are_skipped_not_guessed():
+    training = churn_frame(n=60)
+    training["is_churned"] = training["is_churned"].astype("Int64")
+    training.loc[:9, "is_churned"] = pd.NA
+    _, summary = train_churn_model(training, training.drop(columns="is_churned"), max_iter=20)
+    assert summary["n_label_missing"] == 10
+    assert summary["n_train"] + summary["n_holdout"] == 50
+
+
+def test_segment_classifier_recovers_separable_segments():
+    training = segment_frame()
+    predictions, summary = train_segment_classifier(training, "segment", max_iter=60)
+    assert list(predictions.columns) == SEGMENT_COLUMNS
+    assert predictions["person_id"].tolist() == sorted(training["person_id"])
+    assert summary["f1_macro"] > 0.9 and summary["accuracy"] > summary["baseline_accuracy"]
+    assert summary["baseline_accuracy"] < 0.5
+    assert set(summary["f1_per_class"]) == {"loyal", "lapsing", "new"}
+    assert sum(summary["class_counts"].values()) == len(training)
+    assert predictions["predicted_probability"].between(0, 1).all()
+    assert (predictions["predicted_segment"] == predictions["actual_segment"]).mean() > 0.9
+    assert np.array_equal(predictions["is_holdout"].to_numpy(),
+                          holdout_mask(predictions["person_id"], 0.25))
+    assert summary["n_holdout"] == int(predictions["is_holdout"].sum())
+    shuffled, again = train_segment_classifier(training.sample(frac=1.0, random_state=2),
+                                               "segment", max_iter=60)
+    pd.testing.assert_frame_equal(shuffled, predictions)
+    assert as_json(again) == as_json(summary)
+
+
+def test_segment_classifier_accepts_integer_targets_and_returns_text():
+    training = segment_frame(n=300)
+    training["cluster_id"] = training["segment"].map({"loyal": 0, "lapsing": 1, "new": 2})
+    predictions, summary = train_segment_classifier(training.drop(columns="segment"),
+                                                    "cluster_id", max_iter=30)
+    assert summary["classes"] == ["0", "1", "2"]
+    assert set(predictions["predicted_segment"]) <= {"0", "1", "2"}
+    assert "cluster_id" not in summary["features"]
+
+
+def test_segment_classifier_with_one_class_or_tiny_input_predicts_that_class():
+    training = segment_frame(n=20).assign(segment="loyal")
+    predictions, summary = train_segment_classifier(training, "segment")
+    assert summary["algorithm"] == "majority_class" and np.isnan(summary["f1_macro"])
+    assert set(predictions["predicted_segment"]) == {"loyal"}
+    assert (predictions["predicted_probability"] == 1.0).all()
+    one, summary = train_segment_classifier(segment_frame(n=1), "segment")
+    assert len(one) == 1 and one["predicted_probability"].iloc[0] == 1.0
+    assert np.isnan(summary["accuracy"])
+    none, _ = train_segment_classifier(segment_frame(n=5).iloc[0:0], "segment")
+    assert none.empty and list(none.columns) == SEGMENT_COLUMNS
+
+
+def test_permutation_table_ranks_the_planted_feature_first_for_a_binary_target():
+    table = permutation_importance_table(churn_frame(n=1200), "is_churned", "churn", n_repeats=3)
+    assert list(table.columns) == IMPORTANCE_COLUMNS
+    assert table["feature"].iloc[0] == "signal" and table["scoring"].iloc[0] == "roc_auc"
+    assert table["importance_rank"].tolist() == list(range(1, len(FEATURES) + 1))
+    assert set(table["task"]) == {"churn"} and table["baseline_score"].iloc[0] > 0.8
+    assert table["importance_mean"].is_monotonic_decreasing
+
+
+def test_permutation_table_ranks_the_planted_feature_first_for_a_multiclass_target():
+    frame = segment_frame().drop(columns="second")
+    table = permutation_importance_table(frame, "segment", "segment", n_repeats=3)
+    assert table["feature"].iloc[0] == "signal" and table["scoring"].iloc[0] == "f1_macro"
+    assert table["importance_rank"].tolist() == [1, 2, 3]
+    assert table["baseline_score"].iloc[0] > 0.9
+
+
+def test_permutation_table_with_one_class_has_zero_importance_and_no_baseline():
+    frame = churn_frame(n=80).assign(is_churned=1)
+    table = permutation_importance_table(frame, "is_churned", "churn", exclude=("noise_c",))
+    assert table["feature"].tolist() == ["noise_a", "noise_b", "signal"]  # ties: by name
+    assert (table["importance_mean"] == 0).all() and table["baseline_score"].isna().all()
+    assert table["importance_rank"].tolist() == [1, 2, 3]
+
+
+def test_hash_sample_is_order_free_and_capped():
+    frame = churn_frame(n=500)
+    sample = hash_sample(frame, 120)
+    again = hash_sample(frame.iloc[::-1].reset_index(drop=True), 120)
+    assert len(sample) == 120 and set(sample["person_id"]) == set(again["person_id"])
+    assert sample["person_id"].is_monotonic_increasing
+    assert hash_sample(frame, 1000) is frame
