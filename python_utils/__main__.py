@@ -10,6 +10,9 @@ load-snowflake
     Load a raw folder into Snowflake raw tables (see :mod:`python_utils.warehouse`).
 check-snowflake-sql
     Strict Snowflake dialect check of compiled SQL (see :mod:`python_utils.snowflake_dialect`).
+bench-clusters
+    Clustering time and peak memory at several population sizes
+    (see :mod:`python_utils.bench_clusters`).
 
 New commands are added by writing a ``_add_<name>_parser`` function that
 registers a sub-parser and sets ``func`` to a handler returning an exit code, and
@@ -211,11 +214,34 @@ def _add_load_snowflake_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_load_snowflake)
 
 
+def _cmd_bench_clusters(args: argparse.Namespace) -> int:
+    from python_utils.bench_clusters import run
+
+    if not Path(args.database).exists():
+        print(f"error: {args.database} does not exist: run `make demo` first", file=sys.stderr)
+        return 1
+    return run(args.database, args.sizes, args.out)
+
+
+def _add_bench_clusters_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench-clusters",
+        help="time the default clustering at several population sizes (report, JSON, chart)",
+    )
+    p.add_argument("--database", default="data/segments.duckdb",
+                   help="a built DuckDB file whose customer_features is resampled")
+    p.add_argument("--sizes", type=_positive_int, nargs="+", default=[100_000, 1_000_000],
+                   help="population sizes (default: 100000 1000000)")
+    p.add_argument("--out", default="bench", help="folder for bench_clusters.json/.svg")
+    p.set_defaults(func=_cmd_bench_clusters)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
     _add_check_snowflake_sql_parser,
     _add_load_snowflake_parser,
+    _add_bench_clusters_parser,
 )
 
 

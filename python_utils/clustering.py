@@ -36,6 +36,11 @@ def relation_to_pandas(relation) -> pd.DataFrame:
     relation: .df()) and on Snowflake (a Snowpark frame: .to_pandas(), upper-case columns)."""
     frame = relation.to_pandas() if hasattr(relation, "to_pandas") else relation.df()
     frame.columns = [str(c).lower() for c in frame.columns]
+    for column in frame.columns:  # NUMBER(p, s) may arrive as decimal.Decimal objects
+        if frame[column].dtype == object:
+            sample = frame[column].dropna()
+            if len(sample) and type(sample.iloc[0]).__name__ == "Decimal":
+                frame[column] = frame[column].astype("float64")
     return frame
 
 

@@ -31,6 +31,17 @@ def test_relation_to_pandas_reads_duckdb_relations_and_lower_cases_columns():
     assert list(frame.columns) == ["person_id", "log_session_count"]
 
 
+def test_relation_to_pandas_turns_decimal_objects_into_floats():
+    from decimal import Decimal
+
+    class SnowparkLike:  # Snowflake NUMBER(p, s) columns can arrive as Decimal objects
+        def to_pandas(self):
+            return pd.DataFrame({"PERSON_ID": ["a"], "SHARE": [Decimal("0.25")]})
+
+    frame = relation_to_pandas(SnowparkLike())
+    assert frame["share"].dtype == "float64" and frame["share"].iloc[0] == 0.25
+
+
 def test_feature_columns_skip_ids_flags_and_text_and_are_sorted():
     frame = pd.DataFrame({"person_id": ["a"], "zeta": [1.0], "alpha": [2], "is_age_imputed": [True],
                           "customer_id": ["c"], "label": ["x"]})
