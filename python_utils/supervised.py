@@ -489,7 +489,7 @@ def permutation_importance_table(frame: pd.DataFrame, target: str, task_name: st
 
 # --- what the dbt Python models call ---------------------------------------------------------
 
-SNAPSHOT_COLUMNS = ("snapshot", "customer_id", "cutoff_at")
+SNAPSHOT_COLUMNS = ("snapshot_kind", "customer_id", "cutoff_at")
 # customer_features columns that describe buying itself: not inputs when the target is buying.
 VALUE_FEATURES = ("log_order_count", "log_monetary_total", "log_order_value", "log_recency_days",
                   "conversion_rate")
@@ -507,8 +507,8 @@ def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share:
     as of as_of - N, labels from the N days after), score the 'scoring' snapshot (features as
     of as_of). Returns person_id, customer_id, churn_probability, churn_risk_tier per scored
     customer, and the run summary."""
-    training = snapshots[snapshots["snapshot"] == "training"]
-    scoring = snapshots[snapshots["snapshot"] == "scoring"]
+    training = snapshots[snapshots["snapshot_kind"] == "training"]
+    scoring = snapshots[snapshots["snapshot_kind"] == "scoring"]
     drop = [c for c in SNAPSHOT_COLUMNS if c in snapshots.columns]
     scores, summary = train_churn_model(training.drop(columns=drop),
                                         scoring.drop(columns=drop + ["is_churned"]),

@@ -1,4 +1,5 @@
--- Point-in-time customer features for the churn model, two snapshots per customer:
+-- Point-in-time customer features for the churn model, two snapshots per customer
+-- (snapshot_kind):
 --   training: features from activity strictly before cutoff_at = observation_end_at minus
 --             churn_horizon_days, and the label is_churned = no completed order in the
 --             following churn_horizon_days (up to observation_end_at). Nothing after the cutoff
@@ -29,14 +30,14 @@ observation_window as (
 
 snapshots as (
     select
-        'training' as snapshot,
+        'training' as snapshot_kind,
         {{ dbt.dateadd('day', -1 * var('churn_horizon_days'), 'observation_end_at') }}
             as cutoff_at,
         observation_end_at as label_end_at
     from observation_window
     union all
     select
-        'scoring' as snapshot,
+        'scoring' as snapshot_kind,
         observation_end_at as cutoff_at,
         cast(null as {{ dbt.type_timestamp() }}) as label_end_at
     from observation_window
@@ -44,7 +45,7 @@ snapshots as (
 
 order_history as (
     select
-        snapshots.snapshot,
+        snapshots.snapshot_kind,
         orders.customer_id,
         count(distinct orders.order_id) as order_count,
         sum(orders.total_amount) as monetary_total,
@@ -60,21 +61,24 @@ order_history as (
         end) as orders_last_90_days
     from snapshots
     inner join orders
-        on orders.ordered_at < snapshots.cutoff_at
+        on snapshots.cutoff_at > orders.ordered_at
     group by
-        snapshots.snapshot,
+        snapshots.snapshot_kind,
         orders.customer_id
 ),
 
 session_history as (
     select
-        snapshots.snapshot,
+        snapshots.snapshot_kind,
         sessions.customer_id,
         count(*) as session_count,
-        sum(case
-            when sessions.started_at >= {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
-                then 1 else 0
-        end) as sessions_last_30_days,
+        sum(
+            case
+                when sessions.started_at >= {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+                    then 1
+                else 0
+            end
+        ) as sessions_last_30_days,
         max(sessions.started_at) as last_session_at,
         avg(case when sessions.add_to_cart_count > 0 then 1.0 else 0.0 end)
             as cart_session_share,
@@ -88,9 +92,9 @@ session_history as (
         avg(sessions.engaged_seconds) as avg_engaged_seconds
     from snapshots
     inner join sessions
-        on sessions.started_at < snapshots.cutoff_at
+        on snapshots.cutoff_at > sessions.started_at
     group by
-        snapshots.snapshot,
+        snapshots.snapshot_kind,
         sessions.customer_id
 ),
 
@@ -99,14 +103,14 @@ horizon_buyers as (
     from orders
     inner join snapshots
         on
-            snapshots.snapshot = 'training'
+            snapshots.snapshot_kind = 'training'
             and orders.ordered_at >= snapshots.cutoff_at
             and orders.ordered_at < snapshots.label_end_at
 ),
 
 final as (
     select
-        order_history.snapshot,
+        order_history.snapshot_kind,
         persons.person_id,
         order_history.customer_id,
         snapshots.cutoff_at,
@@ -130,22 +134,22 @@ final as (
         coalesce(session_history.email_session_share, 0) as email_session_share,
         ln(1 + coalesce(session_history.avg_engaged_seconds, 0)) as log_avg_engaged_seconds,
         case
-            when order_history.snapshot = 'scoring' then null
+            when order_history.snapshot_kind = 'scoring' then null
             when horizon_buyers.customer_id is null then 1
             else 0
         end as is_churned
     from order_history
     inner join snapshots
-        on order_history.snapshot = snapshots.snapshot
+        on order_history.snapshot_kind = snapshots.snapshot_kind
     inner join persons
         on order_history.customer_id = persons.customer_id
     left join session_history
         on
-            order_history.snapshot = session_history.snapshot
+            order_history.snapshot_kind = session_history.snapshot_kind
             and order_history.customer_id = session_history.customer_id
     left join horizon_buyers
         on
-            order_history.snapshot = 'training'
+            order_history.snapshot_kind = 'training'
             and order_history.customer_id = horizon_buyers.customer_id
 )
 

@@ -54,11 +54,8 @@ final as (
         rules.is_category_enthusiast,
         rules.is_highly_engaged,
         rules.enthusiast_category,
-        coalesce(rules.primary_rule_segment, 'general_audience') as primary_rule_segment,
-        coalesce(rules.primary_rule_segment_group, 'general_audience')
-            as primary_rule_segment_group,
-        coalesce(rules.primary_rule_reason, 'no rule applies') as primary_rule_reason,
-        coalesce(rfm.rfm_segment, 'No Purchase') as rfm_segment,
+        churn_scores.churn_probability as churn_propensity,
+        churn_scores.churn_risk_tier,
         rfm.rfm_score,
         rfm.r_score,
         rfm.f_score,
@@ -66,13 +63,16 @@ final as (
         clusters.cluster_id,
         clusters.cluster_name,
         clusters.confidence as cluster_probability,
+        observation_window.observation_end_at as segmented_at,
+        observation_window.as_of_date,
+        coalesce(rules.primary_rule_segment, 'general_audience') as primary_rule_segment,
+        coalesce(rules.primary_rule_segment_group, 'general_audience')
+            as primary_rule_segment_group,
+        coalesce(rules.primary_rule_reason, 'no rule applies') as primary_rule_reason,
+        coalesce(rfm.rfm_segment, 'No Purchase') as rfm_segment,
         coalesce(engagement.engagement_score, 0) as engagement_score,
         coalesce(engagement.engagement_tier, 'inactive') as engagement_tier,
-        churn_scores.churn_probability as churn_propensity,
-        churn_scores.churn_risk_tier,
-        coalesce(content_blocks.content_block, 'default_homepage') as content_block,
-        observation_window.observation_end_at as segmented_at,
-        observation_window.as_of_date
+        coalesce(content_blocks.content_block, 'default_homepage') as content_block
     from persons
     cross join observation_window
     left join rules

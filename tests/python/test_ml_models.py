@@ -1,0 +1,208 @@
+"""The machine-learning marts end to end on a mid-size planted dataset: clustering recovers the
+generator's personas, quality gates hold (and fail when they should), labels stay stable from
+run to run and when 5% more customers arrive, and the supervised models pass their gates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from dbt_harness import generate, query, run_dbt
+
+ML_ARGS = ("--customers", "2000", "--days", "120", "--seed", "5", "--dirty-rate", "0")
+REMOVED_SHARE = 0.05
+PERSONA_ARI_MIN = 0.5  # the demo (10,000 customers, 180 days) reaches more: see the README
+
+
+def subset_raw(raw: Path, out: Path, removed_customers: set[str]) -> None:
+    """A copy of a raw folder without some customers: their rows in every table, their orders'
+    items, and the devices (anonymous ids) they were seen on."""
+    with duckdb.connect() as connection:
+        connection.execute("create table removed (customer_id varchar)")
+        connection.executemany("insert into removed values (?)", [[c] for c in removed_customers])
+        connection.execute(f"""
+            create table removed_ids as
+            select customer_id as id from removed
+            union select distinct anonymous_id from read_parquet('{raw}/events/*.parquet')
+            where user_id in (select customer_id from removed) and anonymous_id is not null""")
+        connection.execute(f"""
+            create table removed_orders as select order_id from read_parquet('{raw}/orders/*.parquet')
+            where customer_id in (select customer_id from removed)""")
+        filters = {
+            "customers": "customer_id not in (select id from removed_ids)",
+            "events": "coalesce(user_id, '') not in (select id from removed_ids) "
+                      "and coalesce(anonymous_id, '') not in (select id from removed_ids)",
+            "orders": "order_id not in (select order_id from removed_orders)",
+            "order_items": "order_id not in (select order_id from removed_orders)",
+            "consents": "subject_id not in (select id from removed_ids)",
+            "deletion_requests": "subject_id not in (select id from removed_ids)",
+            "experiment_assignments": "subject_id not in (select id from removed_ids)",
+            "survey_responses": "customer_id not in (select id from removed_ids)",
+            "products": "true",
+        }
+        for table, condition in filters.items():
+            (out / table).mkdir(parents=True)
+            connection.execute(
+                f"copy (select * from read_parquet('{raw}/{table}/*.parquet') where {condition}) "
+                f"to '{out / table / 'part-00000.parquet'}' (format parquet)")
+
+
+def persons_with_personas(database: Path, truth: Path) -> pd.DataFrame:
+    """customer_clusters with each person's planted persona (customers by customer id,
+    anonymous-only persons by their anonymous id)."""
+    return pd.DataFrame(query(database, f"""
+        with truth as (select * from read_parquet('{truth}/personas.parquet')),
+        ids as (
+            select person_id, id_value from int_identity_resolved
+        ),
+        labelled as (
+            select clusters.person_id, clusters.cluster_id,
+                   min(truth.persona) as persona
+            from customer_clusters as clusters
+            inner join int_persons as persons on clusters.person_id = persons.person_id
+            left join ids on clusters.person_id = ids.person_id
+            inner join truth
+                on truth.subject_id = coalesce(persons.customer_id, ids.id_value)
+            group by all
+        )
+        select * from labelled order by person_id"""), columns=["person_id", "cluster_id",
+                                                               "persona"])
+
+
+@pytest.fixture(scope="module")
+def ml_demo(tmp_path_factory) -> dict:
+    """The planted data built twice into one DuckDB file: first without 5% of the customers,
+    then with everyone (segment_model_runs keeps the first run's model to match)."""
+    root = tmp_path_factory.mktemp("ml_demo")
+    raw, truth = root / "raw", root / "ground_truth"
+    generate(raw, *ML_ARGS, "--truth-out", str(truth))
+    customers = sorted(r[0] for r in query_parquet(raw / "customers"))
+    removed = {c for i, c in enumerate(customers) if i % int(1 / REMOVED_SHARE) == 0}
+    smaller = root / "raw_95"
+    subset_raw(raw, smaller, removed)
+    work = root / "work"
+    first = run_dbt(["build"], smaller, work)
+    assert first.returncode == 0, first.output[-4000:]
+    before = pd.DataFrame(query(first.database, "select person_id, cluster_id, cluster_name "
+                                                "from customer_clusters"),
+                          columns=["person_id", "cluster_id", "cluster_name"])
+    second = run_dbt(["build"], raw, work)
+    assert second.returncode == 0, second.output[-4000:]
+    return {"raw": raw, "truth": truth, "work": work, "db": second.database, "run": second,
+            "before": before, "removed": removed}
+
+
+def query_parquet(folder: Path) -> list[tuple]:
+    with duckdb.connect() as connection:
+        return connection.sql(
+            f"select customer_id from read_parquet('{folder}/*.parquet')").fetchall()
+
+
+def test_clustering_recovers_the_planted_personas(ml_demo):
+    labelled = persons_with_personas(ml_demo["db"], ml_demo["truth"])
+    ari = adjusted_rand_score(labelled["persona"], labelled["cluster_id"])
+    print(f"\nARI against the planted personas ({len(labelled)} persons): {ari:.3f}")
+    assert ari >= PERSONA_ARI_MIN
+
+
+def test_every_gate_passed_and_portable_scoring_agrees(ml_demo):
+    statuses = {r["unique_id"]: r["status"] for r in ml_demo["run"].results()}
+    for gate in ("latest_run_within_segment_model_runs_silhouette",
+                 "latest_run_within_segment_model_runs_davies_bouldin",
+                 "group_size_at_least_customer_clusters_cluster_id",
+                 "cluster_sql_scoring_matches_python",
+                 "latest_run_within_supervised_model_runs_auc",
+                 "latest_run_within_supervised_model_runs_macro_f1"):
+        matched = [s for uid, s in statuses.items() if gate in uid]
+        assert matched == ["pass"], (gate, matched)
+    disagreements = query(ml_demo["db"], """
+        select count(*) from customer_clusters as py
+        full outer join customer_cluster_scores as sql on py.person_id = sql.person_id
+        where py.cluster_id is distinct from sql.cluster_id""")[0][0]
+    assert disagreements == 0
+    runs = query(ml_demo["db"], "select model_name, person_count, auc, macro_f1, "
+                                "baseline_accuracy from supervised_model_runs "
+                                "where run_number = 2 order by model_name")
+    churn, classifier = runs
+    assert churn[1] >= 100 and churn[2] >= 0.7
+    assert classifier[3] >= 0.5 and classifier[3] is not None
+
+
+def test_five_percent_more_customers_keep_the_existing_cluster_ids(ml_demo):
+    after = pd.DataFrame(query(ml_demo["db"], "select person_id, cluster_id, cluster_name "
+                                              "from customer_clusters"),
+                         columns=["person_id", "cluster_id", "cluster_name"])
+    both = ml_demo["before"].merge(after, on="person_id", suffixes=("_before", "_after"))
+    assert len(both) >= 0.9 * len(ml_demo["before"])
+    kept = (both["cluster_id_before"] == both["cluster_id_after"]).mean()
+    runs = query(ml_demo["db"], "select run_number, matched_cluster_count, k_final, "
+                                "ari_vs_previous from segment_model_runs order by run_number")
+    print(f"\n+5% customers: {kept:.1%} of {len(both)} existing persons kept their cluster id; "
+          f"runs {runs}")
+    assert kept >= 0.9
+    assert runs[1][1] >= runs[0][2] - 1  # all clusters but at most one matched
+    assert runs[1][3] >= 0.8
+    # a matched id keeps its name
+    names = both.groupby("cluster_id_after")["cluster_name_after"].first()
+    old = both.groupby("cluster_id_before")["cluster_name_before"].first()
+    for cluster_id in set(names.index) & set(old.index):
+        assert names[cluster_id] == old[cluster_id]
+
+
+def test_a_rebuild_gives_identical_cluster_ids_and_names(ml_demo, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ml_demo["db"], work / "segments.duckdb")
+    sql = ("select person_id, cluster_id, cluster_name, confidence, pca_x, pca_y "
+           "from customer_clusters order by person_id")
+    before = query(work / "segments.duckdb", sql)
+    run = run_dbt(["build", "--select", "segment_model_runs+"], ml_demo["raw"], work)
+    assert run.returncode == 0, run.output[-4000:]
+    assert query(work / "segments.duckdb", sql) == before
+    last = query(work / "segments.duckdb", """
+        select ari_vs_previous, matched_cluster_count, k_final, input_hash = lag(input_hash)
+            over (order by run_number)
+        from segment_model_runs order by run_number desc limit 1""")[0]
+    assert last[0] == 1.0 and last[1] == last[2] and last[3]
+
+
+def test_gates_fail_the_build_when_thresholds_cannot_be_met(ml_demo, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ml_demo["db"], work / "segments.duckdb")
+    run = run_dbt(["test", "--select", "segment_model_runs", "customer_clusters",
+                   "supervised_model_runs"], ml_demo["raw"], work,
+                  dbt_vars={"cluster_min_silhouette": 0.99, "cluster_max_davies_bouldin": 0.01,
+                            "cluster_min_size": 10 ** 6, "churn_min_auc": 0.999,
+                            "classifier_min_macro_f1": 0.999})
+    assert run.returncode != 0
+    failed = {r["unique_id"].split(".")[2] for r in run.results() if r["status"] == "fail"}
+    for gate in ("silhouette", "davies_bouldin", "group_size_at_least", "_auc", "macro_f1"):
+        assert any(gate in name for name in failed), (gate, failed)
+
+
+@pytest.mark.parametrize("algorithm", ["gmm", "dbscan", "hierarchical"])
+def test_every_algorithm_builds_through_dbt(ml_demo, tmp_path, algorithm):
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ml_demo["db"], work / "segments.duckdb")
+    run = run_dbt(["build", "--select", "segment_model_runs", "customer_clusters",
+                   "cluster_scaler", "cluster_centroids", "customer_cluster_scores",
+                   "cluster_profiles"], ml_demo["raw"], work,
+                  dbt_vars={"cluster_algorithm": algorithm, "cluster_min_silhouette": -1,
+                            "cluster_max_davies_bouldin": 100})
+    assert run.returncode == 0, run.output[-4000:]
+    algorithm_run, scores = query(work / "segments.duckdb", """
+        select algorithm, scores_by_k_json from segment_model_runs
+        order by run_number desc limit 1""")[0]
+    assert algorithm_run == algorithm
+    labelled = persons_with_personas(work / "segments.duckdb", ml_demo["truth"])
+    ari = adjusted_rand_score(labelled["persona"], labelled["cluster_id"])
+    print(f"\n{algorithm}: ARI against the personas {ari:.3f}, scores {json.loads(scores)}")
+    assert ari > 0.1
