@@ -44,6 +44,17 @@ def relation_to_pandas(relation) -> pd.DataFrame:
     return frame
 
 
+def read_own_history(dbt, session) -> pd.DataFrame | None:
+    """An incremental Python model's own rows so far (dbt.this), or None on a first or
+    full-refresh run. Snowpark reads tables with session.table, DuckDB with a query."""
+    if not dbt.is_incremental:
+        return None
+    name = str(dbt.this)
+    if type(session).__module__.startswith("snowflake"):
+        return relation_to_pandas(session.table(name))
+    return relation_to_pandas(session.sql(f"select * from {name}"))
+
+
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Numeric model inputs of a feature frame: everything but ids and is_* flags, sorted so the
     order (and therefore every fit) does not depend on the engine's column order."""
@@ -198,17 +209,30 @@ def match_to_previous(previous_centroids: np.ndarray, centroids: np.ndarray,
     return mapping
 
 
-TRAIT_NAMES = {
+TRAIT_NAMES = {  # feature: (label when the cluster is above the population, label when below)
+    "account_holder": ("Registered", "Anonymous"),
+    "loyalty_level": ("Loyalty members", "Non-members"),
     "log_monetary_total": ("High-value", "Low-spend"),
-    "log_order_count": ("Frequent buyers", "One-off buyers"),
+    "log_order_count": ("Frequent buyers", "Non-buyers"),
     "log_recency_days": ("Lapsed", "Recent"),
+    "inactive_span_share": ("Lapsed", "Active"),
+    "log_days_since_last_activity": ("Dormant", "Recently active"),
+    "log_tenure_days": ("Long-standing", "New"),
+    "promo_day_session_share": ("Bargain hunters", "Full-price"),
+    "discount_session_share": ("Bargain hunters", "Full-price"),
+    "direct_session_share": ("Direct visitors", "Referred visitors"),
+    "products_per_session": ("Product browsers", "Quick visitors"),
+    "wishlist_adds_per_session": ("Wishlisters", "No-wishlist"),
+    "blog_view_share": ("Content readers", "Shop-focused"),
+    "videos_per_session": ("Video watchers", "No-video"),
     "night_session_share": ("Late-night", "Daytime"),
     "mobile_session_share": ("Mobile", "Desktop"),
-    "discount_session_share": ("Bargain hunters", "Full-price"),
+    "email_open_rate": ("Email readers", "Email-ignoring"),
     "email_session_share": ("Email-driven", "Email-quiet"),
     "log_avg_engaged_seconds": ("Deep readers", "Skimmers"),
     "conversion_rate": ("Converters", "Browsers"),
     "log_session_count": ("Regulars", "Occasional visitors"),
+    "age_years": ("Older", "Younger"),
 }
 
 

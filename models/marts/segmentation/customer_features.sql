@@ -1,9 +1,15 @@
 -- The feature matrix for clustering and models: one row per person with any activity or order
 -- up to as_of. Behaviour over all history up to as_of (RFM, sessions, devices, time of day,
--- channels, discounts, email), demographics and survey psychographics. Transformations:
--- amounts and counts are log1p-transformed (skewed); shares are 0-1; missing values are imputed
--- explicitly (a documented constant) and flagged in is_*_imputed columns; categoricals are
--- one-hot encoded as 0/1 columns.
+-- channels, discounts, content, price level, email), CRM attributes, demographics and survey
+-- psychographics. Transformations: amounts and counts are log1p-transformed (skewed); shares are
+-- 0-1; missing values are imputed explicitly (a documented constant) and flagged in is_*_imputed
+-- columns; categoricals are one-hot encoded as 0/1 columns.
+-- Visit behaviour is measured over web sessions only (sessions with a page or product view):
+-- e-mail opens also form sessions, and counting them would dilute every per-visit average.
+-- Per-person shares and per-visit means are shrunk towards the population value with
+-- var('features_prior_sessions') pseudo-visits, so a person with one or two visits (or none,
+-- e.g. without analytics consent) sits near the population instead of at an extreme.
+{%- set prior = var('features_prior_sessions') %}
 with
 
 persons as (
@@ -28,12 +34,90 @@ customers as (
     select * from {{ ref('int_customers_permitted') }}
 ),
 
+orders as (
+    select * from {{ ref('int_orders_permitted') }}
+),
+
+order_items as (
+    select * from {{ ref('int_order_items_permitted') }}
+),
+
+products as (
+    select * from {{ ref('stg_shop__products') }}
+),
+
 surveys as (
     select * from {{ ref('int_survey_responses_permitted') }}
 ),
 
+consents as (
+    select * from {{ ref('int_consents_resolved') }}
+),
+
 observation_window as (
     select * from {{ ref('stg_observation_window') }}
+),
+
+-- Price level of a product: its percentile rank by price within its category (0 cheapest).
+product_price_levels as (
+    select
+        product_id,
+        price,
+        percent_rank() over (partition by category order by price) as price_level
+    from products
+),
+
+web_sessions as (
+    select
+        *,
+        extract(hour from started_at) as start_hour,
+        case
+            when {{ is_discount_campaign('sessions.first_touch_utm_campaign') }} then 1.0
+            else 0.0
+        end as is_discount_session
+    from sessions
+    where page_view_count + product_view_count > 0
+),
+
+-- Promotion days, observed in the traffic: days on which the share of visits arriving through
+-- a discount campaign is at least var('features_promo_day_ratio') times the window's share.
+daily_discount_shares as (
+    select
+        session_date,
+        avg(is_discount_session) as discount_share
+    from web_sessions
+    group by session_date
+),
+
+window_discount_share as (
+    select avg(is_discount_session) as discount_share
+    from web_sessions
+),
+
+promo_days as (
+    select daily_discount_shares.session_date
+    from daily_discount_shares
+    cross join window_discount_share
+    where daily_discount_shares.discount_share
+        >= {{ var('features_promo_day_ratio') }} * window_discount_share.discount_share
+),
+
+visits as (
+    select
+        web_sessions.*,
+        case when promo_days.session_date is not null then 1.0 else 0.0 end as is_promo_day,
+        case when web_sessions.start_hour >= 22 or web_sessions.start_hour < 6 then 1.0 else 0.0 end
+            as is_night,
+        case
+            when web_sessions.start_hour >= 6 and web_sessions.start_hour < 10 then 1.0 else 0.0
+        end
+            as is_morning,
+        case
+            when web_sessions.start_hour >= 18 and web_sessions.start_hour < 22 then 1.0 else 0.0
+        end
+            as is_evening
+    from web_sessions
+    left join promo_days on web_sessions.session_date = promo_days.session_date
 ),
 
 session_features as (
@@ -43,40 +127,151 @@ session_features as (
         count(distinct session_date) as active_days,
         min(started_at) as first_session_at,
         max(started_at) as last_session_at,
-        avg(duration_seconds) as avg_session_seconds,
-        avg(page_view_count + product_view_count) as pages_per_session,
-        avg(case when device_type = 'mobile' then 1.0 else 0.0 end) as mobile_session_share,
-        avg(case when {{ daypart_expression('started_at') }} = 'night' then 1.0 else 0.0 end)
-            as night_session_share,
-        avg(case when channel = 'email' then 1.0 else 0.0 end) as email_session_share,
-        avg(case when channel in ('paid_search', 'affiliate') then 1.0 else 0.0 end)
-            as paid_session_share,
-        avg(case when channel in ('organic_search', 'direct', 'referral') then 1.0 else 0.0 end)
-            as organic_session_share,
-        avg(case when channel = 'social' then 1.0 else 0.0 end) as social_session_share,
-        avg(
-            case
-                when {{ is_discount_campaign('first_touch_utm_campaign') }} then 1.0
-                else 0.0
-            end
-        ) as discount_session_share,
-        avg(case when add_to_cart_count > 0 then 1.0 else 0.0 end) as cart_session_share,
-        avg(case when has_purchase then 1.0 else 0.0 end) as conversion_rate,
-        avg(max_scroll_depth_pct) as avg_max_scroll_depth_pct,
-        avg(engaged_seconds) as avg_engaged_seconds
+        sum(duration_seconds) as sum_session_seconds,
+        sum(page_view_count + product_view_count) as sum_pages,
+        sum(case when device_type = 'mobile' then 1.0 else 0.0 end) as mobile_sessions,
+        sum(is_night) as night_sessions,
+        sum(is_morning) as morning_sessions,
+        sum(is_evening) as evening_sessions,
+        sum(case when channel = 'email' then 1.0 else 0.0 end) as email_sessions,
+        sum(case when channel in ('paid_search', 'affiliate') then 1.0 else 0.0 end)
+            as paid_sessions,
+        sum(case when channel in ('organic_search', 'direct', 'referral') then 1.0 else 0.0 end)
+            as organic_sessions,
+        sum(case when channel = 'social' then 1.0 else 0.0 end) as social_sessions,
+        sum(case when channel = 'direct' then 1.0 else 0.0 end) as direct_sessions,
+        sum(case when channel = 'affiliate' then 1.0 else 0.0 end) as affiliate_sessions,
+        sum(is_discount_session) as discount_sessions,
+        sum(is_promo_day) as promo_day_sessions,
+        sum(case when add_to_cart_count > 0 then 1.0 else 0.0 end) as cart_sessions,
+        sum(case when has_purchase then 1.0 else 0.0 end) as purchase_sessions,
+        sum(max_scroll_depth_pct) as sum_max_scroll_depth_pct,
+        sum(engaged_seconds) as sum_engaged_seconds
+    from visits
+    group by person_id
+),
+
+-- Any recorded touch (web session, e-mail session, order) for first / last activity.
+all_activity as (
+    select
+        person_id,
+        min(started_at) as first_activity_at,
+        max(started_at) as last_activity_at
     from sessions
     group by person_id
 ),
 
 event_features as (
     select
-        person_id,
-        sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
-        sum(case when event_type = 'email_open' then 1 else 0 end) as email_opens,
-        sum(case when event_type = 'email_click' then 1 else 0 end) as email_clicks,
-        sum(case when event_type = 'video_play' then 1 else 0 end) as video_plays
+        events.person_id,
+        sum(case when events.event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when events.event_type = 'product_view' then 1 else 0 end) as product_views,
+        sum(
+            case
+                when
+                    events.event_type = 'page_view' and events.page_url like '%/blog/%'
+                    then 1
+                else 0
+            end
+        )
+            as blog_views,
+        sum(case when events.event_type = 'email_open' then 1 else 0 end) as email_opens,
+        sum(case when events.event_type = 'email_click' then 1 else 0 end) as email_clicks,
+        sum(case when events.event_type = 'video_play' then 1 else 0 end) as video_plays,
+        sum(case when events.event_type = 'add_to_wishlist' then 1 else 0 end) as wishlist_adds,
+        sum(case when events.event_type = 'checkout_started' then 1 else 0 end) as checkouts,
+        sum(case when events.event_type = 'add_to_cart' then 1 else 0 end) as cart_adds,
+        count(product_price_levels.price_level) as priced_views,
+        sum(product_price_levels.price_level) as sum_price_level
     from events
-    group by person_id
+    left join product_price_levels
+        on events.product_id = product_price_levels.product_id
+            and events.event_type in ('product_view', 'add_to_cart', 'add_to_wishlist')
+    group by events.person_id
+),
+
+-- Orders stand in for visits (time of day) for customers without web sessions (e.g. no
+-- analytics consent).
+order_features as (
+    select
+        orders.customer_id,
+        count(*) as orders,
+        sum(
+            case when extract(hour from orders.ordered_at) >= 22
+                    or extract(hour from orders.ordered_at) < 6
+                    then 1.0
+                else 0.0
+            end
+        ) as night_orders,
+        sum(
+            case when extract(hour from orders.ordered_at) >= 6
+                    and extract(hour from orders.ordered_at) < 10
+                    then 1.0
+                else 0.0
+            end
+        ) as morning_orders,
+        sum(
+            case when extract(hour from orders.ordered_at) >= 18
+                    and extract(hour from orders.ordered_at) < 22
+                    then 1.0
+                else 0.0
+            end
+        ) as evening_orders,
+        sum(case when promo_days.session_date is not null then 1.0 else 0.0 end) as promo_day_orders
+    from orders
+    left join promo_days on orders.ordered_date = promo_days.session_date
+    where orders.customer_id is not null
+    group by orders.customer_id
+),
+
+-- E-mail sends, observed as the first open of each e-mail campaign.
+email_sends as (
+    select
+        utm_campaign,
+        min(occurred_at) as sent_at
+    from events
+    where event_type = 'email_open' and utm_campaign is not null
+    group by utm_campaign
+),
+
+-- Sends a customer could have opened: after sign-up, while marketing consent held (until a
+-- revocation), and only for customers whose e-mail events are observable (analytics consent).
+email_reach as (
+    select
+        customers.customer_id,
+        count(email_sends.utm_campaign) as emails_sent
+    from customers
+    inner join consents as marketing
+        on customers.customer_id = marketing.subject_id
+            and marketing.purpose = 'marketing'
+            and (marketing.is_granted or marketing.has_changed_decision)
+    inner join consents as analytics
+        on customers.customer_id = analytics.subject_id
+            and analytics.purpose = 'analytics'
+            and analytics.is_granted
+    inner join email_sends
+        on customers.signup_at <= email_sends.sent_at
+            and (marketing.is_granted or marketing.decided_at > email_sends.sent_at)
+    group by customers.customer_id
+),
+
+order_item_features as (
+    select
+        orders.customer_id,
+        count(*) as order_lines,
+        sum(
+            case
+                when order_items.unit_price < 0.97 * product_price_levels.price then 1.0 else 0.0
+            end
+        )
+            as discounted_lines,
+        count(product_price_levels.price_level) as priced_lines,
+        sum(product_price_levels.price_level) as sum_line_price_level
+    from orders
+    inner join order_items on orders.order_id = order_items.order_id
+    left join product_price_levels on order_items.product_id = product_price_levels.product_id
+    where orders.customer_id is not null
+    group by orders.customer_id
 ),
 
 survey_features as (
@@ -103,32 +298,81 @@ combined as (
         persons.customer_id,
         coalesce(session_features.session_count, 0) as session_count,
         coalesce(session_features.active_days, 0) as active_days,
-        {{ dbt.datediff('coalesce(session_features.last_session_at, rfm.last_order_at)',
+        {{ dbt.datediff('coalesce(all_activity.last_activity_at, rfm.last_order_at)',
                         'observation_window.observation_end_at', 'day') }}
             as days_since_last_activity,
-        session_features.avg_session_seconds,
-        session_features.pages_per_session,
-        session_features.mobile_session_share,
-        session_features.night_session_share,
-        session_features.email_session_share,
-        session_features.paid_session_share,
-        session_features.organic_session_share,
-        session_features.social_session_share,
-        session_features.discount_session_share,
-        session_features.cart_session_share,
-        session_features.conversion_rate,
-        session_features.avg_max_scroll_depth_pct,
-        session_features.avg_engaged_seconds,
+        {{ dbt.datediff('coalesce(all_activity.first_activity_at, rfm.first_order_at)',
+                        'observation_window.observation_end_at', 'day') }}
+            as days_since_first_activity,
+        session_features.sum_session_seconds,
+        session_features.sum_pages,
+        session_features.mobile_sessions,
+        session_features.night_sessions,
+        session_features.morning_sessions,
+        session_features.evening_sessions,
+        session_features.email_sessions,
+        session_features.paid_sessions,
+        session_features.organic_sessions,
+        session_features.social_sessions,
+        session_features.direct_sessions,
+        session_features.affiliate_sessions,
+        session_features.discount_sessions,
+        session_features.promo_day_sessions,
+        session_features.cart_sessions,
+        session_features.purchase_sessions,
+        session_features.sum_max_scroll_depth_pct,
+        session_features.sum_engaged_seconds,
+        coalesce(event_features.page_views, 0) as page_views,
         coalesce(event_features.product_views, 0) as product_views,
+        coalesce(event_features.blog_views, 0) as blog_views,
         coalesce(event_features.email_opens, 0) as email_opens,
         coalesce(event_features.email_clicks, 0) as email_clicks,
         coalesce(event_features.video_plays, 0) as video_plays,
+        coalesce(event_features.wishlist_adds, 0) as wishlist_adds,
+        coalesce(event_features.checkouts, 0) as checkouts,
+        coalesce(event_features.cart_adds, 0) as cart_adds,
+        coalesce(event_features.priced_views, 0) + coalesce(order_item_features.priced_lines, 0)
+            as priced_products,
+        coalesce(event_features.sum_price_level, 0)
+        + coalesce(order_item_features.sum_line_price_level, 0) as sum_price_level,
+        case when
+                coalesce(session_features.session_count, 0) > 0
+                then session_features.session_count
+            else order_features.orders
+        end as touches,
+        case when
+                coalesce(session_features.session_count, 0) > 0
+                then session_features.night_sessions
+            else order_features.night_orders
+        end as night_touches,
+        case when
+                coalesce(session_features.session_count, 0) > 0
+                then session_features.morning_sessions
+            else order_features.morning_orders
+        end as morning_touches,
+        case when
+                coalesce(session_features.session_count, 0) > 0
+                then session_features.evening_sessions
+            else order_features.evening_orders
+        end as evening_touches,
+        case when
+                coalesce(session_features.session_count, 0) > 0
+                then session_features.promo_day_sessions
+            else order_features.promo_day_orders
+        end as promo_day_touches,
+        email_reach.emails_sent,
+        coalesce(order_item_features.order_lines, 0) as order_lines,
+        coalesce(order_item_features.discounted_lines, 0) as discounted_lines,
         coalesce(rfm.order_count, 0) as order_count,
         coalesce(rfm.monetary_total, 0) as monetary_total,
         rfm.monetary_avg,
         rfm.recency_days,
         customers.birth_year,
-        {{ dbt.datediff('coalesce(customers.signup_at, session_features.first_session_at)',
+        case customers.loyalty_tier
+            when 'bronze' then 1 when 'silver' then 2 when 'gold' then 3 when 'platinum' then 4
+            else 0
+        end as loyalty_level,
+        {{ dbt.datediff('coalesce(customers.signup_at, all_activity.first_activity_at)',
                         'observation_window.observation_end_at', 'day') }} as tenure_days,
         survey_features.interest_tech,
         survey_features.interest_style,
@@ -144,66 +388,269 @@ combined as (
     from persons
     cross join observation_window
     left join session_features on persons.person_id = session_features.person_id
+    left join all_activity on persons.person_id = all_activity.person_id
     left join event_features on persons.person_id = event_features.person_id
     left join rfm on persons.customer_id = rfm.customer_id
     left join customers on persons.customer_id = customers.customer_id
+    left join order_item_features on persons.customer_id = order_item_features.customer_id
+    left join order_features on persons.customer_id = order_features.customer_id
+    left join email_reach on persons.customer_id = email_reach.customer_id
     left join survey_features on persons.customer_id = survey_features.customer_id
+),
+
+-- Population values the per-person rates are shrunk towards (pooled over all web sessions,
+-- order lines and priced products).
+priors as (
+    select
+        sum(sum_session_seconds) / sum(session_count) as session_seconds,
+        sum(sum_pages) / sum(session_count) as pages,
+        sum(mobile_sessions) / sum(session_count) as mobile,
+        sum(night_touches) / sum(touches) as night,
+        sum(morning_touches) / sum(touches) as morning,
+        sum(evening_touches) / sum(touches) as evening,
+        1.0 * sum(case when emails_sent > 0 then email_opens end) / sum(emails_sent) as email_open,
+        sum(email_sessions) / sum(session_count) as email,
+        sum(paid_sessions) / sum(session_count) as paid,
+        sum(organic_sessions) / sum(session_count) as organic,
+        sum(social_sessions) / sum(session_count) as social,
+        sum(direct_sessions) / sum(session_count) as direct,
+        sum(affiliate_sessions) / sum(session_count) as affiliate,
+        sum(discount_sessions) / sum(session_count) as discount,
+        sum(promo_day_touches) / sum(touches) as promo_day,
+        sum(cart_sessions) / sum(session_count) as cart,
+        sum(purchase_sessions) / sum(session_count) as purchase,
+        sum(sum_max_scroll_depth_pct) / sum(session_count) / 100.0 as scroll_depth,
+        sum(sum_engaged_seconds) / sum(session_count) as engaged_seconds,
+        1.0 * sum(blog_views) / sum(page_views) as blog,
+        1.0 * sum(video_plays) / sum(session_count) as video,
+        1.0 * sum(product_views) / sum(session_count) as product_views,
+        1.0 * sum(wishlist_adds) / sum(session_count) as wishlist,
+        1.0 * sum(checkouts) / nullif(sum(cart_sessions), 0) as checkout,
+        1.0 * sum(discounted_lines) / nullif(sum(order_lines), 0) as discounted_lines,
+        1.0 * sum(sum_price_level) / nullif(sum(priced_products), 0) as price_level
+    from combined
 ),
 
 final as (
     select
-        person_id,
-        customer_id,
-        -- activity (log1p of counts)
-        ln(1 + session_count) as log_session_count,
-        ln(1 + active_days) as log_active_days,
-        ln(1 + coalesce(days_since_last_activity, {{ var('features_missing_days') }}))
+        combined.person_id,
+        combined.customer_id,
+        -- activity (log1p of counts; sessions are web sessions)
+        ln(1 + combined.session_count) as log_session_count,
+        ln(1 + combined.active_days) as log_active_days,
+        ln(1 + coalesce(combined.days_since_last_activity, {{ var('features_missing_days') }}))
             as log_days_since_last_activity,
-        ln(1 + coalesce(avg_session_seconds, 0)) as log_avg_session_seconds,
-        coalesce(pages_per_session, 0) as pages_per_session,
-        ln(1 + product_views) as log_product_views,
-        ln(1 + video_plays) as log_video_plays,
-        -- context (shares of sessions)
-        coalesce(mobile_session_share, 0) as mobile_session_share,
-        coalesce(night_session_share, 0) as night_session_share,
-        coalesce(email_session_share, 0) as email_session_share,
-        coalesce(paid_session_share, 0) as paid_session_share,
-        coalesce(organic_session_share, 0) as organic_session_share,
-        coalesce(social_session_share, 0) as social_session_share,
-        coalesce(discount_session_share, 0) as discount_session_share,
-        coalesce(cart_session_share, 0) as cart_session_share,
-        coalesce(conversion_rate, 0) as conversion_rate,
-        coalesce(avg_max_scroll_depth_pct, 0) / 100.0 as scroll_depth_share,
-        ln(1 + coalesce(avg_engaged_seconds, 0)) as log_avg_engaged_seconds,
+        -- share of the person's observed span (first touch to as_of) spent inactive at the end
+        case
+            when combined.days_since_first_activity > 0
+                then 1.0 * combined.days_since_last_activity / combined.days_since_first_activity
+            else 0.5
+        end as inactive_span_share,
+        ln(1 + {{ shrunk_rate(
+            'combined.sum_session_seconds',
+            'combined.session_count',
+            'priors.session_seconds',
+            prior
+        ) }})
+            as log_avg_session_seconds,
+        {{ shrunk_rate(
+            'combined.sum_pages',
+            'combined.session_count',
+            'priors.pages',
+            prior
+        ) }} as pages_per_session,
+        {{ shrunk_rate(
+            'combined.product_views',
+            'combined.session_count',
+            'priors.product_views',
+            prior
+        ) }}
+            as products_per_session,
+        ln(1 + combined.product_views) as log_product_views,
+        ln(1 + combined.video_plays) as log_video_plays,
+        {{ shrunk_rate(
+            'combined.video_plays',
+            'combined.session_count',
+            'priors.video',
+            prior
+        ) }} as videos_per_session,
+        {{ shrunk_rate(
+            'combined.wishlist_adds',
+            'combined.session_count',
+            'priors.wishlist',
+            prior
+        ) }}
+            as wishlist_adds_per_session,
+        {{ shrunk_rate(
+            'combined.blog_views',
+            'combined.page_views',
+            'priors.blog',
+            prior
+        ) }} as blog_view_share,
+        -- context (shares of web sessions)
+        {{ shrunk_rate(
+            'combined.mobile_sessions',
+            'combined.session_count',
+            'priors.mobile',
+            prior
+        ) }} as mobile_session_share,
+        {{ shrunk_rate(
+            'combined.night_touches',
+            'combined.touches',
+            'priors.night',
+            prior
+        ) }} as night_session_share,
+        {{ shrunk_rate('combined.morning_touches', 'combined.touches', 'priors.morning', prior) }}
+            as morning_session_share,
+        {{ shrunk_rate('combined.evening_touches', 'combined.touches', 'priors.evening', prior) }}
+            as evening_session_share,
+        {{ shrunk_rate(
+            'combined.email_sessions',
+            'combined.session_count',
+            'priors.email',
+            prior
+        ) }} as email_session_share,
+        {{ shrunk_rate(
+            'combined.paid_sessions',
+            'combined.session_count',
+            'priors.paid',
+            prior
+        ) }} as paid_session_share,
+        {{ shrunk_rate(
+            'combined.organic_sessions',
+            'combined.session_count',
+            'priors.organic',
+            prior
+        ) }}
+            as organic_session_share,
+        {{ shrunk_rate(
+            'combined.social_sessions',
+            'combined.session_count',
+            'priors.social',
+            prior
+        ) }} as social_session_share,
+        {{ shrunk_rate(
+            'combined.direct_sessions',
+            'combined.session_count',
+            'priors.direct',
+            prior
+        ) }} as direct_session_share,
+        {{ shrunk_rate(
+            'combined.affiliate_sessions',
+            'combined.session_count',
+            'priors.affiliate',
+            prior
+        ) }}
+            as affiliate_session_share,
+        {{ shrunk_rate(
+            'combined.discount_sessions',
+            'combined.session_count',
+            'priors.discount',
+            prior
+        ) }}
+            as discount_session_share,
+        {{ shrunk_rate(
+            'combined.promo_day_touches',
+            'combined.touches',
+            'priors.promo_day',
+            prior
+        ) }}
+            as promo_day_session_share,
+        {{ shrunk_rate(
+            'combined.discounted_lines',
+            'combined.order_lines',
+            'priors.discounted_lines',
+            prior
+        ) }}
+            as discounted_item_share,
+        {{ shrunk_rate(
+            'combined.sum_price_level',
+            'combined.priced_products',
+            'priors.price_level',
+            prior
+        ) }}
+            as price_level,
+        {{ shrunk_rate(
+            'combined.cart_sessions',
+            'combined.session_count',
+            'priors.cart',
+            prior
+        ) }} as cart_session_share,
+        {{ shrunk_rate(
+            'combined.checkouts',
+            'combined.cart_sessions',
+            'priors.checkout',
+            prior
+        ) }} as checkout_rate,
+        {{ shrunk_rate(
+            'combined.purchase_sessions',
+            'combined.session_count',
+            'priors.purchase',
+            prior
+        ) }} as conversion_rate,
+        {{ shrunk_rate(
+            'combined.sum_max_scroll_depth_pct / 100.0',
+            'combined.session_count',
+            'priors.scroll_depth',
+            prior
+        ) }}
+            as scroll_depth_share,
+        ln(1 + {{ shrunk_rate(
+            'combined.sum_engaged_seconds',
+            'combined.session_count',
+            'priors.engaged_seconds',
+            prior
+        ) }})
+            as log_avg_engaged_seconds,
         -- email
-        ln(1 + email_opens) as log_email_opens,
-        case when email_opens > 0 then 1.0 * email_clicks / email_opens else 0 end
+        ln(1 + combined.email_opens) as log_email_opens,
+        -- opens per e-mail the person could have opened (population rate when none)
+        {{ shrunk_rate(
+            'case when combined.emails_sent > 0 then combined.email_opens end',
+            'combined.emails_sent',
+            'priors.email_open',
+            prior
+        ) }}
+            as email_open_rate,
+        case
+            when
+                combined.email_opens > 0
+                then 1.0 * combined.email_clicks / combined.email_opens
+            else 0
+        end
             as email_click_through_rate,
         -- value (RFM)
-        ln(1 + order_count) as log_order_count,
-        ln(1 + monetary_total) as log_monetary_total,
-        ln(1 + coalesce(monetary_avg, 0)) as log_order_value,
-        ln(1 + coalesce(recency_days, {{ var('features_missing_days') }})) as log_recency_days,
+        ln(1 + combined.order_count) as log_order_count,
+        ln(1 + combined.monetary_total) as log_monetary_total,
+        ln(1 + coalesce(combined.monetary_avg, 0)) as log_order_value,
+        ln(1 + coalesce(combined.recency_days, {{ var('features_missing_days') }}))
+            as log_recency_days,
+        -- CRM: 1 for a registered customer (has a customer record), 0 for an anonymous-only person
+        case when combined.customer_id is not null then 1 else 0 end as account_holder,
+        -- CRM: loyalty tier as a level (0 none, 1 bronze .. 4 platinum)
+        combined.loyalty_level,
         -- tenure: days since sign-up (else first session); features_missing_days when unknown
-        ln(1 + greatest(coalesce(tenure_days, {{ var('features_missing_days') }}), 0))
+        ln(1 + greatest(coalesce(combined.tenure_days, {{ var('features_missing_days') }}), 0))
             as log_tenure_days,
         -- demographics: age, imputed with var('features_default_age') when unknown
-        coalesce(as_of_year - birth_year, {{ var('features_default_age') }}) as age_years,
-        birth_year is null as is_age_imputed,
+        coalesce(combined.as_of_year - combined.birth_year, {{ var('features_default_age') }})
+            as age_years,
+        combined.birth_year is null as is_age_imputed,
         -- psychographics (survey; 0 when not answered, flagged)
-        coalesce(interest_tech, 0) as interest_tech,
-        coalesce(interest_style, 0) as interest_style,
-        coalesce(interest_active, 0) as interest_active,
-        coalesce(interest_home, 0) as interest_home,
-        coalesce(interest_reading, 0) as interest_reading,
-        coalesce(values_price, 0) as values_price,
-        coalesce(values_quality, 0) as values_quality,
-        coalesce(values_sustainability, 0) as values_sustainability,
-        coalesce(values_convenience, 0) as values_convenience,
-        has_survey = 0 as is_survey_imputed,
-        session_count = 0 as is_behaviour_imputed,
-        order_count = 0 as is_value_imputed
+        coalesce(combined.interest_tech, 0) as interest_tech,
+        coalesce(combined.interest_style, 0) as interest_style,
+        coalesce(combined.interest_active, 0) as interest_active,
+        coalesce(combined.interest_home, 0) as interest_home,
+        coalesce(combined.interest_reading, 0) as interest_reading,
+        coalesce(combined.values_price, 0) as values_price,
+        coalesce(combined.values_quality, 0) as values_quality,
+        coalesce(combined.values_sustainability, 0) as values_sustainability,
+        coalesce(combined.values_convenience, 0) as values_convenience,
+        combined.has_survey = 0 as is_survey_imputed,
+        combined.session_count = 0 as is_behaviour_imputed,
+        combined.order_count = 0 as is_value_imputed
     from combined
+    cross join priors
 )
 
 select * from final

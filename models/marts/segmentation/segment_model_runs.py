@@ -8,15 +8,15 @@ python_utils.clustering.model_run."""
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append",
                packages=["pandas", "numpy", "scikit-learn", "scipy"])
-    from python_utils.clustering import for_engine, model_run, params_from_meta, relation_to_pandas
+    from python_utils.clustering import (
+        for_engine, model_run, params_from_meta, read_own_history, relation_to_pandas,
+    )
 
     features_relation = dbt.ref("customer_features")
     features = relation_to_pandas(features_relation)
     window = relation_to_pandas(dbt.ref("stg_observation_window"))
     as_of = window["as_of_date"].iloc[0] if len(window) else None
-    previous = None
-    if dbt.is_incremental:  # the model's own history: the previous run's model to match
-        previous = relation_to_pandas(session.sql(f"select * from {dbt.this}"))
+    previous = read_own_history(dbt, session)  # the previous run's model, to match against
     # A literal meta_get call: dbt reads it when parsing to pass the vars along.
     params = params_from_meta(dbt.config.meta_get("cluster_params"))
     return for_engine(model_run(features, params, previous, as_of), features_relation)

@@ -12,7 +12,7 @@ def model(dbt, session):
     import json
     import time
 
-    from python_utils.clustering import for_engine, relation_to_pandas
+    from python_utils.clustering import for_engine, read_own_history, relation_to_pandas
     from python_utils.supervised import (
         churn_from_snapshots, run_rows, segment_training_frame, train_segment_classifier,
     )
@@ -32,8 +32,6 @@ def model(dbt, session):
     _, classifier = train_segment_classifier(frame, "segment", params["seed"],
                                              params["holdout_share"])
     seconds["segment_classifier"] = time.perf_counter() - started
-    previous = None
-    if dbt.is_incremental:
-        previous = relation_to_pandas(session.sql(f"select * from {dbt.this}"))
+    previous = read_own_history(dbt, session)
     as_of = window["as_of_date"].iloc[0] if len(window) else None
     return for_engine(run_rows([churn, classifier], previous, as_of, seconds), relation)
