@@ -13,6 +13,9 @@ check-snowflake-sql
 bench-clusters
     Clustering time and peak memory at several population sizes
     (see :mod:`python_utils.bench_clusters`).
+evaluate-clusters
+    Adjusted Rand index of every clustering algorithm against the planted personas
+    (see :mod:`python_utils.evaluate_clusters`).
 
 New commands are added by writing a ``_add_<name>_parser`` function that
 registers a sub-parser and sets ``func`` to a handler returning an exit code, and
@@ -236,12 +239,36 @@ def _add_bench_clusters_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_bench_clusters)
 
 
+def _cmd_evaluate_clusters(args: argparse.Namespace) -> int:
+    from python_utils.evaluate_clusters import evaluate
+
+    for path in (args.database, args.truth):
+        if not Path(path).exists():
+            print(f"error: {path} does not exist: run `make demo` first", file=sys.stderr)
+            return 1
+    return evaluate(args.database, args.truth, args.algorithms, args.out)
+
+
+def _add_evaluate_clusters_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate-clusters",
+        help="ARI of each clustering algorithm against the generator's planted personas",
+    )
+    p.add_argument("--database", default="data/segments.duckdb", help="a built DuckDB file")
+    p.add_argument("--truth", default="data/ground_truth", help="the generator's ground truth")
+    p.add_argument("--algorithms", nargs="+", default=["kmeans", "gmm", "dbscan", "hierarchical"],
+                   choices=["kmeans", "gmm", "dbscan", "hierarchical"])
+    p.add_argument("--out", default="bench", help="folder for clusters_pca.svg")
+    p.set_defaults(func=_cmd_evaluate_clusters)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
     _add_check_snowflake_sql_parser,
     _add_load_snowflake_parser,
     _add_bench_clusters_parser,
+    _add_evaluate_clusters_parser,
 )
 
 

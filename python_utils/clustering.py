@@ -138,11 +138,12 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
 
 
 def centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
-                       chunk_rows: int = 50_000) -> np.ndarray:
+                       chunk_cells: int = 20_000_000) -> np.ndarray:
     """Euclidean distance of every row to every centroid, as sqrt(sum((x - c)^2)) over the
-    features: the same arithmetic as the SQL scoring model. Chunked, so a million rows never
-    materialise a rows x clusters x features array."""
+    features: the same arithmetic as the SQL scoring model. Chunked so that no more than
+    chunk_cells rows x centroids x features values (160 MB) exist at once."""
     out = np.empty((len(matrix), len(centroids)))
+    chunk_rows = max(1, chunk_cells // max(1, centroids.shape[0] * max(1, matrix.shape[1])))
     for start in range(0, len(matrix), chunk_rows):
         block = matrix[start:start + chunk_rows]
         out[start:start + chunk_rows] = np.sqrt(
@@ -289,7 +290,7 @@ class ClusterParams:
     hierarchical_k: int | None = None  # tree cut; None: best silhouette over k_values
     gmm_covariance: str = "full"
     dbscan_eps: float | None = None  # None: quantile of the min_samples-th neighbour distance
-    dbscan_eps_quantile: float = 0.9
+    dbscan_eps_quantile: float = 0.5
     dbscan_min_samples: int = 10
     max_core_points: int = 5000  # DBSCAN core points kept in the stored model
     match_max_distance: float = 2.0  # Hungarian partners further apart (in sd) are new clusters
@@ -432,7 +433,7 @@ def _fit_dbscan_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
     from sklearn.cluster import DBSCAN
     from sklearn.neighbors import NearestNeighbors
 
-    search = z[sample_rows(len(z), p.search_sample, p.seed)]
+    search = z[sample_rows(len(z), p.sample_size, p.seed)]  # neighbourhoods grow quadratically
     min_samples = max(2, min(p.dbscan_min_samples, len(search) - 1))
     eps = p.dbscan_eps
     if eps is None:
