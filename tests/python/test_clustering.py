@@ -148,7 +148,8 @@ def test_every_algorithm_recovers_the_blobs_deterministically(algorithm):
     pd.testing.assert_frame_equal(first, assign_clusters(again_model, shuffled))
     assert first["person_id"].tolist() == sorted(frame["person_id"])
     clustered = first["cluster_id"] >= 0
-    assert clustered.mean() > 0.9
+    # DBSCAN (eps at the median neighbour distance) leaves the blobs' fringes as noise
+    assert clustered.mean() > (0.75 if algorithm == "dbscan" else 0.999)
     assert adjusted_rand_score(truth[clustered], first.loc[clustered, "cluster_id"]) > 0.95
     assert summary["k_final"] == 4 and first["cluster_name"].nunique() == 4 + (~clustered).any()
     assert first["confidence"].between(0, 1).all()
