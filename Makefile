@@ -16,7 +16,7 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip
+.PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters
 
 # A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
 # (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too).
@@ -77,3 +77,10 @@ python-utils-zip: setup
 
 clean:
 	rm -rf target logs data/raw data/ground_truth data/*.duckdb*
+
+# Clustering quality against the demo's planted personas, and clustering at 100k / 1M persons.
+evaluate-clusters: setup
+	$(BIN)/python -m python_utils evaluate-clusters --database $(SEGMENTS_DUCKDB_PATH)
+
+bench-clusters: setup
+	$(BIN)/python -m python_utils bench-clusters --database $(SEGMENTS_DUCKDB_PATH)
