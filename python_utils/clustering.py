@@ -690,10 +690,14 @@ def _core_final_rows(core_labels: np.ndarray, partition_labels: np.ndarray,
 
 def assign_clusters(model: ClusterModel, features: pd.DataFrame) -> pd.DataFrame:
     """One row per person of a customer_features frame, ordered by person_id: cluster_id,
-    cluster_name, confidence, distance_to_centroid and 2-D PCA coordinates (pca_x, pca_y)."""
+    cluster_name, confidence, distance_to_centroid, 2-D PCA coordinates (pca_x, pca_y) and, for
+    a Gaussian mixture, every cluster's membership probability (JSON; null otherwise)."""
     frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
     z = model.standardise(frame)
     labels, confidence, distance = _assign_matrix(model, z)
+    probabilities = pd.Series([None] * len(z), dtype="string")
+    if model.algorithm == "gmm" and len(z):
+        probabilities = pd.Series(_soft_memberships(model, z), dtype="string")
     names = model.name_of()
     components = np.array(model.pca_components).reshape(2, len(model.features))
     coordinates = (z - np.array(model.pca_mean)) @ components.T if len(z) else np.zeros((0, 2))
@@ -705,7 +709,18 @@ def assign_clusters(model: ClusterModel, features: pd.DataFrame) -> pd.DataFrame
         "distance_to_centroid": np.round(distance, 6),
         "pca_x": np.round(coordinates[:, 0], 6),
         "pca_y": np.round(coordinates[:, 1], 6),
+        "cluster_probabilities": probabilities,
     })
+
+
+def _soft_memberships(model: ClusterModel, z: np.ndarray) -> list[str]:
+    """GMM soft membership: every cluster's posterior probability, as JSON {cluster_id: p}."""
+    posterior = _mixture_from(model).predict_proba(z)
+    by_cluster = np.zeros((len(z), len(model.cluster_ids)))
+    for component, row in enumerate(model.gmm["component_cluster"]):
+        by_cluster[:, row] += posterior[:, component]
+    ids = [str(i) for i in model.cluster_ids]
+    return [json.dumps(dict(zip(ids, np.round(row, 4).tolist()))) for row in by_cluster]
 
 
 def model_tables(model: ClusterModel) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -157,6 +157,14 @@ def test_every_algorithm_recovers_the_blobs_deterministically(algorithm):
     if algorithm in ("kmeans", "hierarchical"):
         assert set(summary["scores_by_k"]) == {2, 3, 4, 5, 6} and summary["k_chosen"] == 4
     if algorithm == "gmm":
+        import json
+
+        soft = [json.loads(v) for v in first["cluster_probabilities"]]
+        assert all(abs(sum(p.values()) - 1) < 1e-3 for p in soft)
+        assert [max(p, key=p.get) for p in soft] == first["cluster_id"].astype(str).tolist()
+    else:
+        assert first["cluster_probabilities"].isna().all()
+    if algorithm == "gmm":
         assert summary["score_name"] == "bic" and min(summary["scores_by_k"],
                                                        key=summary["scores_by_k"].get) == 4
 

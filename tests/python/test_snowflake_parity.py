@@ -91,6 +91,20 @@ def test_every_model_and_test_passes_on_the_snowflake_local_target(snowflake_loc
     }
 
 
+def test_sql_cluster_scoring_equals_the_python_model_on_snowflake(snowflake_local):
+    """customer_cluster_scores, built in SQL on the emulator from the stored scaler and
+    centroids, places every person exactly where the Python model did (the singular data test
+    is not selected there, since customer_clusters is a Python model)."""
+    with snowflake_local["server"].connect() as connection:
+        persons, disagreements = connection.cursor().execute("""
+            select count(*), sum(case when coalesce(py.cluster_id, -99)
+                                          != coalesce(sql_scores.cluster_id, -99) then 1 else 0 end)
+            from SEGMENTS.ANALYTICS.customer_clusters as py
+            full outer join SEGMENTS.ANALYTICS.customer_cluster_scores as sql_scores
+                on py.person_id = sql_scores.person_id""").fetchall()[0]
+    assert persons > 100 and disagreements == 0
+
+
 @pytest.mark.parametrize("model", COMPARED_MODELS)
 def test_snowflake_and_duckdb_give_the_same_rows(snowflake_local, model):
     """Row counts and reason counts agree between the engines for every compared model."""
