@@ -399,35 +399,41 @@ combined as (
 ),
 
 -- Population values the per-person rates are shrunk towards (pooled over all web sessions,
--- order lines and priced products).
+-- order lines and priced products; 0 when the population has none, e.g. no web sessions).
 priors as (
     select
-        sum(sum_session_seconds) / sum(session_count) as session_seconds,
-        sum(sum_pages) / sum(session_count) as pages,
-        sum(mobile_sessions) / sum(session_count) as mobile,
-        sum(night_touches) / sum(touches) as night,
-        sum(morning_touches) / sum(touches) as morning,
-        sum(evening_touches) / sum(touches) as evening,
-        1.0 * sum(case when emails_sent > 0 then email_opens end) / sum(emails_sent) as email_open,
-        sum(email_sessions) / sum(session_count) as email,
-        sum(paid_sessions) / sum(session_count) as paid,
-        sum(organic_sessions) / sum(session_count) as organic,
-        sum(social_sessions) / sum(session_count) as social,
-        sum(direct_sessions) / sum(session_count) as direct,
-        sum(affiliate_sessions) / sum(session_count) as affiliate,
-        sum(discount_sessions) / sum(session_count) as discount,
-        sum(promo_day_touches) / sum(touches) as promo_day,
-        sum(cart_sessions) / sum(session_count) as cart,
-        sum(purchase_sessions) / sum(session_count) as purchase,
-        sum(sum_max_scroll_depth_pct) / sum(session_count) / 100.0 as scroll_depth,
-        sum(sum_engaged_seconds) / sum(session_count) as engaged_seconds,
-        1.0 * sum(blog_views) / sum(page_views) as blog,
-        1.0 * sum(video_plays) / sum(session_count) as video,
-        1.0 * sum(product_views) / sum(session_count) as product_views,
-        1.0 * sum(wishlist_adds) / sum(session_count) as wishlist,
-        1.0 * sum(checkouts) / nullif(sum(cart_sessions), 0) as checkout,
-        1.0 * sum(discounted_lines) / nullif(sum(order_lines), 0) as discounted_lines,
-        1.0 * sum(sum_price_level) / nullif(sum(priced_products), 0) as price_level
+        coalesce(sum(sum_session_seconds) / nullif(sum(session_count), 0), 0) as session_seconds,
+        coalesce(sum(sum_pages) / nullif(sum(session_count), 0), 0) as pages,
+        coalesce(sum(mobile_sessions) / nullif(sum(session_count), 0), 0) as mobile,
+        coalesce(sum(night_touches) / nullif(sum(touches), 0), 0) as night,
+        coalesce(sum(morning_touches) / nullif(sum(touches), 0), 0) as morning,
+        coalesce(sum(evening_touches) / nullif(sum(touches), 0), 0) as evening,
+        coalesce(
+            1.0 * sum(case when emails_sent > 0 then email_opens end) / nullif(sum(emails_sent), 0),
+            0
+        ) as email_open,
+        coalesce(sum(email_sessions) / nullif(sum(session_count), 0), 0) as email,
+        coalesce(sum(paid_sessions) / nullif(sum(session_count), 0), 0) as paid,
+        coalesce(sum(organic_sessions) / nullif(sum(session_count), 0), 0) as organic,
+        coalesce(sum(social_sessions) / nullif(sum(session_count), 0), 0) as social,
+        coalesce(sum(direct_sessions) / nullif(sum(session_count), 0), 0) as direct,
+        coalesce(sum(affiliate_sessions) / nullif(sum(session_count), 0), 0) as affiliate,
+        coalesce(sum(discount_sessions) / nullif(sum(session_count), 0), 0) as discount,
+        coalesce(sum(promo_day_touches) / nullif(sum(touches), 0), 0) as promo_day,
+        coalesce(sum(cart_sessions) / nullif(sum(session_count), 0), 0) as cart,
+        coalesce(sum(purchase_sessions) / nullif(sum(session_count), 0), 0) as purchase,
+        coalesce(
+            sum(sum_max_scroll_depth_pct) / nullif(sum(session_count), 0) / 100.0,
+            0
+        ) as scroll_depth,
+        coalesce(sum(sum_engaged_seconds) / nullif(sum(session_count), 0), 0) as engaged_seconds,
+        coalesce(1.0 * sum(blog_views) / nullif(sum(page_views), 0), 0) as blog,
+        coalesce(1.0 * sum(video_plays) / nullif(sum(session_count), 0), 0) as video,
+        coalesce(1.0 * sum(product_views) / nullif(sum(session_count), 0), 0) as product_views,
+        coalesce(1.0 * sum(wishlist_adds) / nullif(sum(session_count), 0), 0) as wishlist,
+        coalesce(1.0 * sum(checkouts) / nullif(sum(cart_sessions), 0), 0) as checkout,
+        coalesce(1.0 * sum(discounted_lines) / nullif(sum(order_lines), 0), 0) as discounted_lines,
+        coalesce(1.0 * sum(sum_price_level) / nullif(sum(priced_products), 0), 0) as price_level
     from combined
 ),
 
