@@ -16,7 +16,7 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters
+.PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench
 
 # A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
 # (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too).
@@ -84,3 +84,7 @@ evaluate-clusters: setup
 
 bench-clusters: setup
 	$(BIN)/python -m python_utils bench-clusters --database $(SEGMENTS_DUCKDB_PATH)
+
+# Full build at 1M and 10M events against a hand-written DuckDB baseline (report, JSON, chart).
+bench: setup
+	$(BIN)/python -m python_utils bench --events 1000000 10000000

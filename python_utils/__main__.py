@@ -13,6 +13,9 @@ check-snowflake-sql
 bench-clusters
     Clustering time and peak memory at several population sizes
     (see :mod:`python_utils.bench_clusters`).
+bench
+    Full dbt build at several data sizes against a hand-written DuckDB baseline
+    (see :mod:`python_utils.bench_pipeline`).
 evaluate-clusters
     Adjusted Rand index of every clustering algorithm against the planted personas
     (see :mod:`python_utils.evaluate_clusters`).
@@ -239,6 +242,24 @@ def _add_bench_clusters_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_bench_clusters)
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from python_utils.bench_pipeline import run
+
+    return run(args.events, args.out, args.seed)
+
+
+def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="full dbt build at several data sizes vs a hand-written baseline (table, JSON, chart)",
+    )
+    p.add_argument("--events", type=_positive_int, nargs="+", default=[1_000_000, 10_000_000],
+                   help="approximate event counts (default: 1000000 10000000)")
+    p.add_argument("--out", default="bench", help="work folder and report location")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=_cmd_bench)
+
+
 def _cmd_evaluate_clusters(args: argparse.Namespace) -> int:
     from python_utils.evaluate_clusters import evaluate
 
@@ -269,6 +290,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_load_snowflake_parser,
     _add_bench_clusters_parser,
     _add_evaluate_clusters_parser,
+    _add_bench_parser,
 )
 
 

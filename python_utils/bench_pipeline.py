@@ -1,0 +1,148 @@
+"""Pipeline benchmark (`make bench`): the full `dbt build` at several data sizes against a
+hand-written baseline in the same run.
+
+For each scale: generate demo data with about that many events (the generator's personas,
+180 days), run the full `dbt build` (every model and test) on a fresh DuckDB file, then run
+python_utils/sql/baseline.sql, a single DuckDB script that computes the core outputs (deduplicated
+events, sessions, RFM, engagement) straight from the raw files without the project's
+guarantees. Every step runs in its own process, so its peak memory (ru_maxrss) is its own.
+Reports wall time, events per second, peak memory, database size and the ratio dbt / baseline,
+fits the growth exponent (seconds ~ events^b), prints a table, and writes JSON and an SVG chart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+EVENTS_PER_CUSTOMER = 116  # the generator's 180-day demo: 1.16M events for 10,000 customers
+BASELINE_SQL = Path(__file__).resolve().parent / "sql" / "baseline.sql"
+
+
+def _run(args: list[str], log: Path, env: dict | None = None) -> tuple[float, float, int]:
+    """Run a command to completion; (wall seconds, peak RSS in MB, return code)."""
+    started = time.perf_counter()
+    with log.open("w") as handle:
+        proc = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, cwd=PROJECT_DIR,
+                                env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def _baseline_child(raw: str, as_of: str, database: str) -> None:
+    import duckdb
+
+    script = BASELINE_SQL.read_text().format(raw=raw, as_of=as_of)
+    with duckdb.connect(database) as connection:
+        connection.execute(script)
+
+
+def _fit_exponent(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log(seconds) against log(events)."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(x) for x, _ in points]
+    ys = [math.log(y) for _, y in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def bench_scale(target_events: int, out: Path, seed: int) -> dict:
+    import duckdb
+
+    work = out / f"events_{target_events}"
+    raw, database = work / "raw", work / "segments.duckdb"
+    work.mkdir(parents=True, exist_ok=True)
+    database.unlink(missing_ok=True)
+    customers = max(100, round(target_events / EVENTS_PER_CUSTOMER))
+    print(f"[{target_events:,} events] generating {customers:,} customers ...", flush=True)
+    gen_seconds, _, code = _run([sys.executable, "-m", "python_utils", "generate", "--customers",
+                                 str(customers), "--days", "180", "--seed", str(seed),
+                                 "--out", str(raw), "--truth-out", str(work / "truth")],
+                                work / "generate.log")
+    if code:
+        raise RuntimeError(f"generation failed: see {work / 'generate.log'}")
+    events = duckdb.sql(f"select count(*) from read_parquet('{raw}/events/*.parquet')"
+                        ).fetchall()[0][0]
+    print(f"  {events:,} events generated in {gen_seconds:.1f} s; dbt build ...", flush=True)
+    dbt = str(Path(sys.executable).parent / "dbt")
+    build_seconds, build_mb, code = _run(
+        [dbt, "build", "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
+        work / "dbt_build.log",
+        env={"SEGMENTS_RAW_PATH": str(raw), "SEGMENTS_DUCKDB_PATH": str(database),
+             "DBT_PROFILES_DIR": str(PROJECT_DIR), "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR)})
+    if code:
+        raise RuntimeError(f"dbt build failed: see {work / 'dbt_build.log'}")
+    with duckdb.connect(str(database), read_only=True) as connection:
+        as_of = str(connection.sql(
+            "select as_of_date from stg_observation_window").fetchall()[0][0])
+        dbt_sessions = connection.sql("select count(*) from sessions").fetchall()[0][0]
+        dbt_rfm = connection.sql("select count(*) from customer_rfm").fetchall()[0][0]
+    size_mb = database.stat().st_size / 1e6
+    print(f"  dbt build {build_seconds:.1f} s, peak {build_mb:,.0f} MB; baseline ...", flush=True)
+    baseline_db = work / "baseline.duckdb"
+    baseline_db.unlink(missing_ok=True)
+    base_seconds, base_mb, code = _run(
+        [sys.executable, "-c", "import sys; from python_utils.bench_pipeline import "
+         "_baseline_child as b; b(*sys.argv[1:])", str(raw), as_of, str(baseline_db)],
+        work / "baseline.log")
+    if code:
+        raise RuntimeError(f"baseline failed: see {work / 'baseline.log'}")
+    with duckdb.connect(str(baseline_db), read_only=True) as connection:
+        base_sessions = connection.sql(
+            "select count(*) from baseline_sessions").fetchall()[0][0]
+        base_rfm = connection.sql("select count(*) from baseline_rfm").fetchall()[0][0]
+    print(f"  baseline {base_seconds:.1f} s, peak {base_mb:,.0f} MB", flush=True)
+    return {
+        "target_events": target_events, "events": events, "customers": customers,
+        "as_of": as_of, "generate_seconds": round(gen_seconds, 2),
+        "dbt_build_seconds": round(build_seconds, 2),
+        "events_per_second": round(events / build_seconds),
+        "dbt_peak_memory_mb": round(build_mb), "database_mb": round(size_mb, 1),
+        "baseline_seconds": round(base_seconds, 2), "baseline_peak_memory_mb": round(base_mb),
+        "ratio_dbt_to_baseline": round(build_seconds / base_seconds, 2),
+        "incremental_seconds_1pct": None, "realtime_path_seconds": None,
+        "sessions_dbt": dbt_sessions, "sessions_baseline": base_sessions,
+        "rfm_customers_dbt": dbt_rfm, "rfm_customers_baseline": base_rfm,
+    }
+
+
+def run(scales: list[int], out: str, seed: int = 7) -> int:
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = [bench_scale(scale, out_dir, seed) for scale in scales]
+    header = (f"{'events':>11} {'dbt build s':>11} {'events/s':>9} {'peak MB':>8} {'db MB':>7} "
+              f"{'baseline s':>10} {'base MB':>8} {'ratio':>6} {'sessions dbt/base':>19}")
+    print("\n" + header + "\n" + "-" * len(header))
+    for r in results:
+        print(f"{r['events']:>11,} {r['dbt_build_seconds']:>11.1f} {r['events_per_second']:>9,} "
+              f"{r['dbt_peak_memory_mb']:>8,} {r['database_mb']:>7,.0f} "
+              f"{r['baseline_seconds']:>10.1f} {r['baseline_peak_memory_mb']:>8,} "
+              f"{r['ratio_dbt_to_baseline']:>6.2f} "
+              f"{r['sessions_dbt']:>9,}/{r['sessions_baseline']:<9,}")
+    dbt_exponent = _fit_exponent([(r["events"], r["dbt_build_seconds"]) for r in results])
+    base_exponent = _fit_exponent([(r["events"], r["baseline_seconds"]) for r in results])
+    if dbt_exponent is not None:
+        print(f"\ngrowth exponent (seconds ~ events^b): dbt build b = {dbt_exponent:.2f}, "
+              f"baseline b = {base_exponent:.2f}")
+    print("incremental and real-time runs: not measured yet (the event path is not incremental)")
+    (out_dir / "bench_pipeline.json").write_text(json.dumps({
+        "results": results, "dbt_growth_exponent": dbt_exponent,
+        "baseline_growth_exponent": base_exponent}, indent=2))
+    from python_utils.charts import line_chart
+
+    (out_dir / "bench_pipeline.svg").write_text(line_chart(
+        {"dbt build (all models + tests)": [(r["events"], r["dbt_build_seconds"])
+                                            for r in results],
+         "hand-written DuckDB baseline": [(r["events"], r["baseline_seconds"])
+                                          for r in results]},
+        "Full build time against data size", "events", "seconds", log_x=True, log_y=True))
+    print(f"wrote {out_dir / 'bench_pipeline.json'} and {out_dir / 'bench_pipeline.svg'}")
+    return 0
