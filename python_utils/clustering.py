@@ -843,8 +843,12 @@ def params_from_meta(text: str) -> ClusterParams:
 
 def for_engine(frame: pd.DataFrame, relation) -> pd.DataFrame:
     """Upper-case the columns on Snowflake (a Snowpark relation), where unquoted names are
-    stored upper-case; unchanged on DuckDB."""
+    stored upper-case, and hand missing texts over as None; unchanged on DuckDB (where a typed
+    string column keeps an all-null column VARCHAR)."""
     if hasattr(relation, "to_pandas"):
         frame = frame.copy()
+        for column in frame.columns:  # Snowpark takes None for a missing text, not pd.NA
+            if isinstance(frame[column].dtype, pd.StringDtype):
+                frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         frame.columns = [str(c).upper() for c in frame.columns]
     return frame

@@ -31,6 +31,21 @@ def test_relation_to_pandas_reads_duckdb_relations_and_lower_cases_columns():
     assert list(frame.columns) == ["person_id", "log_session_count"]
 
 
+def test_for_engine_upper_cases_and_hands_missing_texts_as_none_on_snowflake():
+    from python_utils.clustering import for_engine
+
+    class SnowparkLike:
+        def to_pandas(self):
+            return pd.DataFrame()
+
+    frame = pd.DataFrame({"person_id": ["a", "b"],
+                          "note": pd.Series(["x", None], dtype="string")})
+    out = for_engine(frame, SnowparkLike())
+    assert list(out.columns) == ["PERSON_ID", "NOTE"] and out["NOTE"].tolist() == ["x", None]
+    with duckdb.connect() as connection:
+        assert for_engine(frame, connection.sql("select 1")).equals(frame)
+
+
 def test_relation_to_pandas_turns_decimal_objects_into_floats():
     from decimal import Decimal
 

@@ -135,6 +135,13 @@ def test_five_percent_more_customers_keep_the_existing_cluster_ids(ml_demo):
     print(f"\n+5% customers: {kept:.1%} of {len(both)} existing persons kept their cluster id; "
           f"runs {runs}")
     assert kept >= 0.9
+    # the persons who arrived entered their segments in the second build; nobody else did
+    entered = {r[0] for r in query(ml_demo["db"], """
+        select distinct person_id from segment_membership_changes
+        where change_number = 2 and change_type = 'entered' and segment_family = 'rfm'""")}
+    existing = set(ml_demo["before"]["person_id"])
+    new_persons = set(after["person_id"]) - existing
+    assert new_persons and new_persons <= entered
     assert runs[1][1] >= runs[0][2] - 1  # all clusters but at most one matched
     assert runs[1][3] >= 0.8
     # a matched id keeps its name
@@ -151,11 +158,15 @@ def test_a_rebuild_gives_identical_cluster_ids_and_names(ml_demo, tmp_path):
     sql = ("select person_id, cluster_id, cluster_name, confidence, pca_x, pca_y "
            "from customer_clusters order by person_id")
     before = query(work / "segments.duckdb", sql)
+    changes = "select count(*), max(change_number) from segment_membership_changes"
+    changes_before = query(work / "segments.duckdb", changes)
     run = run_dbt(["build", "--select", "segment_model_runs", "customer_clusters",
-                   "cluster_scaler", "cluster_centroids", "customer_cluster_scores"],
+                   "cluster_scaler", "cluster_centroids", "customer_cluster_scores",
+                   "customer_segments", "segment_membership_changes"],
                   ml_demo["raw"], work, dbt_vars=ML_VARS)
     assert run.returncode == 0, run.output[-4000:]
     assert query(work / "segments.duckdb", sql) == before
+    assert query(work / "segments.duckdb", changes) == changes_before  # nothing entered or left
     last = query(work / "segments.duckdb", """
         select ari_vs_previous, matched_cluster_count, k_final, input_hash = lag(input_hash)
             over (order by run_number)

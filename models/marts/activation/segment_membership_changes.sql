@@ -1,0 +1,156 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
+-- Segment entries and exits for activation tools to poll: each build compares every person's
+-- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) with the
+-- state this table has recorded so far and appends one row per change (entered / exited),
+-- numbered by build (change_number) and stamped with the moment the segments describe
+-- (changed_at = segmented_at, from the data). Re-running a build on unchanged data appends
+-- nothing. A --full-refresh starts the history again (every membership 'entered').
+{%- set rule_flags = [
+    'high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
+    'recent_high_value_buyer', 'lapsed_customer', 'new_visitor', 'discount_driven_buyer',
+    'late_night_mobile_shopper', 'browser_never_buys', 'rapid_product_browser',
+    'category_enthusiast', 'highly_engaged',
+] %}
+
+with
+
+segments as (
+    select * from {{ ref('customer_segments') }}
+),
+
+-- noqa: disable=LT02
+current_memberships as (
+    {%- for flag in rule_flags %}
+    select
+        person_id,
+        'rule' as segment_family,
+        '{{ flag }}' as segment_name
+    from segments
+    where is_{{ flag }}
+    union all
+    {%- endfor %}
+    select
+        person_id,
+        'rfm' as segment_family,
+        rfm_segment as segment_name
+    from segments
+    union all
+    select
+        person_id,
+        'engagement_tier' as segment_family,
+        engagement_tier as segment_name
+    from segments
+    union all
+    select
+        person_id,
+        'cluster' as segment_family,
+        cluster_name as segment_name
+    from segments
+    where cluster_name is not null
+),
+-- noqa: enable=LT02
+
+{% if is_incremental() %}
+
+history as (
+    select * from {{ this }}
+),
+
+latest_changes as (
+    select
+        person_id,
+        segment_family,
+        segment_name,
+        change_type,
+        row_number() over (
+            partition by person_id, segment_family, segment_name
+            order by change_number desc
+        ) as recency_rank
+    from history
+),
+
+previous_memberships as (
+    select
+        person_id,
+        segment_family,
+        segment_name
+    from latest_changes
+    where recency_rank = 1 and change_type = 'entered'
+),
+
+this_run as (
+    select coalesce(max(change_number), 0) + 1 as change_number from history
+),
+
+{% else %}
+
+previous_memberships as (
+    select
+        person_id,
+        segment_family,
+        segment_name
+    from current_memberships
+    where 1 = 0
+),
+
+this_run as (
+    select 1 as change_number
+),
+
+{% endif %}
+
+entered as (
+    select
+        current_memberships.person_id,
+        current_memberships.segment_family,
+        current_memberships.segment_name,
+        'entered' as change_type
+    from current_memberships
+    left join previous_memberships
+        on
+            current_memberships.person_id = previous_memberships.person_id
+            and current_memberships.segment_family = previous_memberships.segment_family
+            and current_memberships.segment_name = previous_memberships.segment_name
+    where previous_memberships.person_id is null
+),
+
+exited as (
+    select
+        previous_memberships.person_id,
+        previous_memberships.segment_family,
+        previous_memberships.segment_name,
+        'exited' as change_type
+    from previous_memberships
+    left join current_memberships
+        on
+            previous_memberships.person_id = current_memberships.person_id
+            and previous_memberships.segment_family = current_memberships.segment_family
+            and previous_memberships.segment_name = current_memberships.segment_name
+    where current_memberships.person_id is null
+),
+
+changes as (
+    select * from entered
+    union all
+    select * from exited
+),
+
+observation_window as (
+    select * from {{ ref('stg_observation_window') }}
+),
+
+final as (
+    select
+        this_run.change_number,
+        changes.person_id,
+        changes.segment_family,
+        changes.segment_name,
+        changes.change_type,
+        observation_window.observation_end_at as changed_at
+    from changes
+    cross join this_run
+    cross join observation_window
+)
+
+select * from final
