@@ -49,8 +49,9 @@ current_memberships as (
     from segments
     where cluster_name is not null
 ),
--- noqa: enable=LT02
 
+-- The state so far: the last change of every membership (sqlfluff cannot lay out both
+-- branches of the incremental switch at once).
 {% if is_incremental() %}
 
 history as (
@@ -99,6 +100,7 @@ this_run as (
 ),
 
 {% endif %}
+-- noqa: enable=LT02
 
 entered as (
     select
