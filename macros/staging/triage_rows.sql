@@ -1,16 +1,73 @@
-{% macro triage_rows(base_model, key_columns, order_columns=[], future_columns=[]) %}
+{% macro triage_rows(base_model, key_columns, order_columns=[], future_columns=[],
+                     watermark_column=none) %}
     {#-
         Final verdict for every row of a base model: quarantine_reason is null for an accepted
         row, else the first reason that applies, in this order: the base model's own checks
         (_invalid_reason), a timestamp later than the observation window's future cutoff
         (future_timestamp), and a repeat of a key already accepted (duplicate_key). Among rows
         sharing a key the first by order_columns, then file order, is kept.
+
+        In an incremental run (the calling model is incremental with unique_key = the key and
+        delete+insert) only the keys that need a verdict are judged again, whole: keys of rows
+        from files the table has not seen, keys of rows whose watermark_column lies within
+        var('incremental_lookback_hours') of the latest accepted one (warehouse tables have no
+        file lineage), and keys quarantined as future_timestamp (a later as_of may admit them).
+        All base rows of those keys are ranked again, exactly as a full build would rank them.
     -#}
     with
 
+    {% if is_incremental() %}
+    existing as (
+        select * from {{ this }}
+    ),
+
+    watermark as (
+        select
+            {{ dbt.dateadd('hour', -1 * var('incremental_lookback_hours'),
+                           'max(' ~ watermark_column ~ ')') }} as reopened_from
+        from existing
+        where quarantine_reason is null
+    ),
+
+    touched_keys as (
+        select distinct {{ key_columns | join(', ') }}
+        from {{ ref(base_model) }}
+        cross join watermark
+        where
+            _source_file not in (
+                select distinct _source_file from existing where _source_file is not null
+            )
+            or {{ watermark_column }} >= watermark.reopened_from
+            or watermark.reopened_from is null
+        union
+        select distinct {{ key_columns | join(', ') }}
+        from existing
+        where quarantine_reason = 'future_timestamp'
+    ),
+
+    base as (
+        select candidates.*
+        from {{ ref(base_model) }} as candidates
+        inner join touched_keys
+            on
+            {%- for key in key_columns %}
+                {% if not loop.first %}and {% endif %}candidates.{{ key }} = touched_keys.{{ key }}
+            {%- endfor %}
+        union all
+        -- rows without a key are judged once, when their file arrives
+        select *
+        from {{ ref(base_model) }}
+        where
+            ({% for key in key_columns %}{% if not loop.first %} or {% endif %}{{ key }} is null{% endfor %})
+            and _source_file not in (
+                select distinct _source_file from existing where _source_file is not null
+            )
+    ),
+    {% else %}
     base as (
         select * from {{ ref(base_model) }}
     ),
+    {% endif %}
 
     observation_window as (
         select * from {{ ref('stg_observation_window') }}
@@ -33,16 +90,21 @@
     ranked as (
         select
             checked.*,
-            row_number() over (
-                partition by {{ key_columns | join(', ') }}
-                order by
-                    case when _row_reason is null then 0 else 1 end,
-                    {%- for column in order_columns %}
-                    {{ column }},
-                    {%- endfor %}
-                    _source_file,
-                    _source_row
-            ) as _key_rank
+            -- a rejected row without a full key has no rank (nothing to be a duplicate of)
+            case
+                when _row_reason is not null and ({% for key in key_columns %}{% if not loop.first %} or {% endif %}{{ key }} is null{% endfor %})
+                    then null
+                else row_number() over (
+                    partition by {{ key_columns | join(', ') }}
+                    order by
+                        case when _row_reason is null then 0 else 1 end,
+                        {%- for column in order_columns %}
+                        {{ column }},
+                        {%- endfor %}
+                        _source_file,
+                        _source_row
+                )
+            end as _key_rank
         from checked
     ),
 
