@@ -52,7 +52,10 @@ generate: setup
 build: setup
 	$(BIN)/dbt build
 
-demo: generate build
+# The demo regenerates its data under the same file names, so it rebuilds from scratch
+# (--full-refresh): incremental models would take same-named files as already seen.
+demo: generate
+	$(BIN)/dbt build --full-refresh
 	@$(BIN)/python -m python_utils report --database $(SEGMENTS_DUCKDB_PATH)
 
 docs: setup
