@@ -34,7 +34,6 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, f1_score, get_scorer, log_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-ID_COLUMNS = ("person_id", "customer_id")
 HOLDOUT_BUCKETS = 10_000
 CALIBRATION_BINS = 10
 PERMUTATION_REPEATS = 5
@@ -55,12 +54,10 @@ NAN = float("nan")
 def model_feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
     """Numeric model inputs of a mart: everything but ids, the label / target columns named in
     `exclude` and is_* flags; sorted, so the engine's column order never changes a fit."""
-    skipped = set(ID_COLUMNS) | set(exclude)
-    return sorted(
-        c for c in frame.columns
-        if c not in skipped and not str(c).startswith("is_")
-        and pd.api.types.is_numeric_dtype(frame[c])
-    )
+    from python_utils.clustering import feature_columns
+
+    skipped = set(exclude)
+    return [c for c in feature_columns(frame) if c not in skipped]
 
 
 def _hash_int(value: str, salt: str = "") -> int:
@@ -501,7 +498,8 @@ RUN_COLUMNS = [
 ]
 
 
-def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share: float = 0.25
+def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share: float = 0.25,
+                         high_threshold: float = 0.66, medium_threshold: float = 0.33
                          ) -> tuple[pd.DataFrame, dict]:
     """The churn model on int_churn_snapshots_built: fit on the 'training' snapshot (features
     as of as_of - N, labels from the N days after), score the 'scoring' snapshot (features as
@@ -512,7 +510,9 @@ def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share:
     drop = [c for c in SNAPSHOT_COLUMNS if c in snapshots.columns]
     scores, summary = train_churn_model(training.drop(columns=drop),
                                         scoring.drop(columns=drop + ["is_churned"]),
-                                        seed=seed, holdout_share=holdout_share)
+                                        seed=seed, holdout_share=holdout_share,
+                                        high_threshold=high_threshold,
+                                        medium_threshold=medium_threshold)
     customers = scoring[["person_id", "customer_id"]].astype({"person_id": str})
     scores = scores.merge(customers, on="person_id", how="left")
     return scores[["person_id", "customer_id", "churn_probability", "churn_risk_tier"]], summary

@@ -14,5 +14,6 @@ def model(dbt, session):
     relation = dbt.ref("int_churn_snapshots_built")
     params = json.loads(dbt.config.meta_get("supervised_params"))
     scores, _ = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
-                                     params["holdout_share"])
+                                     params["holdout_share"], params["risk_high"],
+                                     params["risk_medium"])
     return for_engine(scores, relation)

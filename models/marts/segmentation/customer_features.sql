@@ -6,6 +6,7 @@
 -- columns; categoricals are one-hot encoded as 0/1 columns.
 -- Visit behaviour is measured over web sessions only (sessions with a page or product view):
 -- e-mail opens also form sessions, and counting them would dilute every per-visit average.
+-- Night and evening follow daypart_expression; morning here is the 06-10 commute window.
 -- Per-person shares and per-visit means are shrunk towards the population value with
 -- var('features_prior_sessions') pseudo-visits, so a person with one or two visits (or none,
 -- e.g. without analytics consent) sits near the population instead of at an extreme.
@@ -106,16 +107,18 @@ visits as (
     select
         web_sessions.*,
         case when promo_days.session_date is not null then 1.0 else 0.0 end as is_promo_day,
-        case when web_sessions.start_hour >= 22 or web_sessions.start_hour < 6 then 1.0 else 0.0 end
-            as is_night,
+        case
+            when {{ daypart_expression('web_sessions.started_at') }} = 'night' then 1.0
+            else 0.0
+        end as is_night,
         case
             when web_sessions.start_hour >= 6 and web_sessions.start_hour < 10 then 1.0 else 0.0
         end
             as is_morning,
         case
-            when web_sessions.start_hour >= 18 and web_sessions.start_hour < 22 then 1.0 else 0.0
-        end
-            as is_evening
+            when {{ daypart_expression('web_sessions.started_at') }} = 'evening' then 1.0
+            else 0.0
+        end as is_evening
     from web_sessions
     left join promo_days on web_sessions.session_date = promo_days.session_date
 ),
@@ -197,9 +200,8 @@ order_features as (
         orders.customer_id,
         count(*) as orders,
         sum(
-            case when extract(hour from orders.ordered_at) >= 22
-                    or extract(hour from orders.ordered_at) < 6
-                    then 1.0
+            case
+                when {{ daypart_expression('orders.ordered_at') }} = 'night' then 1.0
                 else 0.0
             end
         ) as night_orders,
@@ -211,9 +213,8 @@ order_features as (
             end
         ) as morning_orders,
         sum(
-            case when extract(hour from orders.ordered_at) >= 18
-                    and extract(hour from orders.ordered_at) < 22
-                    then 1.0
+            case
+                when {{ daypart_expression('orders.ordered_at') }} = 'evening' then 1.0
                 else 0.0
             end
         ) as evening_orders,
@@ -261,7 +262,11 @@ order_item_features as (
         count(*) as order_lines,
         sum(
             case
-                when order_items.unit_price < 0.97 * product_price_levels.price then 1.0 else 0.0
+                when
+                    order_items.unit_price
+                    < {{ var('features_discounted_price_ratio') }} * product_price_levels.price
+                    then 1.0
+                else 0.0
             end
         )
             as discounted_lines,

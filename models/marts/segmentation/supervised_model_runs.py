@@ -23,7 +23,8 @@ def model(dbt, session):
     seconds = {}
     started = time.perf_counter()
     _, churn = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
-                                    params["holdout_share"])
+                                    params["holdout_share"], params["risk_high"],
+                                    params["risk_medium"])
     seconds["churn"] = time.perf_counter() - started
     started = time.perf_counter()
     frame = segment_training_frame(relation_to_pandas(dbt.ref("int_early_behaviour_summarised")),
