@@ -1,22 +1,33 @@
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', tags=['realtime']) }}
 
 -- Segment entries and exits for activation tools to poll: each build compares every person's
--- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) with the
--- state this table has recorded so far and appends one row per change (entered / exited),
--- numbered by build (change_number) and stamped with the moment the segments describe
--- (changed_at = segmented_at, from the data). Re-running a build on unchanged data appends
--- nothing. A --full-refresh starts the history again (every membership 'entered').
+-- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) and in
+-- customer_realtime_segments (family 'realtime') with the state this table has recorded so far
+-- and appends one row per change (entered / exited), numbered by build (change_number) and
+-- stamped with the moment the segments describe (changed_at, from the data: the end of as_of for
+-- the daily families, the stream clock for 'realtime'). Re-running a build on unchanged data
+-- appends nothing. The real-time fast path (`--selector realtime`) rebuilds only the real-time
+-- segments, so only they change between daily builds. A --full-refresh starts the history
+-- again (every membership 'entered').
 {%- set rule_flags = [
     'high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
     'recent_high_value_buyer', 'lapsed_customer', 'new_visitor', 'discount_driven_buyer',
     'late_night_mobile_shopper', 'browser_never_buys', 'rapid_product_browser',
     'category_enthusiast', 'highly_engaged',
 ] %}
+{%- set realtime_flags = [
+    'cart_abandoner', 'high_value_cart_abandoner', 'high_intent_product_viewer',
+    'rapid_product_browser',
+] %}
 
 with
 
 segments as (
     select * from {{ ref('customer_segments') }}
+),
+
+realtime_segments as (
+    select * from {{ ref('customer_realtime_segments') }}
 ),
 
 -- noqa: disable=LT02
@@ -48,6 +59,15 @@ current_memberships as (
         cluster_name as segment_name
     from segments
     where cluster_name is not null
+    {%- for flag in realtime_flags %}
+    union all
+    select
+        person_id,
+        'realtime' as segment_family,
+        '{{ flag }}' as segment_name
+    from realtime_segments
+    where is_{{ flag }}
+    {%- endfor %}
 ),
 
 -- The state so far: the last change of every membership (sqlfluff cannot lay out both
@@ -142,6 +162,10 @@ observation_window as (
     select * from {{ ref('stg_observation_window') }}
 ),
 
+stream_clock as (
+    select max(evaluated_at) as evaluated_at from realtime_segments
+),
+
 final as (
     select
         this_run.change_number,
@@ -149,10 +173,15 @@ final as (
         changes.segment_family,
         changes.segment_name,
         changes.change_type,
-        observation_window.observation_end_at as changed_at
+        case
+            when changes.segment_family = 'realtime'
+                then coalesce(stream_clock.evaluated_at, observation_window.observation_end_at)
+            else observation_window.observation_end_at
+        end as changed_at
     from changes
     cross join this_run
     cross join observation_window
+    cross join stream_clock
 )
 
 select * from final

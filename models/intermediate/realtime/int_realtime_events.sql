@@ -1,0 +1,100 @@
+-- The real-time window: permitted events of the last realtime_recent_hours (or
+-- rule_product_view_window_days, if longer) before the stream clock, with the person they belong to. The stream clock is the latest accepted
+-- event (stream_clock_at), so the window follows the data, not the wall clock, and events after
+-- the end of as_of (a day still filling up) count here while the daily marts wait for as_of to
+-- move. The person is the identity graph's person of the user id, else of the anonymous id;
+-- ids the graph has not met yet (it is rebuilt by the full build) get the person id the graph
+-- gives a single id, so the next full build keeps them unless a login merges them.
+-- Strategy: a table over a bounded window, rebuilt every run. Its cost follows the window, not
+-- the history, and it always equals a full build; consent withdrawals and deletions inside the
+-- window take effect at once, which a delete+insert on new rows alone would miss.
+{{ config(materialized='table', tags=['realtime']) }}
+{%- set window_hours = [var('realtime_recent_hours') | int,
+                        (var('rule_product_view_window_days') | int) * 24] | max %}
+
+with
+
+accepted as (
+    select occurred_at from {{ ref('stg_app__events') }}
+),
+
+clock as (
+    select
+        max(occurred_at) as stream_clock_at,
+        {{ dbt.dateadd('hour', -1 * window_hours, 'max(occurred_at)') }}
+            as window_start_at
+    from accepted
+),
+
+checked as (
+    select * from {{ ref('int_events_privacy_checked') }}
+),
+
+resolved as (
+    select * from {{ ref('int_identity_resolved') }}
+),
+
+windowed as (
+    select
+        checked.*,
+        clock.stream_clock_at
+    from checked
+    cross join clock
+    where
+        checked.occurred_at > clock.window_start_at
+        and (
+            checked.exclusion_reason is null
+            or checked.exclusion_reason = 'after_observation_window'
+        )
+),
+
+final as (
+    select
+        windowed.event_id,
+        windowed.visitor_id,
+        coalesce(
+            by_user.person_id,
+            by_anonymous_id.person_id,
+            case
+                when lower(windowed.user_id) not in (
+                    {{ sql_string_list(var('identity_id_blocklist')) }}
+                )
+                    then {{ dbt.hash(dbt.concat(["'0'", 'windowed.user_id'])) }}
+            end,
+            case
+                when lower(windowed.anonymous_id) not in (
+                    {{ sql_string_list(var('identity_id_blocklist')) }}
+                )
+                    then {{ dbt.hash(dbt.concat(["'1'", 'windowed.anonymous_id'])) }}
+            end
+        ) as person_id,
+        coalesce(
+            by_user.customer_id,
+            by_anonymous_id.customer_id,
+            case
+                when lower(windowed.user_id) not in (
+                    {{ sql_string_list(var('identity_id_blocklist')) }}
+                )
+                    then windowed.user_id
+            end
+        ) as customer_id,
+        windowed.event_type,
+        windowed.occurred_at,
+        windowed.product_id,
+        windowed.category,
+        windowed.device_type,
+        windowed.channel,
+        windowed.stream_clock_at,
+        windowed._source_file
+    from windowed
+    left join resolved as by_user
+        on
+            windowed.user_id = by_user.id_value
+            and by_user.id_type = 'user_id'
+    left join resolved as by_anonymous_id
+        on
+            windowed.anonymous_id = by_anonymous_id.id_value
+            and by_anonymous_id.id_type = 'anonymous_id'
+)
+
+select * from final
