@@ -16,7 +16,7 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench
+.PHONY: setup setup-dev demo generate build realtime stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench
 
 # A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
 # (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too).
@@ -51,6 +51,14 @@ generate: setup
 
 build: setup
 	$(BIN)/dbt build
+
+# The real-time fast path: new event files -> real-time segments -> segment_membership_changes.
+realtime: setup
+	$(BIN)/dbt build --selector realtime
+
+# Streaming demo: micro-batches of new events, the real-time path after each (data/stream).
+stream: setup
+	$(BIN)/python -m python_utils stream --out data/stream
 
 # The demo regenerates its data under the same file names, so it rebuilds from scratch
 # (--full-refresh): incremental models would take same-named files as already seen.

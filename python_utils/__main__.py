@@ -16,6 +16,9 @@ bench-clusters
 bench
     Full dbt build at several data sizes against a hand-written DuckDB baseline
     (see :mod:`python_utils.bench_pipeline`).
+stream
+    Streaming demo: micro-batches of new events refresh the real-time segments
+    (see :mod:`python_utils.stream`).
 evaluate-clusters
     Adjusted Rand index of every clustering algorithm against the planted personas
     (see :mod:`python_utils.evaluate_clusters`).
@@ -283,12 +286,41 @@ def _add_evaluate_clusters_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_evaluate_clusters)
 
 
+def _cmd_stream(args: argparse.Namespace) -> int:
+    from python_utils.stream import run
+
+    return run(args.customers, args.days, args.seed, args.hold_hours, args.batch_minutes,
+               args.interval, args.batches, args.out)
+
+
+def _add_stream_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "stream",
+        help="streaming demo: micro-batches of events refresh the real-time segments",
+    )
+    p.add_argument("--customers", type=_positive_int, default=2000)
+    p.add_argument("--days", type=_positive_int, default=30)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--hold-hours", type=_positive_float, default=4.0,
+                   help="the last hours of generated events form the stream (default 4)")
+    p.add_argument("--batch-minutes", type=_positive_float, default=30.0,
+                   help="event time per micro-batch (default 30)")
+    p.add_argument("--interval", type=_positive_float, default=5.0,
+                   help="seconds between micro-batches (default 5; a batch waits for the "
+                        "previous refresh)")
+    p.add_argument("--batches", type=_positive_int, default=None,
+                   help="stop after this many batches (default: the whole stream)")
+    p.add_argument("--out", default="data/stream", help="work folder (data, database, report)")
+    p.set_defaults(func=_cmd_stream)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
     _add_check_snowflake_sql_parser,
     _add_load_snowflake_parser,
     _add_bench_clusters_parser,
+    _add_stream_parser,
     _add_evaluate_clusters_parser,
     _add_bench_parser,
 )
