@@ -2,10 +2,12 @@
 hand-written baseline in the same run.
 
 For each scale: generate demo data with about that many events (the generator's personas,
-180 days), run the full `dbt build` (every model and test) on a fresh DuckDB file, then run
-python_utils/sql/baseline.sql, a single DuckDB script that computes the core outputs (deduplicated
-events, sessions, RFM, engagement) straight from the raw files without the project's
-guarantees. Every step runs in its own process, so its peak memory (ru_maxrss) is its own.
+180 days) and hold back its latest 1% of events; run the full `dbt build` (every model and test)
+on a fresh DuckDB file, then python_utils/sql/baseline.sql, a single DuckDB script that computes
+the core outputs (deduplicated events, sessions, RFM, engagement) straight from the raw files
+without the project's guarantees. Then land the held-back 1% (all but its last 10 minutes) as a
+new file and time the incremental `dbt build`, and land the last 10 minutes as one micro-batch
+and time the real-time path (`dbt build --selector realtime`). Every step runs in its own process, so its peak memory (ru_maxrss) is its own.
 Reports wall time, events per second, peak memory, database size and the ratio dbt / baseline,
 fits the growth exponent (seconds ~ events^b), prints a table, and writes JSON and an SVG chart.
 """
@@ -19,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from python_utils.stream import hold_back, land
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EVENTS_PER_CUSTOMER = 116  # the generator's 180-day demo: 1.16M events for 10,000 customers
@@ -69,17 +73,20 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
                                 work / "generate.log")
     if code:
         raise RuntimeError(f"generation failed: see {work / 'generate.log'}")
+    held = work / "held_back_events.parquet"
+    held_count, _, last = hold_back(raw, held, share=0.01)
     events = duckdb.sql(f"select count(*) from read_parquet('{raw}/events/*.parquet')"
                         ).fetchall()[0][0]
-    print(f"  {events:,} events generated in {gen_seconds:.1f} s; dbt build ...", flush=True)
+    print(f"  {events + held_count:,} events generated in {gen_seconds:.1f} s, the latest "
+          f"{held_count:,} held back; dbt build ...", flush=True)
     dbt = str(Path(sys.executable).parent / "dbt")
+    dbt_env = {"SEGMENTS_RAW_PATH": str(raw), "SEGMENTS_DUCKDB_PATH": str(database),
+               "DBT_PROFILES_DIR": str(PROJECT_DIR), "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR)}
+    dbt_paths = ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     # Speed, not data judgement: the segment-size gates only warn on synthetic data of any size.
     build_seconds, build_mb, code = _run(
-        [dbt, "build", "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-         "--vars", '{"segment_test_severity": "warn"}'],
-        work / "dbt_build.log",
-        env={"SEGMENTS_RAW_PATH": str(raw), "SEGMENTS_DUCKDB_PATH": str(database),
-             "DBT_PROFILES_DIR": str(PROJECT_DIR), "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR)})
+        [dbt, "build", *dbt_paths, "--vars", '{"segment_test_severity": "warn"}'],
+        work / "dbt_build.log", env=dbt_env)
     if code:
         raise RuntimeError(f"dbt build failed: see {work / 'dbt_build.log'}")
     with duckdb.connect(str(database), read_only=True) as connection:
@@ -102,6 +109,28 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
             "select count(*) from baseline_sessions").fetchall()[0][0]
         base_rfm = connection.sql("select count(*) from baseline_rfm").fetchall()[0][0]
     print(f"  baseline {base_seconds:.1f} s, peak {base_mb:,.0f} MB", flush=True)
+    micro_start = duckdb.sql(f"select cast('{last}' as timestamp) - interval 10 minute"
+                             ).fetchall()[0][0].isoformat()
+    increment = land(held, raw / "events" / "increment-00001.parquet", end=micro_start)
+    print(f"  +{increment:,} events ({increment / events:.1%}) as a new file: dbt build ...",
+          flush=True)
+    inc_seconds, inc_mb, code = _run(
+        [dbt, "build", *dbt_paths, "--vars", '{"segment_test_severity": "warn"}'],
+        work / "dbt_incremental.log", env=dbt_env)
+    if code:
+        raise RuntimeError(f"incremental dbt build failed: see {work / 'dbt_incremental.log'}")
+    micro = land(held, raw / "events" / "stream-00001.parquet", start=micro_start)
+    print(f"  incremental build {inc_seconds:.1f} s, peak {inc_mb:,.0f} MB; +{micro:,} events "
+          f"(10 minutes): dbt build --selector realtime ...", flush=True)
+    rt_seconds, rt_mb, code = _run([dbt, "build", *dbt_paths, "--selector", "realtime"],
+                                   work / "dbt_realtime.log", env=dbt_env)
+    if code:
+        raise RuntimeError(f"real-time build failed: see {work / 'dbt_realtime.log'}")
+    slowest = sorted(json.loads((work / "target" / "run_results.json").read_text())["results"],
+                     key=lambda r: -r["execution_time"])[:4]
+    print(f"  real-time path {rt_seconds:.1f} s, peak {rt_mb:,.0f} MB (slowest: " + ", ".join(
+        f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest) + ")",
+        flush=True)
     return {
         "target_events": target_events, "events": events, "customers": customers,
         "as_of": as_of, "generate_seconds": round(gen_seconds, 2),
@@ -110,7 +139,13 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
         "dbt_peak_memory_mb": round(build_mb), "database_mb": round(size_mb, 1),
         "baseline_seconds": round(base_seconds, 2), "baseline_peak_memory_mb": round(base_mb),
         "ratio_dbt_to_baseline": round(build_seconds / base_seconds, 2),
-        "incremental_seconds_1pct": None, "realtime_path_seconds": None,
+        "incremental_events": increment, "incremental_seconds": round(inc_seconds, 2),
+        "incremental_peak_memory_mb": round(inc_mb),
+        "incremental_share_of_full": round(inc_seconds / build_seconds, 3),
+        "realtime_events": micro, "realtime_path_seconds": round(rt_seconds, 2),
+        "realtime_peak_memory_mb": round(rt_mb),
+        "realtime_slowest_nodes": {r["unique_id"]: round(r["execution_time"], 2)
+                                   for r in slowest},
         "sessions_dbt": dbt_sessions, "sessions_baseline": base_sessions,
         "rfm_customers_dbt": dbt_rfm, "rfm_customers_baseline": base_rfm,
     }
@@ -121,20 +156,23 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [bench_scale(scale, out_dir, seed) for scale in scales]
     header = (f"{'events':>11} {'dbt build s':>11} {'events/s':>9} {'peak MB':>8} {'db MB':>7} "
-              f"{'baseline s':>10} {'base MB':>8} {'ratio':>6} {'sessions dbt/base':>19}")
+              f"{'baseline s':>10} {'base MB':>8} {'ratio':>6} {'+1% s':>7} {'share':>6} "
+              f"{'realtime s':>10} {'sessions dbt/base':>19}")
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
         print(f"{r['events']:>11,} {r['dbt_build_seconds']:>11.1f} {r['events_per_second']:>9,} "
               f"{r['dbt_peak_memory_mb']:>8,} {r['database_mb']:>7,.0f} "
               f"{r['baseline_seconds']:>10.1f} {r['baseline_peak_memory_mb']:>8,} "
-              f"{r['ratio_dbt_to_baseline']:>6.2f} "
+              f"{r['ratio_dbt_to_baseline']:>6.2f} {r['incremental_seconds']:>7.1f} "
+              f"{r['incremental_share_of_full']:>6.1%} {r['realtime_path_seconds']:>10.1f} "
               f"{r['sessions_dbt']:>9,}/{r['sessions_baseline']:<9,}")
     dbt_exponent = _fit_exponent([(r["events"], r["dbt_build_seconds"]) for r in results])
     base_exponent = _fit_exponent([(r["events"], r["baseline_seconds"]) for r in results])
     if dbt_exponent is not None:
         print(f"\ngrowth exponent (seconds ~ events^b): dbt build b = {dbt_exponent:.2f}, "
               f"baseline b = {base_exponent:.2f}")
-    print("incremental and real-time runs: not measured yet (the event path is not incremental)")
+    print("+1% s: `dbt build` after 1% new events in a new file (share: of the full build); "
+          "realtime s: `dbt build --selector realtime` after a 10-minute micro-batch")
     (out_dir / "bench_pipeline.json").write_text(json.dumps({
         "results": results, "dbt_growth_exponent": dbt_exponent,
         "baseline_growth_exponent": base_exponent}, indent=2))
@@ -144,7 +182,11 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
         {"dbt build (all models + tests)": [(r["events"], r["dbt_build_seconds"])
                                             for r in results],
          "hand-written DuckDB baseline": [(r["events"], r["baseline_seconds"])
-                                          for r in results]},
+                                          for r in results],
+         "dbt build after +1% events": [(r["events"], r["incremental_seconds"])
+                                        for r in results],
+         "real-time path (10-minute batch)": [(r["events"], r["realtime_path_seconds"])
+                                              for r in results]},
         "Full build time against data size", "events", "seconds", log_x=True, log_y=True))
     print(f"wrote {out_dir / 'bench_pipeline.json'} and {out_dir / 'bench_pipeline.svg'}")
     return 0

@@ -36,29 +36,33 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 STREAM_PREFIX = "stream-"
 
 
-def hold_back(raw: Path, hold_hours: float) -> tuple[Path, str, str]:
-    """Move the last ``hold_hours`` of events out of ``raw``/events into one parquet file.
+def hold_back(raw: Path, held: Path, hold_hours: float | None = None,
+              share: float | None = None) -> tuple[int, str, str]:
+    """Move the latest events out of ``raw``/events into the parquet file ``held``.
 
-    Returns (held-back file, first held-back moment, last event moment) as ISO text.
+    Holds back the last ``hold_hours`` of event time, or the latest ``share`` of the events.
+    Returns (events held back, first held-back moment, last event moment) as ISO text.
     """
     events_dir = raw / "events"
     files = sorted(events_dir.glob("*.parquet"))
     if not files:
         raise FileNotFoundError(f"no event files in {events_dir}")
-    held = raw.parent / "held_back_events.parquet"
+    at = "try_cast(occurred_at as timestamp)"
     with duckdb.connect() as connection:
         glob = str(events_dir / "*.parquet")
-        last = connection.execute(
-            f"select max(try_cast(occurred_at as timestamp)) from read_parquet('{glob}')"
-        ).fetchall()[0][0]
-        cut = connection.execute(
-            f"select cast(? as timestamp) - interval '{float(hold_hours) * 3600} seconds'", [last]
-        ).fetchall()[0][0]
-        is_held = f"coalesce(try_cast(occurred_at as timestamp) >= '{cut}', false)"
+        if share is not None:
+            cut_sql = f"select quantile_disc({at}, {1 - float(share)}), max({at})"
+        else:
+            cut_sql = (f"select max({at}) - interval '{float(hold_hours) * 3600} seconds', "
+                       f"max({at})")
+        cut, last = connection.execute(f"{cut_sql} from read_parquet('{glob}')").fetchall()[0]
+        is_held = f"coalesce({at} >= '{cut}', false)"
         connection.execute(
             f"copy (select * from read_parquet('{glob}') where {is_held} "
-            f"order by try_cast(occurred_at as timestamp), event_id) to '{held}' (format parquet)"
+            f"order by {at}, event_id) to '{held}' (format parquet)"
         )
+        count = connection.execute(f"select count(*) from read_parquet('{held}')"
+                                   ).fetchall()[0][0]
         for path in files:
             kept = path.with_suffix(".kept")
             connection.execute(
@@ -66,7 +70,22 @@ def hold_back(raw: Path, hold_hours: float) -> tuple[Path, str, str]:
                 f"to '{kept}' (format parquet)"
             )
             kept.replace(path)
-    return held, cut.isoformat(), last.isoformat()
+    return count, cut.isoformat(), last.isoformat()
+
+
+def land(held: Path, target: Path, start: str | None = None, end: str | None = None) -> int:
+    """Write the held-back events in [start, end) to ``target``, atomically; returns the count."""
+    at = "try_cast(occurred_at as timestamp)"
+    where = " and ".join([*([f"{at} >= '{start}'"] if start else []),
+                          *([f"{at} < '{end}'"] if end else [])]) or "true"
+    partial = target.with_suffix(".part")
+    with duckdb.connect() as connection:
+        connection.execute(f"copy (select * from read_parquet('{held}') where {where}) "
+                           f"to '{partial}' (format parquet)")
+        count = connection.execute(f"select count(*) from read_parquet('{partial}')"
+                                   ).fetchall()[0][0]
+    partial.replace(target)  # the file lands whole
+    return count
 
 
 def _dbt(args: list[str], work: Path, env: dict[str, str]) -> tuple[float, int, str]:
@@ -154,10 +173,8 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
     print(f"[1/3] generating {customers:,} customers over {days} days ...", flush=True)
     generate(GeneratorConfig(customers=customers, days=days, seed=seed, out=raw,
                              truth_out=work / "ground_truth", quiet=True))
-    held, cut, last = hold_back(raw, hold_hours)
-    with duckdb.connect() as connection:
-        n_held = connection.execute(f"select count(*) from read_parquet('{held}')"
-                                    ).fetchall()[0][0]
+    held = work / "held_back_events.parquet"
+    n_held, cut, last = hold_back(raw, held, hold_hours=hold_hours)
     print(f"      held back {n_held:,} events from {cut} to {last}: the stream", flush=True)
 
     print("[2/3] daily build on the history: dbt build ...", flush=True)
@@ -184,18 +201,8 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
     for number, (start, end) in enumerate(bounds, start=1):
         started = time.perf_counter()
         name = f"{STREAM_PREFIX}{number:05d}.parquet"
-        target = raw / "events" / name
-        partial = target.with_suffix(".part")
-        upper = "" if number == len(bounds) else f"and try_cast(occurred_at as timestamp) < '{end}'"
-        with duckdb.connect() as connection:
-            connection.execute(
-                f"copy (select * from read_parquet('{held}') "
-                f"where try_cast(occurred_at as timestamp) >= '{start}' {upper}) "
-                f"to '{partial}' (format parquet)"
-            )
-            n_events = connection.execute(f"select count(*) from read_parquet('{partial}')"
-                                          ).fetchall()[0][0]
-        partial.replace(target)  # the file lands whole
+        n_events = land(held, raw / "events" / name, start,
+                        None if number == len(bounds) else end)
         landed = time.perf_counter()
         seconds, code, tail = _dbt(["build", "--selector", "realtime"], work, env)
         if code:

@@ -9,14 +9,72 @@
 
         In an incremental run (the calling model is incremental with unique_key = the key and
         delete+insert) only the keys that need a verdict are judged again, whole: keys of rows
-        from files the table has not seen, keys of rows whose watermark_column lies within
-        var('incremental_lookback_hours') of the latest accepted one (warehouse tables have no
-        file lineage), and keys quarantined as future_timestamp (a later as_of may admit them).
-        All base rows of those keys are ranked again, exactly as a full build would rank them.
+        from files the table has not seen, keys quarantined as future_timestamp (a later as_of
+        may admit them) and, on warehouse tables (no file lineage), keys of rows whose
+        watermark_column lies within var('incremental_lookback_hours') of the latest accepted
+        one. All rows of those keys are ranked again, exactly as a full build would rank them:
+        on DuckDB the new files are read alone and the keys' earlier rows come from the table.
     -#}
     with
 
-    {% if is_incremental() %}
+    {% if is_incremental() and target.type == 'duckdb' %}
+    {#- Files carry lineage here: the new rows are exactly those of files the table has not
+        seen, read alone (a constant file list lets DuckDB skip the other files). The earlier
+        rows of the keys they touch are taken from the table itself, which holds every base row
+        as it was read. -#}
+    {%- set base_relation = ref(base_model) -%}
+    {%- set new_files = [] -%}
+    {%- set base_columns = [] -%}
+    {%- if execute -%}
+        {%- set listing = run_query(
+            "select distinct _source_file from " ~ base_relation
+            ~ " where _source_file is not null except select distinct _source_file from "
+            ~ this ~ " where _source_file is not null order by 1") -%}
+        {%- set new_files = listing.columns[0].values() | list -%}
+        {%- for column in adapter.get_columns_in_relation(base_relation) -%}
+            {%- do base_columns.append(column.name) -%}
+        {%- endfor -%}
+    {%- endif %}
+    new_file_rows as (
+        select *
+        from {{ base_relation }}
+        {%- if new_files %}
+        where _source_file in (
+            {%- for file in new_files %}
+            '{{ file | replace("'", "''") }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+        {%- else %}
+        where 1 = 0
+        {%- endif %}
+    ),
+
+    -- {{ this }} is named, not a CTE, where it is read twice: DuckDB would materialise the CTE
+    touched_keys as (
+        select distinct {{ key_columns | join(', ') }}
+        from new_file_rows
+        union
+        select distinct {{ key_columns | join(', ') }}
+        from {{ this }}
+        where quarantine_reason = 'future_timestamp'
+    ),
+
+    base as (
+        -- every row of the new files (rows without a key are judged once, when they arrive)
+        select * from new_file_rows
+        union all
+        select
+            {%- for column in base_columns %}
+            existing.{{ column }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ this }} as existing
+        inner join touched_keys
+            on
+            {%- for key in key_columns %}
+                {% if not loop.first %}and {% endif %}existing.{{ key }} = touched_keys.{{ key }}
+            {%- endfor %}
+    ),
+    {% elif is_incremental() %}
     existing as (
         select * from {{ this }}
     ),

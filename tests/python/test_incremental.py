@@ -1,6 +1,16 @@
-"""The incremental event path equals a full build: events land in batches (with late arrivals
-inside the lookback, replayed rows under a new file name, and a re-run with nothing new), and
-after every batch the incremental staging matches a full build of the same files, row for row."""
+"""The incremental pipeline equals a full build. Events land in batches: days 1-20, then 21-25,
+then 26-30 with late events from days 21-25, a replay of 200 early rows under a new file name and
+a late identity merge (an anonymous visitor of the first batch logs in as a customer) followed by
+that visitor's cart abandonment, then a run with nothing new.
+
+The incremental side runs the whole project once (batch 1, the daily build), the real-time fast
+path (`--selector realtime`) after every later batch, and the whole project again at the end.
+The fast path judges timestamps against the as_of of the last daily build (it does not move
+as_of), so after every batch the staging tables equal a --full-refresh build with that as_of;
+the batches span five days each, so the test allows ten days of future tolerance. At the end
+every model of the project equals a --full-refresh build of all the data, row for row. The exceptions are the logs
+that record each build (segment_model_runs, supervised_model_runs, segment_membership_changes);
+for the change log, replaying it gives exactly the full build's memberships."""
 
 from __future__ import annotations
 
@@ -13,19 +23,25 @@ import pytest
 from dbt_harness import generate, query, run_dbt
 
 ARGS = ("--customers", "300", "--days", "30", "--seed", "3", "--dirty-rate", "0.02")
+# Size gates judge segments, not equivalence: 300 customers make small segments. The fast path
+# keeps the last daily build's as_of; batches of five days need that much future tolerance.
+VARS = {"segment_test_severity": "warn", "future_tolerance_days": 10}
 STAGING = ["--select", "+stg_app__events", "+stg_app__events_quarantine"]
-COMPARED = ("base_app__events_triaged", "stg_app__events", "stg_app__events_quarantine")
+STAGING_COMPARED = ("base_app__events_triaged", "stg_app__events", "stg_app__events_quarantine")
+BUILD_LOGS = {"segment_model_runs", "supervised_model_runs", "segment_membership_changes"}
 
 
-def split_events(raw: Path, batches: Path) -> list[list[str]]:
+def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
     """Cut the events into files by time: days 1-20, 21-25 and 26-30, plus late events (from
-    days 21-25, landing with the last batch) and a replay of 200 early rows under a new name.
-    Returns the file names that land in each batch."""
+    days 21-25, landing with the last batch), a replay of 200 early rows under a new name and a
+    login of an anonymous-only visitor of days 1-20 as a customer, with a cart add an hour
+    before the last event and no purchase. Returns the file names of each batch and the merge."""
     batches.mkdir(parents=True)
     source = f"read_parquet('{raw}/events/*.parquet')"
     day = "try_cast(occurred_at as timestamp)"
     with duckdb.connect() as connection:
-        start = connection.sql(f"select min({day})::date from {source}").fetchall()[0][0]
+        start, last = connection.sql(f"select min({day})::date, max({day}) from {source}"
+                                     ).fetchall()[0]
         parts = {
             "part-a.parquet": f"{day} < date '{start}' + 20 or {day} is null",
             "part-b.parquet": f"{day} >= date '{start}' + 20 and {day} < date '{start}' + 25 "
@@ -40,8 +56,45 @@ def split_events(raw: Path, batches: Path) -> list[list[str]]:
         connection.execute(f"copy (select * from {source} where {day} < date '{start}' + 10 "
                            f"order by event_id limit 200) to '{batches / 'replay-a.parquet'}' "
                            "(format parquet)")
-    return [["part-a.parquet"], ["part-b.parquet"],
-            ["part-c.parquet", "late-b.parquet", "replay-a.parquet"], []]
+        # An anonymous visitor seen only in days 1-20 and never with a user id, with analytics
+        # consent; a customer with consent who never buys after day 20.
+        granted = (f"select subject_id from read_parquet('{raw}/consents/*.parquet') "
+                   "where purpose = 'analytics' group by 1 "
+                   "having bool_and(lower(cast(granted as varchar)) in ('true', '1', 'yes')) "
+                   "except select subject_id "
+                   f"from read_parquet('{raw}/deletion_requests/*.parquet')")
+        anonymous_id = connection.sql(f"""
+            select anonymous_id from {source}
+            where anonymous_id in ({granted})
+            group by anonymous_id
+            having count(user_id) = 0 and max({day}) < date '{start}' + 20 and count(*) >= 5
+            order by anonymous_id limit 1""").fetchall()[0][0]
+        user_id = connection.sql(f"""
+            select user_id from {source}
+            where user_id in ({granted})
+            group by user_id
+            having count(*) filter (where event_type = 'purchase'
+                                    and {day} >= date '{start}' + 20) = 0
+            order by user_id limit 1""").fetchall()[0][0]
+        template = f"(select * from {source} where anonymous_id = '{anonymous_id}' limit 1)"
+        connection.execute(f"""
+            copy (
+                select * replace (
+                    'merge-login' as event_id, '{user_id}' as user_id,
+                    'page_view' as event_type,
+                    strftime(timestamp '{last}' - interval 90 minute, '%Y-%m-%dT%H:%M:%S')
+                        as occurred_at)
+                from {template}
+                union all
+                select * replace (
+                    'merge-cart' as event_id, null as user_id, 'add_to_cart' as event_type,
+                    strftime(timestamp '{last}' - interval 60 minute, '%Y-%m-%dT%H:%M:%S')
+                        as occurred_at, 'P0001' as product_id)
+                from {template}
+            ) to '{batches / 'merge-c.parquet'}' (format parquet)""")
+    schedule = [["part-a.parquet"], ["part-b.parquet"],
+                ["part-c.parquet", "late-b.parquet", "replay-a.parquet", "merge-c.parquet"], []]
+    return schedule, {"anonymous_id": anonymous_id, "user_id": user_id}
 
 
 def land(raw: Path, batches: Path, names: list[str]) -> None:
@@ -53,30 +106,116 @@ def table_rows(database: Path, table: str) -> list[tuple]:
     return sorted(query(database, f"select * from {table}"), key=repr)
 
 
+def person_of(database: Path, id_type: str, id_value: str) -> str:
+    return query(database, f"select person_id from int_identity_resolved "
+                           f"where id_type = '{id_type}' and id_value = '{id_value}'")[0][0]
+
+
+def current_memberships(database: Path) -> set[tuple]:
+    """The memberships the change log adds up to: the last change of each is an entry."""
+    return set(query(database, """
+        select person_id, segment_family, segment_name from segment_membership_changes
+        qualify row_number() over (partition by person_id, segment_family, segment_name
+                                   order by change_number desc) = 1
+            and change_type = 'entered'"""))
+
+
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("incremental")
     source = root / "source"
     generate(source, *ARGS)
-    schedule = split_events(source, root / "batches")
+    schedule, merge = split_events(source, root / "batches")
     raw = root / "raw"
     shutil.copytree(source, raw, ignore=shutil.ignore_patterns("events"))
     (raw / "events").mkdir()
-    return {"root": root, "raw": raw, "batches": root / "batches", "schedule": schedule}
+    return {"root": root, "raw": raw, "batches": root / "batches", "schedule": schedule,
+            "merge": merge}
 
 
-def test_incremental_staging_equals_a_full_build_after_every_batch(batches):
+@pytest.fixture(scope="module")
+def incremental_runs(batches) -> dict:
+    """Land the batches; the incremental side builds after each, staging is compared."""
     root, raw = batches["root"], batches["raw"]
-    incremental_work = root / "incremental"
+    work = root / "incremental"
+    runs = []
     for number, names in enumerate(batches["schedule"], start=1):
         land(raw, batches["batches"], names)
-        run = run_dbt(["build", *STAGING], raw, incremental_work)
+        command = ["build"] if number == 1 else ["build", "--selector", "realtime"]
+        run = run_dbt(command, raw, work, dbt_vars=VARS)
         assert run.returncode == 0, run.output[-4000:]
-        full = run_dbt(["build", *STAGING, "--full-refresh"], raw, root / f"full_{number}")
-        assert full.returncode == 0, full.output[-4000:]
-        for table in COMPARED:
-            assert table_rows(run.database, table) == table_rows(full.database, table), (
-                f"{table} differs from a full build after batch {number} {names}")
-    reasons = dict(query(run.database, "select reason, count(*) from stg_app__events_quarantine "
-                                       "group by 1"))
+        staging = None
+        if names and number > 1:
+            as_of = str(query(run.database, "select as_of_date from stg_observation_window")[0][0])
+            full = run_dbt(["build", *STAGING, "--full-refresh"], raw, root / "full_staging",
+                           dbt_vars={**VARS, "as_of": as_of})
+            assert full.returncode == 0, full.output[-4000:]
+            staging = {t: table_rows(full.database, t) for t in STAGING_COMPARED}
+        runs.append({"run": run, "names": names, "staging": staging,
+                     "incremental": {t: table_rows(run.database, t) for t in STAGING_COMPARED},
+                     "changes": query(run.database, """
+                        select change_number, person_id, segment_family, segment_name, change_type
+                        from segment_membership_changes
+                        where change_number = (select max(change_number)
+                                               from segment_membership_changes)""")})
+    final = run_dbt(["build"], raw, work, dbt_vars=VARS)
+    assert final.returncode == 0, final.output[-4000:]
+    full = run_dbt(["build", "--full-refresh"], raw, root / "full", dbt_vars=VARS)
+    assert full.returncode == 0, full.output[-4000:]
+    return {"runs": runs, "final": final, "full": full}
+
+
+def test_incremental_staging_equals_a_full_build_after_every_batch(incremental_runs):
+    for number, batch in enumerate(incremental_runs["runs"], start=1):
+        for table, rows in (batch["staging"] or {}).items():
+            assert batch["incremental"][table] == rows, (
+                f"{table} differs from a full build after batch {number} {batch['names']}")
+    database = incremental_runs["final"].database
+    reasons = dict(query(database, "select reason, count(*) from stg_app__events_quarantine "
+                                   "group by 1"))
     assert reasons.get("duplicate_key", 0) >= 200  # the replayed rows
+
+
+def test_every_model_equals_a_full_refresh_build(incremental_runs):
+    final, full = incremental_runs["final"], incremental_runs["full"]
+    models = sorted(node["name"] for node in full.manifest["nodes"].values()
+                    if node["resource_type"] == "model" and node["package_name"] == "segments")
+    assert len(models) > 60
+    compared = [m for m in models if m not in BUILD_LOGS]
+    different = [m for m in compared
+                 if table_rows(final.database, m) != table_rows(full.database, m)]
+    assert different == []
+    # The change log adds up to the full build's memberships.
+    assert current_memberships(final.database) == current_memberships(full.database)
+
+
+def test_a_rerun_with_nothing_new_changes_nothing(incremental_runs):
+    quiet = incremental_runs["runs"][-1]
+    assert quiet["names"] == []
+    assert quiet["incremental"] == incremental_runs["runs"][-2]["incremental"]
+    assert quiet["changes"] == incremental_runs["runs"][-2]["changes"]  # no new change number
+
+
+def test_realtime_path_catches_the_abandonment_and_the_merge_moves_it(batches,
+                                                                      incremental_runs):
+    anonymous_id, user_id = batches["merge"]["anonymous_id"], batches["merge"]["user_id"]
+    third, final = incremental_runs["runs"][2], incremental_runs["final"]
+    # Right after its batch landed, the fast path (with the identity graph of the last full
+    # build) puts the visitor's abandoned cart under the visitor's own person.
+    visitor_person = person_of(third["run"].database, "anonymous_id", anonymous_id)
+    assert (third["changes"][0][0], visitor_person, "realtime", "cart_abandoner",
+            "entered") in third["changes"]
+    # The next full build knows the login: the visitor's whole history and the abandonment
+    # belong to the customer's person, and the visitor's former person left the segment.
+    customer_person = person_of(final.database, "user_id", user_id)
+    assert person_of(final.database, "anonymous_id", anonymous_id) == customer_person
+    assert customer_person != visitor_person
+    assert query(final.database, f"select distinct person_id from int_events_stitched "
+                                 f"where anonymous_id = '{anonymous_id}'") == [(customer_person,)]
+    assert query(final.database, "select is_cart_abandoner from customer_realtime_segments "
+                                 f"where person_id = '{customer_person}'") == [(True,)]
+    last_changes = query(final.database, """
+        select person_id, change_type from segment_membership_changes
+        where segment_family = 'realtime' and segment_name = 'cart_abandoner'
+            and change_number = (select max(change_number) from segment_membership_changes)""")
+    assert (visitor_person, "exited") in last_changes

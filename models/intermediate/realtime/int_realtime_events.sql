@@ -8,7 +8,7 @@
 -- Strategy: a table over a bounded window, rebuilt every run. Its cost follows the window, not
 -- the history, and it always equals a full build; consent withdrawals and deletions inside the
 -- window take effect at once, which a delete+insert on new rows alone would miss.
-{{ config(materialized='table', tags=['realtime']) }}
+{{ config(**realtime_config()) }}
 {%- set window_hours = [var('realtime_recent_hours') | int,
                         (var('rule_product_view_window_days') | int) * 24] | max %}
 

@@ -8,7 +8,7 @@
 --     times in the last rule_product_view_window_days;
 --   rapid_product_browser: more than rule_browse_burst_min_count product views within
 --     rule_browse_burst_window_minutes, in the last realtime_recent_hours.
-{{ config(materialized='table', tags=['realtime']) }}
+{{ config(**realtime_config()) }}
 
 with
 
