@@ -37,6 +37,9 @@ from threadpoolctl import threadpool_limits
 HOLDOUT_BUCKETS = 10_000
 CALIBRATION_BINS = 10
 PERMUTATION_REPEATS = 5
+# Above this many labelled persons a model is fitted on a deterministic sample of them
+# (`hash_sample`): the fit cost stops growing with the data, the scores still cover everyone.
+MAX_TRAINING_ROWS = 50_000
 GBM_SETTINGS = {"learning_rate": 0.05, "max_leaf_nodes": 15, "l2_regularization": 0.1}
 SINGLE_THREAD_BELOW = 100_000  # rows; see `_threads_for`
 
@@ -236,7 +239,8 @@ def _churn_scores(person_ids: pd.Series, probability: np.ndarray, high_threshold
 def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str = "is_churned",
                       seed: int = 42, holdout_share: float = 0.25, max_iter: int = 200,
                       top_drivers: int = 10, high_threshold: float = 0.66,
-                      medium_threshold: float = 0.33) -> tuple[pd.DataFrame, dict]:
+                      medium_threshold: float = 0.33,
+                      max_training_rows: int = MAX_TRAINING_ROWS) -> tuple[pd.DataFrame, dict]:
     """Fit a churn model on the point-in-time training mart and score today's customers.
 
     `training` has one row per customer at the past cutoff: person_id, the 0/1 (or boolean)
@@ -249,7 +253,8 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
     a 10-bin calibration table and the top drivers by permutation importance (roc_auc; the
     negative Brier score when the holdout has one class). The model that scores `scoring` is
     then refitted on ALL training rows with the same settings, so the reported metrics describe
-    the holdout-fitted twin of the scoring model.
+    the holdout-fitted twin of the scoring model. Above max_training_rows labelled rows, both
+    fits use a deterministic sample of that many persons (`hash_sample`).
 
     Returns (scores, summary): scores has person_id, churn_probability (6 decimals) and
     churn_risk_tier, sorted by person_id. With no training rows, a single label class or no
@@ -263,7 +268,9 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
     _require_columns(score, features, "scoring")
     y_all = _binary_labels(train[label], label)
     labelled = ~np.isnan(y_all)
-    train, y = train[labelled].reset_index(drop=True), y_all[labelled].astype(np.int64)
+    n_available = int(labelled.sum())
+    train = hash_sample(train[labelled].reset_index(drop=True), max_training_rows)
+    y = _binary_labels(train[label], label).astype(np.int64)
     x = _matrix(train, features)
     hold = holdout_mask(train["person_id"], holdout_share)
 
@@ -285,6 +292,7 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
         "n_train": int((~hold).sum()),
         "n_holdout": int(hold.sum()),
         "n_label_missing": int((~labelled).sum()),
+        "n_labelled_available": n_available,
         "n_scored": int(len(score)),
         "features": features,
         "auc": evaluation["auc"],
@@ -297,7 +305,7 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
         "driver_scoring": evaluation["driver_scoring"],
         "params": {"label": label, "seed": seed, "holdout_share": holdout_share,
                    "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
-                   "top_drivers": top_drivers, "permutation_repeats": PERMUTATION_REPEATS,
+                   "max_training_rows": max_training_rows, "top_drivers": top_drivers, "permutation_repeats": PERMUTATION_REPEATS,
                    "high_threshold": high_threshold, "medium_threshold": medium_threshold,
                    "refit_on_all_training_rows": True},
     }
@@ -345,8 +353,9 @@ def _segment_metrics(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
 
 
 def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
-                             holdout_share: float = 0.25,
-                             max_iter: int = 150) -> tuple[pd.DataFrame, dict]:
+                             holdout_share: float = 0.25, max_iter: int = 150,
+                             max_training_rows: int = MAX_TRAINING_ROWS
+                             ) -> tuple[pd.DataFrame, dict]:
     """Predict each person's segment (`target`: e.g. cluster_id or primary rule segment, text
     or integer) from their early-behaviour features (the other numeric columns).
 
@@ -355,7 +364,9 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
     baseline accuracy. It is then refitted on ALL labelled rows and predicts every row of
     `training` (the same persons' early features), so predictions for holdout rows come from a
     model that saw them; the holdout metrics are the out-of-sample numbers. Rows with a null
-    target are not fitted on but still get a prediction (actual_segment null).
+    target are not fitted on but still get a prediction (actual_segment null). Above
+    max_training_rows labelled rows, the fits use a deterministic sample of that many persons
+    (`hash_sample`); every row is still predicted.
 
     Returns (predictions, summary): person_id, predicted_segment (text), predicted_probability
     (highest class probability, 6 decimals), actual_segment (text) and is_holdout, sorted by
@@ -366,7 +377,10 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
     _require_columns(frame, [target], "training")
     features = model_feature_columns(frame, exclude=(target,))
     actual = _label_strings(frame[target])
-    known = _present(actual)
+    labelled = _present(actual)
+    sampled = set(hash_sample(frame[labelled].reset_index(drop=True),
+                              max_training_rows)["person_id"])
+    known = labelled & frame["person_id"].isin(sampled).to_numpy()
     x, y = _matrix(frame, features), actual.astype(str)  # y is only read where known
     hold = holdout_mask(frame["person_id"], holdout_share)
     classes = sorted(str(c) for c in set(y[known]))
@@ -394,14 +408,15 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
         "actual_segment": pd.Series(actual, dtype=object),
         "is_holdout": hold.astype(bool),
     }, columns=SEGMENT_COLUMNS)
-    counts = pd.Series(y[known]).value_counts()
+    counts = pd.Series(y[known]).value_counts()  # the classes the model was fitted on
     summary = {
         "model": "segment_classifier",
         "target": target,
         "algorithm": "hist_gradient_boosting" if has_model else "majority_class",
         "n_train": int(fit.sum()),
         "n_holdout": int(test.sum()),
-        "n_target_missing": int((~known).sum()),
+        "n_target_missing": int((~labelled).sum()),
+        "n_labelled_available": int(labelled.sum()),
         "n_predicted": int(len(frame)),
         "features": features,
         "classes": classes,
@@ -409,7 +424,7 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
         **metrics,
         "params": {"target": target, "seed": seed, "holdout_share": holdout_share,
                    "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
-                   "refit_on_all_training_rows": True},
+                   "max_training_rows": max_training_rows, "refit_on_all_training_rows": True},
     }
     return predictions, summary
 
@@ -527,20 +542,24 @@ def segment_training_frame(early: pd.DataFrame, segments: pd.DataFrame, target: 
 
 
 def importance_tables(features: pd.DataFrame, clusters: pd.DataFrame, seed: int = 42,
-                      holdout_share: float = 0.25, max_rows: int = 20_000) -> pd.DataFrame:
+                      holdout_share: float = 0.25, max_rows: int = 8_000,
+                      n_repeats: int = 3) -> pd.DataFrame:
     """Permutation importance for two questions analysts ask: which signals tell who buys
     ('conversion': has ordered, from everything but the buying features themselves) and which
-    define the segments ('cluster_membership': cluster_name from the clustering features)."""
+    define the segments ('cluster_membership': cluster_name from the clustering features).
+    Each shuffle re-scores the holdout (a quarter of at most max_rows persons), so the cost is
+    features x n_repeats predictions: bounded at any data size."""
     frame = features.copy()
     frame["has_ordered"] = (frame["log_order_count"] > 0).astype(np.int64)
     conversion = permutation_importance_table(
         frame.drop(columns=[c for c in VALUE_FEATURES if c in frame.columns]),
-        "has_ordered", "conversion", seed=seed, holdout_share=holdout_share, max_rows=max_rows)
+        "has_ordered", "conversion", seed=seed, holdout_share=holdout_share, max_rows=max_rows,
+        n_repeats=n_repeats)
     labelled = features.merge(clusters[["person_id", "cluster_name"]], on="person_id",
                               how="inner")
     membership = permutation_importance_table(labelled, "cluster_name", "cluster_membership",
                                               seed=seed, holdout_share=holdout_share,
-                                              max_rows=max_rows)
+                                              max_rows=max_rows, n_repeats=n_repeats)
     return pd.concat([conversion, membership], ignore_index=True)
 
 

@@ -264,3 +264,22 @@ def test_hash_sample_is_order_free_and_capped():
     assert len(sample) == 120 and set(sample["person_id"]) == set(again["person_id"])
     assert sample["person_id"].is_monotonic_increasing
     assert hash_sample(frame, 1000) is frame
+
+
+def test_training_is_capped_by_a_deterministic_sample_and_everyone_is_still_scored():
+    training = segment_frame(n=900)
+    predictions, summary = train_segment_classifier(training, "segment", max_iter=40,
+                                                    max_training_rows=300)
+    assert summary["n_train"] + summary["n_holdout"] == 300
+    assert summary["n_labelled_available"] == 900
+    assert len(predictions) == 900 and predictions["predicted_segment"].notna().all()
+    assert summary["f1_macro"] > 0.85  # 300 persons still separate the segments
+    shuffled, _ = train_segment_classifier(training.sample(frac=1.0, random_state=3), "segment",
+                                           max_iter=40, max_training_rows=300)
+    pd.testing.assert_frame_equal(shuffled, predictions)  # the sample ignores row order
+    scoring = churn_frame(n=200, seed=6, prefix="q").drop(columns="is_churned")
+    scores, churn = train_churn_model(churn_frame(), scoring, max_iter=60,
+                                      max_training_rows=500)
+    assert churn["n_train"] + churn["n_holdout"] == 500
+    assert churn["n_labelled_available"] == 1600 and len(scores) == 200
+    assert churn["auc"] > 0.75

@@ -1,10 +1,11 @@
 -- The real-time window: permitted events of the last realtime_recent_hours (or
--- rule_product_view_window_days, if longer) before the stream clock, with the person they belong to. The stream clock is the latest accepted
--- event (stream_clock_at), so the window follows the data, not the wall clock, and events after
--- the end of as_of (a day still filling up) count here while the daily marts wait for as_of to
--- move. The person is the identity graph's person of the user id, else of the anonymous id;
--- ids the graph has not met yet (it is rebuilt by the full build) get the person id the graph
--- gives a single id, so the next full build keeps them unless a login merges them.
+-- rule_product_view_window_days, if longer) before the stream clock, with the person they
+-- belong to. The stream clock is the latest accepted event (stream_clock_at), so the window
+-- follows the data, not the wall clock, and events after the end of as_of (a day still filling
+-- up) count here while the daily marts wait for as_of to move. The person is the identity
+-- graph's person of the user id, else of the anonymous id; ids the graph has not met yet (it is
+-- rebuilt by the daily build) get the person id the graph gives a single id, so the next daily
+-- build keeps them unless a login merges them.
 -- Strategy: a table over a bounded window, rebuilt every run. Its cost follows the window, not
 -- the history, and it always equals a full build; consent withdrawals and deletions inside the
 -- window take effect at once, which a delete+insert on new rows alone would miss.
@@ -57,14 +58,14 @@ final as (
             by_anonymous_id.person_id,
             case
                 when lower(windowed.user_id) not in (
-                    {{ sql_string_list(var('identity_id_blocklist')) }}
-                )
+                        {{ sql_string_list(var('identity_id_blocklist')) }}
+                    )
                     then {{ dbt.hash(dbt.concat(["'0'", 'windowed.user_id'])) }}
             end,
             case
                 when lower(windowed.anonymous_id) not in (
-                    {{ sql_string_list(var('identity_id_blocklist')) }}
-                )
+                        {{ sql_string_list(var('identity_id_blocklist')) }}
+                    )
                     then {{ dbt.hash(dbt.concat(["'1'", 'windowed.anonymous_id'])) }}
             end
         ) as person_id,
@@ -73,8 +74,8 @@ final as (
             by_anonymous_id.customer_id,
             case
                 when lower(windowed.user_id) not in (
-                    {{ sql_string_list(var('identity_id_blocklist')) }}
-                )
+                        {{ sql_string_list(var('identity_id_blocklist')) }}
+                    )
                     then windowed.user_id
             end
         ) as customer_id,

@@ -1,4 +1,7 @@
-{{ config(materialized='incremental', incremental_strategy='append', tags=['realtime']) }}
+{{ config(
+    materialized='incremental', incremental_strategy='append', full_refresh=false,
+    tags=['realtime'],
+) }}
 
 -- Segment entries and exits for activation tools to poll: each build compares every person's
 -- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) and in
@@ -7,8 +10,8 @@
 -- stamped with the moment the segments describe (changed_at, from the data: the end of as_of for
 -- the daily families, the stream clock for 'realtime'). Re-running a build on unchanged data
 -- appends nothing. The real-time fast path (`--selector realtime`) rebuilds only the real-time
--- segments, so only they change between daily builds. A --full-refresh starts the history
--- again (every membership 'entered').
+-- segments, so only they change between daily builds. A --full-refresh keeps the history
+-- (full_refresh=false): activation tools have read it; drop the table to start again.
 {%- set rule_flags = [
     'high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
     'recent_high_value_buyer', 'lapsed_customer', 'new_visitor', 'discount_driven_buyer',

@@ -47,10 +47,12 @@ distances as (
         standardised.person_id,
         centroids.cluster_id,
         centroids.cluster_name,
-        sqrt(sum(
-            (standardised.z_value - centroids.centroid_value)
-            * (standardised.z_value - centroids.centroid_value)
-        )) as distance_to_centroid
+        -- an exact sum of squares (12 decimals): the same bits whatever the order of addition
+        {%- set squared_gap = '(standardised.z_value - centroids.centroid_value)'
+            ~ ' * (standardised.z_value - centroids.centroid_value)' %}
+        sqrt(
+            cast({{ exact_sum(squared_gap, 12) }} as double precision)
+        ) as distance_to_centroid
     from standardised
     inner join centroids
         on standardised.feature = centroids.feature

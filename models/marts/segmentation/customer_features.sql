@@ -59,12 +59,16 @@ observation_window as (
     select * from {{ ref('stg_observation_window') }}
 ),
 
--- Price level of a product: its percentile rank by price within its category (0 cheapest).
+-- Price level of a product: its percentile rank by price within its category (0 cheapest),
+-- as an exact decimal so that sums of it do not depend on the order rows are added in.
 product_price_levels as (
     select
         product_id,
         price,
-        percent_rank() over (partition by category order by price) as price_level
+        cast(
+            round(percent_rank() over (partition by category order by price), 6)
+            as {{ dbt.type_numeric() }}
+        ) as price_level
     from products
 ),
 

@@ -32,9 +32,9 @@ clock as (
 ),
 
 product_views as (
-    select events.*
+    select *
     from events
-    where events.event_type = 'product_view' and events.product_id is not null
+    where event_type = 'product_view' and product_id is not null
 ),
 
 recent_product_views as (
@@ -70,15 +70,15 @@ abandoned_adds as (
 
 -- abandoned and still open: no purchase at any time after the add
 open_abandoned_adds as (
-    select abandoned_adds.*
+    select *
     from abandoned_adds
     where not exists (
-        select 1
-        from purchases
-        where
-            purchases.person_id = abandoned_adds.person_id
-            and purchases.occurred_at >= abandoned_adds.occurred_at
-    )
+            select 1
+            from purchases
+            where
+                purchases.person_id = abandoned_adds.person_id
+                and purchases.occurred_at >= abandoned_adds.occurred_at
+        )
 ),
 
 abandonment as (

@@ -6,7 +6,7 @@ python_utils.clustering.model_run."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append",
+    dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False,
                packages=["pandas", "numpy", "scikit-learn", "scipy"])
     from python_utils.clustering import (
         for_engine, model_run, params_from_meta, read_own_history, relation_to_pandas,

@@ -83,12 +83,13 @@ aggregated as (
         count(*) as member_count,
         sum(session_count) as session_count,
         sum(converting_session_count) as converting_session_count,
-        sum(revenue) as revenue,
+        {{ exact_sum('revenue') }} as revenue,
         sum(order_count) as order_count,
         sum(is_buyer) as buyer_count,
         sum(is_churned_buyer) as churned_buyer_count,
-        avg(engagement_score) as avg_engagement_score,
-        avg(churn_propensity) as avg_churn_propensity
+        -- exact sums: the same input gives the same bits, whatever the order of addition
+        {{ exact_avg('engagement_score') }} as avg_engagement_score,
+        {{ exact_avg('churn_propensity') }} as avg_churn_propensity
     from memberships
     group by 1, 2
 ),

@@ -7,7 +7,7 @@ the models that scored."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append",
+    dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False,
                packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
     import json
     import time

@@ -6,9 +6,10 @@
 ) }}
 
 -- Every row of base_app__events with its final verdict
--- (quarantine_reason null = accepted). Incremental: a run judges again only the event ids that
--- new files, the lookback window (incremental_lookback_hours) or an earlier future_timestamp
--- verdict touch, with all their rows, so the result equals a full build (see triage_rows).
+-- (quarantine_reason null = accepted). Incremental (delete+insert by event id): a run judges
+-- again only the event ids that new files (on warehouse tables: the incremental_lookback_hours
+-- window) or an earlier future_timestamp verdict touch, with all their rows, so the result
+-- equals a full build (see triage_rows). Tagged realtime: the first step of the fast path.
 {{ triage_rows(
     'base_app__events',
     key_columns=['event_id'],
