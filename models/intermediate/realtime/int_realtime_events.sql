@@ -1,6 +1,7 @@
 -- The real-time window: permitted events of the last realtime_recent_hours (or
 -- rule_product_view_window_days, if longer) before the stream clock, with the person they
--- belong to. The stream clock is the latest accepted event (stream_clock_at), so the window
+-- belong to. The stream clock (stream_clock_at) is the latest accepted event of an hour with at
+-- least realtime_clock_min_hourly_events events (strays do not count), so the window
 -- follows the data, not the wall clock, and events after the end of as_of (a day still filling
 -- up) count here while the daily marts wait for as_of to move. The person is the identity
 -- graph's person of the user id, else of the anonymous id; ids the graph has not met yet (it is
@@ -19,12 +20,23 @@ accepted as (
     select occurred_at from {{ ref('stg_app__events') }}
 ),
 
+-- A stray timestamp (a device clock hours or days ahead, within the future tolerance) must not
+-- move the clock: only hours holding at least realtime_clock_min_hourly_events events count.
+busy_hours as (
+    select
+        {{ dbt.date_trunc('hour', 'occurred_at') }} as event_hour,
+        max(occurred_at) as last_occurred_at
+    from accepted
+    group by 1
+    having count(*) >= {{ var('realtime_clock_min_hourly_events') }}
+),
+
 clock as (
     select
-        max(occurred_at) as stream_clock_at,
-        {{ dbt.dateadd('hour', -1 * window_hours, 'max(occurred_at)') }}
+        max(last_occurred_at) as stream_clock_at,
+        {{ dbt.dateadd('hour', -1 * window_hours, 'max(last_occurred_at)') }}
             as window_start_at
-    from accepted
+    from busy_hours
 ),
 
 checked as (
@@ -43,6 +55,7 @@ windowed as (
     cross join clock
     where
         checked.occurred_at > clock.window_start_at
+        and checked.occurred_at <= clock.stream_clock_at
         and (
             checked.exclusion_reason is null
             or checked.exclusion_reason = 'after_observation_window'
