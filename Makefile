@@ -75,8 +75,11 @@ freshness: setup
 lint: setup
 	$(BIN)/sqlfluff lint models analyses
 
+# Test files run on PYTEST_WORKERS processes (pytest-xdist), one file per worker at a time, so a
+# file's module fixtures (its dbt builds) are built once.
+PYTEST_WORKERS ?= 2
 test: setup-dev
-	$(BIN)/python -m pytest --durations=12
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=12
 
 # python_utils for Snowpark: upload to a stage and name it in a Python model's `imports`.
 python-utils-zip: setup
