@@ -39,7 +39,7 @@ CALIBRATION_BINS = 10
 PERMUTATION_REPEATS = 5
 # Above this many labelled persons a model is fitted on a deterministic sample of them
 # (`hash_sample`): the fit cost stops growing with the data, the scores still cover everyone.
-MAX_TRAINING_ROWS = 50_000
+MAX_TRAINING_ROWS = 20_000
 GBM_SETTINGS = {"learning_rate": 0.05, "max_leaf_nodes": 15, "l2_regularization": 0.1}
 SINGLE_THREAD_BELOW = 100_000  # rows; see `_threads_for`
 
