@@ -30,27 +30,27 @@ all_nodes as (
     select distinct
         'user_id' as id_type,
         user_id as id_value,
-        {{ dbt.concat(["'0'", 'user_id']) }} as node_label
+        {{ identity_node_label('user_id', 'user_id') }} as node_label
     from events
     where user_id is not null
     union
     select distinct
         'anonymous_id' as id_type,
         anonymous_id as id_value,
-        {{ dbt.concat(["'1'", 'anonymous_id']) }} as node_label
+        {{ identity_node_label('anonymous_id', 'anonymous_id') }} as node_label
     from events
     where anonymous_id is not null
     union
     select distinct
         'user_id' as id_type,
         customer_id as id_value,
-        {{ dbt.concat(["'0'", 'customer_id']) }} as node_label
+        {{ identity_node_label('user_id', 'customer_id') }} as node_label
     from customers
     union
     select distinct
         'user_id' as id_type,
         customer_id as id_value,
-        {{ dbt.concat(["'0'", 'customer_id']) }} as node_label
+        {{ identity_node_label('user_id', 'customer_id') }} as node_label
     from orders
     where customer_id is not null
 ),
@@ -62,8 +62,8 @@ nodes as (
 
 edges as (
     select
-        {{ dbt.concat(["'1'", 'anonymous_id']) }} as node_a,
-        {{ dbt.concat(["'0'", 'user_id']) }} as node_b
+        {{ identity_node_label('anonymous_id', 'anonymous_id') }} as node_a,
+        {{ identity_node_label('user_id', 'user_id') }} as node_b
     from links
     where rejection_reason is null
 ),

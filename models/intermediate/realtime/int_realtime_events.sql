@@ -47,10 +47,21 @@ resolved as (
     select * from {{ ref('int_identity_resolved') }}
 ),
 
+-- ids on the blocklist are never resolved (as in the identity graph)
 windowed as (
     select
         checked.*,
-        clock.stream_clock_at
+        clock.stream_clock_at,
+        case
+            when lower(checked.user_id) not in (
+                    {{ sql_string_list(var('identity_id_blocklist')) }}
+                ) then checked.user_id
+        end as linkable_user_id,
+        case
+            when lower(checked.anonymous_id) not in (
+                    {{ sql_string_list(var('identity_id_blocklist')) }}
+                ) then checked.anonymous_id
+        end as linkable_anonymous_id
     from checked
     cross join clock
     where
@@ -69,28 +80,11 @@ final as (
         coalesce(
             by_user.person_id,
             by_anonymous_id.person_id,
-            case
-                when lower(windowed.user_id) not in (
-                        {{ sql_string_list(var('identity_id_blocklist')) }}
-                    )
-                    then {{ dbt.hash(dbt.concat(["'0'", 'windowed.user_id'])) }}
-            end,
-            case
-                when lower(windowed.anonymous_id) not in (
-                        {{ sql_string_list(var('identity_id_blocklist')) }}
-                    )
-                    then {{ dbt.hash(dbt.concat(["'1'", 'windowed.anonymous_id'])) }}
-            end
+            {{ dbt.hash(identity_node_label('user_id', 'windowed.linkable_user_id')) }},
+            {{ dbt.hash(identity_node_label('anonymous_id', 'windowed.linkable_anonymous_id')) }}
         ) as person_id,
         coalesce(
-            by_user.customer_id,
-            by_anonymous_id.customer_id,
-            case
-                when lower(windowed.user_id) not in (
-                        {{ sql_string_list(var('identity_id_blocklist')) }}
-                    )
-                    then windowed.user_id
-            end
+            by_user.customer_id, by_anonymous_id.customer_id, windowed.linkable_user_id
         ) as customer_id,
         windowed.event_type,
         windowed.occurred_at,

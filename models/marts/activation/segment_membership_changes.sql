@@ -127,32 +127,44 @@ this_run as (
 
 entered as (
     select
-        current_memberships.person_id,
-        current_memberships.segment_family,
-        current_memberships.segment_name,
+        person_id,
+        segment_family,
+        segment_name,
         'entered' as change_type
-    from current_memberships
-    left join previous_memberships
-        on
-            current_memberships.person_id = previous_memberships.person_id
-            and current_memberships.segment_family = previous_memberships.segment_family
-            and current_memberships.segment_name = previous_memberships.segment_name
-    where previous_memberships.person_id is null
+    from (
+        select
+            person_id,
+            segment_family,
+            segment_name
+        from current_memberships
+        except
+        select
+            person_id,
+            segment_family,
+            segment_name
+        from previous_memberships
+    ) as new_memberships
 ),
 
 exited as (
     select
-        previous_memberships.person_id,
-        previous_memberships.segment_family,
-        previous_memberships.segment_name,
+        person_id,
+        segment_family,
+        segment_name,
         'exited' as change_type
-    from previous_memberships
-    left join current_memberships
-        on
-            previous_memberships.person_id = current_memberships.person_id
-            and previous_memberships.segment_family = current_memberships.segment_family
-            and previous_memberships.segment_name = current_memberships.segment_name
-    where current_memberships.person_id is null
+    from (
+        select
+            person_id,
+            segment_family,
+            segment_name
+        from previous_memberships
+        except
+        select
+            person_id,
+            segment_family,
+            segment_name
+        from current_memberships
+    ) as ended_memberships
 ),
 
 changes as (
