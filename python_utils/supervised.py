@@ -39,6 +39,7 @@ CALIBRATION_BINS = 10
 PERMUTATION_REPEATS = 5
 # Above this many labelled persons a model is fitted on a deterministic sample of them
 # (`hash_sample`): the fit cost stops growing with the data, the scores still cover everyone.
+# The dbt models pass var('model_max_training_rows'); this is the library default.
 MAX_TRAINING_ROWS = 20_000
 GBM_SETTINGS = {"learning_rate": 0.05, "max_leaf_nodes": 15, "l2_regularization": 0.1}
 SINGLE_THREAD_BELOW = 100_000  # rows; see `_threads_for`
@@ -514,7 +515,8 @@ RUN_COLUMNS = [
 
 
 def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share: float = 0.25,
-                         high_threshold: float = 0.66, medium_threshold: float = 0.33
+                         high_threshold: float = 0.66, medium_threshold: float = 0.33,
+                         max_training_rows: int = MAX_TRAINING_ROWS
                          ) -> tuple[pd.DataFrame, dict]:
     """The churn model on int_churn_snapshots_built: fit on the 'training' snapshot (features
     as of as_of - N, labels from the N days after), score the 'scoring' snapshot (features as
@@ -527,7 +529,8 @@ def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share:
                                         scoring.drop(columns=drop + ["is_churned"]),
                                         seed=seed, holdout_share=holdout_share,
                                         high_threshold=high_threshold,
-                                        medium_threshold=medium_threshold)
+                                        medium_threshold=medium_threshold,
+                                        max_training_rows=max_training_rows)
     customers = scoring[["person_id", "customer_id"]].astype({"person_id": str})
     scores = scores.merge(customers, on="person_id", how="left")
     return scores[["person_id", "customer_id", "churn_probability", "churn_risk_tier"]], summary

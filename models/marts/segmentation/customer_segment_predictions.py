@@ -16,5 +16,6 @@ def model(dbt, session):
     params = json.loads(dbt.config.meta_get("supervised_params"))
     frame = segment_training_frame(relation_to_pandas(relation), clusters, "cluster_name")
     predictions, _ = train_segment_classifier(frame, "segment", params["seed"],
-                                              params["holdout_share"])
+                                              params["holdout_share"],
+                                              max_training_rows=params["max_training_rows"])
     return for_engine(predictions, relation)

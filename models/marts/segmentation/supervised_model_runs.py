@@ -24,14 +24,15 @@ def model(dbt, session):
     started = time.perf_counter()
     _, churn = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
                                     params["holdout_share"], params["risk_high"],
-                                    params["risk_medium"])
+                                    params["risk_medium"], params["max_training_rows"])
     seconds["churn"] = time.perf_counter() - started
     started = time.perf_counter()
     frame = segment_training_frame(relation_to_pandas(dbt.ref("int_early_behaviour_summarised")),
                                    relation_to_pandas(dbt.ref("customer_clusters")),
                                    "cluster_name")
-    _, classifier = train_segment_classifier(frame, "segment", params["seed"],
-                                             params["holdout_share"])
+    _, classifier = train_segment_classifier(
+        frame, "segment", params["seed"], params["holdout_share"],
+        max_training_rows=params["max_training_rows"])
     seconds["segment_classifier"] = time.perf_counter() - started
     previous = read_own_history(dbt, session)
     as_of = window["as_of_date"].iloc[0] if len(window) else None
