@@ -241,7 +241,8 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
                       seed: int = 42, holdout_share: float = 0.25, max_iter: int = 200,
                       top_drivers: int = 10, high_threshold: float = 0.66,
                       medium_threshold: float = 0.33,
-                      max_training_rows: int = MAX_TRAINING_ROWS) -> tuple[pd.DataFrame, dict]:
+                      max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
+                      score_rows: bool = True) -> tuple[pd.DataFrame, dict]:
     """Fit a churn model on the point-in-time training mart and score today's customers.
 
     `training` has one row per customer at the past cutoff: person_id, the 0/1 (or boolean)
@@ -256,6 +257,11 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
     then refitted on ALL training rows with the same settings, so the reported metrics describe
     the holdout-fitted twin of the scoring model. Above max_training_rows labelled rows, both
     fits use a deterministic sample of that many persons (`hash_sample`).
+
+    The two fits are independent, so a caller that needs only one skips the other:
+    evaluate=False leaves the holdout metrics NaN (customer_churn_scores), score_rows=False
+    leaves the probabilities NaN (supervised_model_runs, which logs the metrics); each part is
+    the same as with both.
 
     Returns (scores, summary): scores has person_id, churn_probability (6 decimals) and
     churn_risk_tier, sorted by person_id. With no training rows, a single label class or no
@@ -278,11 +284,16 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
     has_model = bool(features) and len(np.unique(y)) == 2
     if has_model:
         with _threads_for(max(len(train), len(score))):
-            evaluation = _evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
-                                         max_iter, top_drivers)
-            model = _classifier(seed, max_iter).fit(x, y)  # scoring model: every training row
-            probability = (model.predict_proba(_matrix(score, features))[:, 1] if len(score)
-                           else np.zeros(0))
+            evaluation = (_evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
+                                          max_iter, top_drivers)
+                          if evaluate else _undefined_churn_metrics())
+            if not score_rows:
+                probability = np.full(len(score), NAN)
+            elif len(score):  # the scoring model: every training row
+                model = _classifier(seed, max_iter).fit(x, y)
+                probability = model.predict_proba(_matrix(score, features))[:, 1]
+            else:
+                probability = np.zeros(0)
     else:
         evaluation = _undefined_churn_metrics()
         probability = np.full(len(score), y.mean() if len(y) else NAN)
@@ -355,8 +366,8 @@ def _segment_metrics(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
 
 def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
                              holdout_share: float = 0.25, max_iter: int = 150,
-                             max_training_rows: int = MAX_TRAINING_ROWS
-                             ) -> tuple[pd.DataFrame, dict]:
+                             max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
+                             predict: bool = True) -> tuple[pd.DataFrame, dict]:
     """Predict each person's segment (`target`: e.g. cluster_id or primary rule segment, text
     or integer) from their early-behaviour features (the other numeric columns).
 
@@ -368,6 +379,10 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
     target are not fitted on but still get a prediction (actual_segment null). Above
     max_training_rows labelled rows, the fits use a deterministic sample of that many persons
     (`hash_sample`); every row is still predicted.
+
+    As in train_churn_model, evaluate=False skips the holdout fit (metrics NaN) and
+    predict=False the refit (predicted_segment null, probability NaN); each part is the same as
+    with both.
 
     Returns (predictions, summary): person_id, predicted_segment (text), predicted_probability
     (highest class probability, 6 decimals), actual_segment (text) and is_holdout, sorted by
@@ -390,11 +405,17 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
     fit, test = known & ~hold, known & hold
     if has_model:
         with _threads_for(len(frame)):
-            metrics = _segment_metrics(x[fit], y[fit], x[test], y[test], seed, max_iter)
-            model = _classifier(seed, max_iter).fit(x[known], y[known])  # every labelled row
-            proba = model.predict_proba(x)
-        predicted = model.classes_[proba.argmax(axis=1)].astype(object)
-        probability = proba.max(axis=1)
+            metrics = (_segment_metrics(x[fit], y[fit], x[test], y[test], seed, max_iter)
+                       if evaluate else _undefined_segment_metrics())
+            if predict:
+                model = _classifier(seed, max_iter).fit(x[known], y[known])  # every labelled
+                proba = model.predict_proba(x)
+        if predict:
+            predicted = model.classes_[proba.argmax(axis=1)].astype(object)
+            probability = proba.max(axis=1)
+        else:
+            predicted = np.full(len(frame), None, dtype=object)
+            probability = np.full(len(frame), NAN)
     else:
         metrics = _undefined_segment_metrics()
         majority = _majority(y[known])
@@ -516,12 +537,12 @@ RUN_COLUMNS = [
 
 def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share: float = 0.25,
                          high_threshold: float = 0.66, medium_threshold: float = 0.33,
-                         max_training_rows: int = MAX_TRAINING_ROWS
-                         ) -> tuple[pd.DataFrame, dict]:
+                         max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
+                         score_rows: bool = True) -> tuple[pd.DataFrame, dict]:
     """The churn model on int_churn_snapshots_built: fit on the 'training' snapshot (features
     as of as_of - N, labels from the N days after), score the 'scoring' snapshot (features as
     of as_of). Returns person_id, customer_id, churn_probability, churn_risk_tier per scored
-    customer, and the run summary."""
+    customer, and the run summary (evaluate / score_rows as in train_churn_model)."""
     training = snapshots[snapshots["snapshot_kind"] == "training"]
     scoring = snapshots[snapshots["snapshot_kind"] == "scoring"]
     drop = [c for c in SNAPSHOT_COLUMNS if c in snapshots.columns]
@@ -530,7 +551,8 @@ def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share:
                                         seed=seed, holdout_share=holdout_share,
                                         high_threshold=high_threshold,
                                         medium_threshold=medium_threshold,
-                                        max_training_rows=max_training_rows)
+                                        max_training_rows=max_training_rows,
+                                        evaluate=evaluate, score_rows=score_rows)
     customers = scoring[["person_id", "customer_id"]].astype({"person_id": str})
     scores = scores.merge(customers, on="person_id", how="left")
     return scores[["person_id", "customer_id", "churn_probability", "churn_risk_tier"]], summary

@@ -283,3 +283,29 @@ def test_training_is_capped_by_a_deterministic_sample_and_everyone_is_still_scor
     assert churn["n_train"] + churn["n_holdout"] == 500
     assert churn["n_labelled_available"] == 1600 and len(scores) == 200
     assert churn["auc"] > 0.75
+
+
+def test_scoring_and_evaluation_fits_can_run_apart_with_the_same_results():
+    # The scoring models skip the holdout fit and supervised_model_runs skips the scoring fit:
+    # each part must equal what the combined call gives.
+    scores, summary, scoring = planted_churn()
+    scores_only, unevaluated = train_churn_model(churn_frame(), scoring, max_iter=100,
+                                                 evaluate=False)
+    pd.testing.assert_frame_equal(scores_only, scores)
+    assert np.isnan(unevaluated["auc"]) and unevaluated["top_drivers"] == []
+    unscored, evaluated = train_churn_model(churn_frame(), scoring, max_iter=100,
+                                            score_rows=False)
+    assert as_json(evaluated) == as_json(summary)
+    assert unscored["churn_probability"].isna().all() and len(unscored) == len(scores)
+
+    frame = segment_frame()
+    predictions, segment_summary = train_segment_classifier(frame, "segment", max_iter=60)
+    predicted_only, segment_unevaluated = train_segment_classifier(
+        frame, "segment", max_iter=60, evaluate=False)
+    pd.testing.assert_frame_equal(predicted_only, predictions)
+    assert np.isnan(segment_unevaluated["f1_macro"])
+    unpredicted, segment_evaluated = train_segment_classifier(frame, "segment", max_iter=60,
+                                                              predict=False)
+    assert as_json(segment_evaluated) == as_json(segment_summary)
+    assert unpredicted["predicted_segment"].isna().all()
+    assert segment_summary["f1_macro"] > 0.8

@@ -1,6 +1,9 @@
 -- Permitted events with the person they belong to: the person of the event's user id when it
 -- has one (authoritative), else the person of its anonymous id. Events whose only id is
 -- blocklisted have no person. One row per event_id.
+-- A view: int_events_sessionized (incremental) reads it for the visitors whose events changed.
+{{ config(materialized='view') }}
+
 with
 
 events as (

@@ -1,4 +1,8 @@
 -- Events that everything downstream may use: accepted, consented, not deleted, within as_of.
+-- A view: its readers (the identity graph and the stitched events, themselves read by the
+-- incremental sessions) each take what they need, and no 10M-row copy is written per build.
+{{ config(materialized='view') }}
+
 with
 
 checked as (
@@ -27,7 +31,9 @@ final as (
         city,
         scroll_depth_pct,
         engaged_seconds,
-        revenue
+        revenue,
+        _source_file,
+        _source_row
     from checked
     where exclusion_reason is null
 )

@@ -2,11 +2,28 @@
 -- occurred_at then event_id; a session starts at the visitor's first event and whenever the gap
 -- since the previous event is strictly greater than var('session_timeout_minutes') (a gap of
 -- exactly the timeout stays in the session). One row per event_id.
+-- Incremental by visitor: a visitor's sessions depend on its own events alone, so a run rebuilds
+-- whole the visitors of int_events_visitors_changed (every event they have now; the pre-hook
+-- deletes their stored rows first) and keeps every other visitor's rows. A session that spans
+-- the previous run's boundary, or a late event inside it, is rebuilt with all its events.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_visitors() }}",
+    tags=['incremental'],
+) }}
+
+-- depends_on: {{ ref('int_events_visitors_changed') }}
+
 with
 
 events as (
     select * from {{ ref('int_events_stitched') }}
-    where visitor_id is not null
+    where
+        visitor_id is not null
+        {%- if is_incremental() %}
+        and visitor_id in (select visitor_id from {{ ref('int_events_visitors_changed') }})
+        {%- endif %}
 ),
 
 with_previous as (

@@ -1,9 +1,25 @@
 -- Sessions built from the sessionized events, one row per session (data contract section 4):
 -- who, when, how long, what happened, and how the visitor arrived (landing page, touches).
+-- Incremental by visitor, as int_events_sessionized: a run rebuilds the sessions of the visitors
+-- in int_events_visitors_changed (the pre-hook deletes their stored sessions) and then empties
+-- that table (post-hook): its visitors are consumed only once their sessions are rebuilt.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_visitors() }}",
+    post_hook="delete from {{ ref('int_events_visitors_changed') }}",
+    tags=['incremental'],
+) }}
+
+-- depends_on: {{ ref('int_events_visitors_changed') }}
+
 with
 
 events as (
     select * from {{ ref('int_events_sessionized') }}
+    {%- if is_incremental() %}
+    where visitor_id in (select visitor_id from {{ ref('int_events_visitors_changed') }})
+    {%- endif %}
 ),
 
 touches as (

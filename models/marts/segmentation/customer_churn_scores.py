@@ -15,5 +15,6 @@ def model(dbt, session):
     params = json.loads(dbt.config.meta_get("supervised_params"))
     scores, _ = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
                                      params["holdout_share"], params["risk_high"],
-                                     params["risk_medium"], params["max_training_rows"])
+                                     params["risk_medium"], params["max_training_rows"],
+                                     evaluate=False)  # the holdout fit is supervised_model_runs'
     return for_engine(scores, relation)

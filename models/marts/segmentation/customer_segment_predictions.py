@@ -17,5 +17,6 @@ def model(dbt, session):
     frame = segment_training_frame(relation_to_pandas(relation), clusters, "cluster_name")
     predictions, _ = train_segment_classifier(frame, "segment", params["seed"],
                                               params["holdout_share"],
-                                              max_training_rows=params["max_training_rows"])
+                                              max_training_rows=params["max_training_rows"],
+                                              evaluate=False)  # metrics: supervised_model_runs
     return for_engine(predictions, relation)

@@ -1,9 +1,9 @@
 """The supervised models' log: one row per build and model (churn, segment_classifier) with
 held-out metrics (AUC, Brier, log loss and calibration for churn; accuracy, macro F1 and the
 majority baseline for the classifier), top drivers and the full summary. Incremental (append).
-It refits the same deterministic models as customer_churn_scores and
-customer_segment_predictions (same inputs, seeds and holdout), so the metrics describe exactly
-the models that scored."""
+It makes the holdout fits of the same deterministic models as customer_churn_scores and
+customer_segment_predictions (same inputs, seeds and holdout), which make only the fits on every
+labelled row that score: each fit is made once per build."""
 
 
 def model(dbt, session):
@@ -24,7 +24,8 @@ def model(dbt, session):
     started = time.perf_counter()
     _, churn = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
                                     params["holdout_share"], params["risk_high"],
-                                    params["risk_medium"], params["max_training_rows"])
+                                    params["risk_medium"], params["max_training_rows"],
+                                    score_rows=False)
     seconds["churn"] = time.perf_counter() - started
     started = time.perf_counter()
     frame = segment_training_frame(relation_to_pandas(dbt.ref("int_early_behaviour_summarised")),
@@ -32,7 +33,7 @@ def model(dbt, session):
                                    "cluster_name")
     _, classifier = train_segment_classifier(
         frame, "segment", params["seed"], params["holdout_share"],
-        max_training_rows=params["max_training_rows"])
+        max_training_rows=params["max_training_rows"], predict=False)
     seconds["segment_classifier"] = time.perf_counter() - started
     previous = read_own_history(dbt, session)
     as_of = window["as_of_date"].iloc[0] if len(window) else None

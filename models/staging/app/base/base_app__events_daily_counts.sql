@@ -1,0 +1,41 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['_source_file', 'activity_date'],
+    incremental_strategy='delete+insert',
+    tags=['incremental'],
+) }}
+
+-- Valid raw events (no row-level defect) per file and day: what stg_observation_window derives
+-- as_of from, kept so that a run need not parse every event file again. Incremental on file
+-- lineage (DuckDB): a run counts only the files the table has not seen, read alone (a constant
+-- file list lets DuckDB skip the others), and keeps the counts of the files it has. Warehouse
+-- tables have no file lineage, so there every run counts all rows again.
+{%- set new_files = [] %}
+{%- if is_incremental() and target.type == 'duckdb' and execute %}
+    {%- set listing = run_query(
+        "select distinct _source_file from " ~ ref('base_app__events')
+        ~ " where _source_file is not null except select distinct _source_file from "
+        ~ this ~ " order by 1") %}
+    {%- set new_files = listing.columns[0].values() | list %}
+{%- endif %}
+
+with
+
+events as (
+    select * from {{ ref('base_app__events') }}
+    {%- if is_incremental() and target.type == 'duckdb' %}
+    where _source_file in ({{ sql_string_list(new_files) }})
+    {%- endif %}
+),
+
+final as (
+    select
+        _source_file,
+        cast(occurred_at as date) as activity_date,
+        count(*) as row_count
+    from events
+    where _invalid_reason is null
+    group by 1, 2
+)
+
+select * from final
