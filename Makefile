@@ -16,7 +16,7 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build realtime stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench
+.PHONY: setup setup-dev demo generate build realtime incremental stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench
 
 # A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
 # (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too).
@@ -55,6 +55,10 @@ build: setup
 # The real-time fast path: new event files -> real-time segments -> segment_membership_changes.
 realtime: setup
 	$(BIN)/dbt build --selector realtime
+
+# The incremental run: the fast path plus as_of and the sessions of the visitors with changes.
+incremental: setup
+	$(BIN)/dbt build --selector incremental
 
 # Streaming demo: micro-batches of new events, the real-time path after each (data/stream).
 stream: setup
