@@ -3,37 +3,89 @@
 -- since the previous event is strictly greater than var('session_timeout_minutes') (a gap of
 -- exactly the timeout stays in the session). One row per event_id.
 -- Incremental by visitor: a visitor's sessions depend on its own events alone, so a run rebuilds
--- whole the visitors of int_events_visitors_changed (every event they have now; the pre-hook
--- deletes their stored rows first) and keeps every other visitor's rows. A session that spans
--- the previous run's boundary, or a late event inside it, is rebuilt with all its events.
+-- the visitors of int_events_visitors_changed from their rebuild_from_at on (the start of the
+-- session in which their first change may land). The pre-hook deletes
+-- their stored rows from then on; the rows they keep end with a complete session, whose last
+-- event and number carry the new rows on (kept_events), and every other visitor keeps its rows.
+-- A session that spans the previous run's boundary, or takes a late event, is rebuilt whole.
+-- The earliest rebuild_from_at is also written into the query as a constant, so DuckDB reads
+-- only the events from then on instead of the whole history.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_visitors() }}",
+    pre_hook="{{ delete_changed_visitors('occurred_at') }}",
     tags=['incremental'],
 ) }}
-
--- depends_on: {{ ref('int_events_visitors_changed') }}
+{%- set changed_relation = ref('int_events_visitors_changed') %}
+{%- set read_from = {'none': false, 'at': none} %}
+{#- (a unit test's refs are fixtures, not tables: it reads them without the constant) #}
+{%- if is_incremental() and execute and model.resource_type != 'unit_test' %}
+    {%- set bounds = run_query(
+        "select count(*), min(rebuild_from_at) from " ~ changed_relation).rows[0] %}
+    {%- do read_from.update({'none': bounds[0] == 0, 'at': bounds[1]}) %}
+{%- endif %}
 
 with
 
+{% if is_incremental() %}
+changed_visitors as (
+    select * from {{ changed_relation }}
+),
+
+-- what each rebuilt visitor keeps after the pre-hook: its last event and its session count
+kept_events as (
+    select
+        visitor_id,
+        max(occurred_at) as previous_occurred_at,
+        max(visitor_session_number) as kept_session_count
+    from {{ this }}
+    where visitor_id in (select changed_visitors.visitor_id from changed_visitors)
+    group by 1
+),
+
 events as (
-    select * from {{ ref('int_events_stitched') }}
+    select stitched.*
+    from {{ ref('int_events_stitched') }} as stitched
+    inner join changed_visitors
+        on stitched.visitor_id = changed_visitors.visitor_id
     where
-        visitor_id is not null
-        {%- if is_incremental() %}
-        and visitor_id in (select visitor_id from {{ ref('int_events_visitors_changed') }})
+        stitched.occurred_at >= changed_visitors.rebuild_from_at
+        {%- if read_from['none'] %}
+        and 1 = 0
+        {%- elif read_from['at'] is not none %}
+        and stitched.occurred_at
+        >= cast('{{ read_from["at"] }}' as {{ dbt.type_timestamp() }})
         {%- endif %}
 ),
+{% else %}
+kept_events as (
+    select
+        visitor_id,
+        cast(null as {{ dbt.type_timestamp() }}) as previous_occurred_at,
+        0 as kept_session_count
+    from {{ ref('int_events_stitched') }}
+    where 1 = 0
+),
+
+events as (
+    select * from {{ ref('int_events_stitched') }}
+    where visitor_id is not null
+),
+{% endif %}
 
 with_previous as (
     select
-        *,
-        lag(occurred_at) over (
-            partition by visitor_id
-            order by occurred_at, event_id
+        events.*,
+        coalesce(
+            lag(events.occurred_at) over (
+                partition by events.visitor_id
+                order by events.occurred_at, events.event_id
+            ),
+            kept_events.previous_occurred_at
         ) as previous_occurred_at
     from events
+    left join kept_events
+        on events.visitor_id = kept_events.visitor_id
 ),
 
 flagged as (
@@ -51,13 +103,15 @@ flagged as (
 
 numbered as (
     select
-        *,
-        sum(is_session_start) over (
-            partition by visitor_id
-            order by occurred_at, event_id
+        flagged.*,
+        coalesce(kept_events.kept_session_count, 0) + sum(flagged.is_session_start) over (
+            partition by flagged.visitor_id
+            order by flagged.occurred_at, flagged.event_id
             rows between unbounded preceding and current row
         ) as visitor_session_number
     from flagged
+    left join kept_events
+        on flagged.visitor_id = kept_events.visitor_id
 ),
 
 final as (

@@ -6,17 +6,21 @@
     tags=['incremental'],
 ) }}
 
--- The visitors whose sessions must be rebuilt: the incremental sessions (int_events_sessionized,
--- int_sessions_built) rebuild exactly these visitors' events and sessions, whole. A visitor is
--- here when any of its events differs between the stitched events now and the sessionized
--- events stored by the last run: a new or late event, a replay that wins its key, an event kept
--- out since (consent withdrawn, deletion request), an event admitted since (as_of moved on), or
--- a new person or customer (an identity merged by a login). An event is compared by its key, its
--- lineage (file and row: the raw row it was read from), its time and its person and customer, so
--- on file lineage (DuckDB) any change of its content is caught; warehouse tables have no row
--- lineage, there a replay that differs in content only but ties on time is not.
+-- The visitors whose sessions must be rebuilt, and from when: the incremental sessions
+-- (int_events_sessionized, int_sessions_built) rebuild each listed visitor's events and sessions
+-- from rebuild_from_at on and keep what lies before.
+-- A visitor's day has changed when its events differ between the stitched events now and the
+-- sessionized events stored by the last run: a new or late event, a replay that wins its key, an
+-- event kept out since (consent withdrawn, deletion request) or admitted since (as_of moved on),
+-- or a new person or customer (an identity merged by a login). A day is compared by its event
+-- count and the sum of a 64-bit fingerprint of each event's key, lineage (file and row: the raw
+-- row it was read from, so any change of content shows on DuckDB), time, person and customer.
+-- The rebuild starts at the session holding the visitor's last stored event before its first
+-- changed day (a new event may extend that session, earlier ones are complete), or at that day
+-- when nothing precedes it.
 -- Pending until consumed: rows stay until int_sessions_built has rebuilt them (its post-hook
--- empties this table), so a failed or skipped run leaves its visitors for the next one.
+-- empties this table), and a visitor listed again keeps the earlier start, so a failed or
+-- skipped run leaves its work to the next one.
 -- The stored events are read by name (int_events_sessionized reads this model, so it cannot be
 -- a ref). Before that table exists, and on --full-refresh (which rebuilds the sessions whole),
 -- nothing is compared; full_refresh=false keeps the pending rows of a --full-refresh that
@@ -24,57 +28,103 @@
 {%- set stored = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_events_sessionized'
 ) %}
-{%- set compared_columns = ['visitor_id', 'person_id', 'customer_id', 'occurred_at',
-                            '_source_file', '_source_row'] %}
+{%- set fingerprinted = ['event_id', 'person_id', 'customer_id', 'occurred_at',
+                         '_source_file', '_source_row'] %}
 
 with
 
 {% if stored is not none and not flags.FULL_REFRESH %}
-current_events as (
+current_days as (
     select
-        event_id,
-        {{ compared_columns | join(',\n        ') }}
+        visitor_id,
+        occurred_date,
+        count(*) as event_count,
+        sum({{ row_fingerprint(fingerprinted) }}) as day_fingerprint
     from {{ ref('int_events_stitched') }}
     where visitor_id is not null
+    group by 1, 2
 ),
 
-stored_events as (
+-- {{ stored }} is named, not a CTE, where it is read twice: DuckDB would materialise the CTE
+stored_days as (
     select
-        event_id,
-        {{ compared_columns | join(',\n        ') }}
+        visitor_id,
+        occurred_date,
+        count(*) as event_count,
+        sum({{ row_fingerprint(fingerprinted) }}) as day_fingerprint
     from {{ stored }}
+    group by 1, 2
 ),
 
-compared as (
+changed_days as (
     select
-        current_events.visitor_id as current_visitor_id,
-        stored_events.visitor_id as stored_visitor_id
-    from current_events
-    full outer join stored_events
-        on current_events.event_id = stored_events.event_id
+        coalesce(current_days.visitor_id, stored_days.visitor_id) as visitor_id,
+        coalesce(current_days.occurred_date, stored_days.occurred_date) as occurred_date
+    from current_days
+    full outer join stored_days
+        on
+            current_days.visitor_id = stored_days.visitor_id
+            and current_days.occurred_date = stored_days.occurred_date
     where
-        current_events.event_id is null
-        or stored_events.event_id is null
-        {%- for column in compared_columns %}
-        or current_events.{{ column }} is distinct from stored_events.{{ column }}
-        {%- endfor %}
+        current_days.event_count is distinct from stored_days.event_count
+        or current_days.day_fingerprint is distinct from stored_days.day_fingerprint
 ),
 
+first_changes as (
+    select
+        visitor_id,
+        cast(min(occurred_date) as {{ dbt.type_timestamp() }}) as first_changed_at
+    from changed_days
+    group by 1
+),
+
+-- no stored event before the first changed day: no event at all before it, in either side
 changed as (
-    select current_visitor_id as visitor_id
-    from compared
-    where current_visitor_id is not null
-    union
-    select stored_visitor_id as visitor_id
-    from compared
-    where stored_visitor_id is not null
+    select
+        first_changes.visitor_id,
+        coalesce(
+            max(stored_events.session_started_at), min(first_changes.first_changed_at)
+        ) as rebuild_from_at
+    from first_changes
+    left join {{ stored }} as stored_events
+        on
+            first_changes.visitor_id = stored_events.visitor_id
+            and stored_events.occurred_at < first_changes.first_changed_at
+    group by 1
 )
+
+{%- if is_incremental() %},
+
+-- a visitor still pending from a run whose sessions were not rebuilt keeps its earlier start
+pending as (
+    select * from {{ this }}
+),
+
+merged as (
+    select
+        changed.visitor_id,
+        case
+            when pending.rebuild_from_at < changed.rebuild_from_at then pending.rebuild_from_at
+            else changed.rebuild_from_at
+        end as rebuild_from_at
+    from changed
+    left join pending
+        on changed.visitor_id = pending.visitor_id
+)
+
+select * from merged
+{%- else %}
+
+select * from changed
+{%- endif %}
 {% else %}
 changed as (
-    select visitor_id
+    select
+        visitor_id,
+        cast(null as {{ dbt.type_timestamp() }}) as rebuild_from_at
     from {{ ref('int_events_stitched') }}
     where 1 = 0
 )
-{% endif %}
 
-select visitor_id from changed
+select * from changed
+{% endif %}

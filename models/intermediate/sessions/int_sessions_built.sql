@@ -1,26 +1,32 @@
 -- Sessions built from the sessionized events, one row per session (data contract section 4):
 -- who, when, how long, what happened, and how the visitor arrived (landing page, touches).
 -- Incremental by visitor, as int_events_sessionized: a run rebuilds the sessions of the visitors
--- in int_events_visitors_changed (the pre-hook deletes their stored sessions) and then empties
--- that table (post-hook): its visitors are consumed only once their sessions are rebuilt.
+-- in int_events_visitors_changed from their rebuild_from_at on (the pre-hook deletes those) and
+-- then empties that table (post-hook): its visitors are consumed once their sessions are rebuilt.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_visitors() }}",
+    pre_hook="{{ delete_changed_visitors('started_at') }}",
     post_hook="delete from {{ ref('int_events_visitors_changed') }}",
     tags=['incremental'],
 ) }}
-
--- depends_on: {{ ref('int_events_visitors_changed') }}
+{%- set changed_relation = ref('int_events_visitors_changed') %}
 
 with
 
+{% if is_incremental() %}
+events as (
+    select sessionized.*
+    from {{ ref('int_events_sessionized') }} as sessionized
+    inner join {{ changed_relation }} as changed_visitors
+        on sessionized.visitor_id = changed_visitors.visitor_id
+    where sessionized.session_started_at >= changed_visitors.rebuild_from_at
+),
+{% else %}
 events as (
     select * from {{ ref('int_events_sessionized') }}
-    {%- if is_incremental() %}
-    where visitor_id in (select visitor_id from {{ ref('int_events_visitors_changed') }})
-    {%- endif %}
 ),
+{% endif %}
 
 touches as (
     select
