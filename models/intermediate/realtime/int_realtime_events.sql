@@ -14,29 +14,35 @@
 {%- set window_hours = [var('realtime_recent_hours') | int,
                         (var('rule_product_view_window_days') | int) * 24] | max %}
 
-with
-
-accepted as (
-    select occurred_at from {{ ref('stg_app__events') }}
-),
-
--- A stray timestamp (a device clock hours or days ahead, within the future tolerance) must not
--- move the clock: only hours holding at least realtime_clock_min_hourly_events events count.
-busy_hours as (
-    select
-        {{ dbt.date_trunc('hour', 'occurred_at') }} as event_hour,
-        max(occurred_at) as last_occurred_at
-    from accepted
-    group by 1
-    having count(*) >= {{ var('realtime_clock_min_hourly_events') }}
-),
-
-clock as (
+{#- The clock, as one query: the model reads it as a CTE, and at run time it is also asked for
+    first, so that the window start is written into the query as a constant too and DuckDB
+    reads only the window's events instead of checking every event's privacy first. #}
+{%- set clock_query %}
     select
         max(last_occurred_at) as stream_clock_at,
         {{ dbt.dateadd('hour', -1 * window_hours, 'max(last_occurred_at)') }}
             as window_start_at
-    from busy_hours
+    from (
+        -- A stray timestamp (a device clock hours or days ahead, within the future tolerance)
+        -- must not move the clock: only hours holding at least
+        -- realtime_clock_min_hourly_events events count.
+        select
+            {{ dbt.date_trunc('hour', 'occurred_at') }} as event_hour,
+            max(occurred_at) as last_occurred_at
+        from {{ ref('stg_app__events') }}
+        group by 1
+        having count(*) >= {{ var('realtime_clock_min_hourly_events') }}
+    ) as busy_hours
+{%- endset %}
+{%- set known_window_start = none %}
+{%- if execute and model.resource_type != 'unit_test' %}
+    {%- set known_window_start = run_query(clock_query).rows[0][1] %}
+{%- endif %}
+
+with
+
+clock as (
+    {{ clock_query }}
 ),
 
 checked as (
@@ -67,6 +73,9 @@ windowed as (
     where
         checked.occurred_at > clock.window_start_at
         and checked.occurred_at <= clock.stream_clock_at
+        {%- if known_window_start is not none %}
+        and checked.occurred_at > cast('{{ known_window_start }}' as {{ dbt.type_timestamp() }})
+        {%- endif %}
         and (
             checked.exclusion_reason is null
             or checked.exclusion_reason = 'after_observation_window'

@@ -15,9 +15,9 @@
 -- or a new person or customer (an identity merged by a login). A day is compared by its event
 -- count and the sum of a 64-bit fingerprint of each event's key, lineage (file and row: the raw
 -- row it was read from, so any change of content shows on DuckDB), time, person and customer.
--- The rebuild starts at the session holding the visitor's last stored event before its first
--- changed day (a new event may extend that session, earlier ones are complete), or at that day
--- when nothing precedes it.
+-- The rebuild starts at that day, or at the start of the session of the visitor's last stored
+-- event before it when that event lies within the session timeout of the day (a change may
+-- extend that session; earlier sessions are complete).
 -- Pending until consumed: rows stay until int_sessions_built has rebuilt them (its post-hook
 -- empties this table), and a visitor listed again keeps the earlier start, so a failed or
 -- skipped run leaves its work to the next one.
@@ -78,13 +78,20 @@ first_changes as (
     group by 1
 ),
 
--- no stored event before the first changed day: no event at all before it, in either side
+-- The last stored event before the first changed day: a change can extend its session only when
+-- it lies within the session timeout of that day; else the rebuild starts at the day. No stored
+-- event before it: no event at all before it, in either side.
 changed as (
     select
         first_changes.visitor_id,
-        coalesce(
-            max(stored_events.session_started_at), min(first_changes.first_changed_at)
-        ) as rebuild_from_at
+        case
+            when
+                {{ dbt.dateadd('minute', var('session_timeout_minutes'),
+                               'max(stored_events.occurred_at)') }}
+                >= min(first_changes.first_changed_at)
+                then max(stored_events.session_started_at)
+            else min(first_changes.first_changed_at)
+        end as rebuild_from_at
     from first_changes
     left join {{ stored }} as stored_events
         on
