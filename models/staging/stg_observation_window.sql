@@ -31,9 +31,15 @@ activity_days as (
         activity_date,
         sum(row_count) as row_count
     from (
-        select activity_date, row_count from event_days
+        select
+            activity_date,
+            row_count
+        from event_days
         union all
-        select activity_date, row_count from order_days
+        select
+            activity_date,
+            row_count
+        from order_days
     ) as activity
     group by 1
 ),
@@ -82,11 +88,11 @@ derived as (
 chosen as (
     select
         {% if var('as_of') is not none -%}
-            cast('{{ var("as_of") }}' as date) as as_of_date,
-            'var' as as_of_source,
+        cast('{{ var("as_of") }}' as date) as as_of_date,
+        'var' as as_of_source,
         {%- else -%}
-            derived_as_of_date as as_of_date,
-            'data' as as_of_source,
+        derived_as_of_date as as_of_date,
+        'data' as as_of_source,
         {%- endif %}
         derived_as_of_date
     from derived

@@ -36,7 +36,7 @@
 {%- endset %}
 {%- set known_window_start = none %}
 {%- if execute and model.resource_type != 'unit_test' %}
-    {%- set known_window_start = run_query(clock_query).rows[0][1] %}
+{%- set known_window_start = run_query(clock_query).rows[0][1] %}
 {%- endif %}
 
 with

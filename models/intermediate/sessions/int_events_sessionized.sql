@@ -20,9 +20,9 @@
 {%- set read_from = {'none': false, 'at': none} %}
 {#- (a unit test's refs are fixtures, not tables: it reads them without the constant) #}
 {%- if is_incremental() and execute and model.resource_type != 'unit_test' %}
-    {%- set bounds = run_query(
-        "select count(*), min(rebuild_from_at) from " ~ changed_relation).rows[0] %}
-    {%- do read_from.update({'none': bounds[0] == 0, 'at': bounds[1]}) %}
+{%- set bounds = run_query(
+    "select count(*), min(rebuild_from_at) from " ~ changed_relation).rows[0] %}
+{%- do read_from.update({'none': bounds[0] == 0, 'at': bounds[1]}) %}
 {%- endif %}
 
 with

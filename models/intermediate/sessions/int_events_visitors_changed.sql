@@ -96,7 +96,7 @@ changed as (
     left join {{ stored }} as stored_events
         on
             first_changes.visitor_id = stored_events.visitor_id
-            and stored_events.occurred_at < first_changes.first_changed_at
+            and first_changes.first_changed_at > stored_events.occurred_at
     group by 1
 )
 

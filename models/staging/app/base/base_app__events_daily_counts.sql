@@ -12,11 +12,11 @@
 -- tables have no file lineage, so there every run counts all rows again.
 {%- set new_files = [] %}
 {%- if is_incremental() and target.type == 'duckdb' and execute %}
-    {%- set listing = run_query(
-        "select distinct _source_file from " ~ ref('base_app__events')
-        ~ " where _source_file is not null except select distinct _source_file from "
-        ~ this ~ " order by 1") %}
-    {%- set new_files = listing.columns[0].values() | list %}
+{%- set listing = run_query(
+    "select distinct _source_file from " ~ ref('base_app__events')
+    ~ " where _source_file is not null except select distinct _source_file from "
+    ~ this ~ " order by 1") %}
+{%- set new_files = listing.columns[0].values() | list %}
 {%- endif %}
 
 with
