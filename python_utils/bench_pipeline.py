@@ -250,6 +250,6 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
          "daily build after it": [(r["events"], r["daily_build_seconds"]) for r in results],
          "real-time path (10-minute batch)": [(r["events"], r["realtime_path_seconds"])
                                               for r in results]},
-        "Full build time against data size", "events", "seconds", log_x=True, log_y=True))
+        "Pipeline time against data size", "events", "seconds", log_x=True, log_y=True))
     print(f"wrote {out_dir / 'bench_pipeline.json'} and {out_dir / 'bench_pipeline.svg'}")
     return 0

@@ -23,7 +23,10 @@ def line_chart(series: dict[str, list[tuple[float, float]]], title: str, x_label
                width: int = 640, height: int = 400) -> str:
     """A line chart: one polyline with markers per named series of (x, y) points."""
     points = [p for values in series.values() for p in values]
-    left, right, top, bottom = 70, width - 170, 40, height - 50
+    # the legend sits right of the plot: wide enough for the longest name (12px sans: ~7px/char)
+    legend = max(170, 30 + 7 * max((len(name) for name in series), default=0))
+    width += legend - 170
+    left, right, top, bottom = 70, width - legend, 40, height - 50
     sx = _scale([p[0] for p in points], left, right, log_x)
     sy = _scale([p[1] for p in points], bottom, top, log_y)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

@@ -1,9 +1,6 @@
 {% macro row_fingerprint(columns) %}
-    {{ return(adapter.dispatch('row_fingerprint', 'segments')(columns)) }}
-{% endmacro %}
-
-{% macro default__row_fingerprint(columns) %}
     {#- A 64-bit hash of the columns (nulls included), for comparing sets of rows by the sum of
-        their fingerprints: hash() takes any number of arguments on DuckDB and Snowflake. -#}
+        their fingerprints. hash() takes any number of arguments on DuckDB and on Snowflake
+        alike, so there is one implementation; dispatch when an adapter needs another. -#}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
