@@ -43,9 +43,12 @@ def line_chart(series: dict[str, list[tuple[float, float]]], title: str, x_label
     for x in sorted({p[0] for p in points}):
         parts.append(f'<text x="{sx(x):.1f}" y="{bottom + 16}" text-anchor="middle">'
                      f'{x:,.0f}</text>')
+    placed: list[float] = []  # a value label closer than 11px to a placed one is left out
     for y in sorted({p[1] for p in points}):
-        parts.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" '
-                     f'font-size="10">{y:,.1f}</text>')
+        if all(abs(sy(y) - other) >= 11 for other in placed):
+            placed.append(sy(y))
+            parts.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" '
+                         f'font-size="10">{y:,.1f}</text>')
     for i, (name, values) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
