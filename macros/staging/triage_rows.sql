@@ -26,11 +26,7 @@
     {%- set new_files = [] -%}
     {%- set base_columns = [] -%}
     {%- if execute -%}
-        {%- set listing = run_query(
-            "select distinct _source_file from " ~ base_relation
-            ~ " where _source_file is not null except select distinct _source_file from "
-            ~ this ~ " where _source_file is not null order by 1") -%}
-        {%- set new_files = listing.columns[0].values() | list -%}
+        {%- set new_files = new_source_files(base_relation, this) -%}
         {%- for column in adapter.get_columns_in_relation(base_relation) -%}
             {%- do base_columns.append(column.name) -%}
         {%- endfor -%}

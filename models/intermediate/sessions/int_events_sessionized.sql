@@ -3,10 +3,10 @@
 -- since the previous event is strictly greater than var('session_timeout_minutes') (a gap of
 -- exactly the timeout stays in the session). One row per event_id.
 -- Incremental by visitor: a visitor's sessions depend on its own events alone, so a run rebuilds
--- the visitors of int_events_visitors_changed from their rebuild_from_at on (the start of the
--- session in which their first change may land). The pre-hook deletes
--- their stored rows from then on; the rows they keep end with a complete session, whose last
--- event and number carry the new rows on (kept_events), and every other visitor keeps its rows.
+-- the visitors of int_events_visitors_changed from their rebuild_from_at on (where their first
+-- change may land). The pre-hook deletes their stored rows from then on; the rows they keep end
+-- with a complete session, whose last event and number carry the new rows on (kept_events), and
+-- every other visitor keeps its rows.
 -- A session that spans the previous run's boundary, or takes a late event, is rebuilt whole.
 -- The earliest rebuild_from_at is also written into the query as a constant, so DuckDB reads
 -- only the events from then on instead of the whole history.

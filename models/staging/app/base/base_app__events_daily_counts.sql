@@ -11,12 +11,8 @@
 -- file list lets DuckDB skip the others), and keeps the counts of the files it has. Warehouse
 -- tables have no file lineage, so there every run counts all rows again.
 {%- set new_files = [] %}
-{%- if is_incremental() and target.type == 'duckdb' and execute %}
-{%- set listing = run_query(
-    "select distinct _source_file from " ~ ref('base_app__events')
-    ~ " where _source_file is not null except select distinct _source_file from "
-    ~ this ~ " order by 1") %}
-{%- set new_files = listing.columns[0].values() | list %}
+{%- if is_incremental() and target.type == 'duckdb' %}
+{%- set new_files = new_source_files(ref('base_app__events'), this) %}
 {%- endif %}
 
 with
