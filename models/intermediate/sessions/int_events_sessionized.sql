@@ -18,8 +18,7 @@
 ) }}
 {%- set changed_relation = ref('int_events_visitors_changed') %}
 {%- set read_from = {'none': false, 'at': none} %}
-{#- (a unit test's refs are fixtures, not tables: it reads them without the constant) #}
-{%- if is_incremental() and execute and model.resource_type != 'unit_test' %}
+{%- if is_incremental() and reads_real_tables() %}
 {%- set bounds = run_query(
     "select count(*), min(rebuild_from_at) from " ~ changed_relation).rows[0] %}
 {%- do read_from.update({'none': bounds[0] == 0, 'at': bounds[1]}) %}

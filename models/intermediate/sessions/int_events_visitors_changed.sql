@@ -34,27 +34,20 @@
 with
 
 {% if stored is not none and not flags.FULL_REFRESH %}
-current_days as (
+{#- the same day summary of the events now and of the events stored
+    (the stored table is named, not a CTE: it is read twice and DuckDB would materialise a CTE) #}
+{%- for side, relation in [('current', ref('int_events_stitched')), ('stored', stored)] %}
+{{ side }}_days as (
     select
         visitor_id,
         occurred_date,
         count(*) as event_count,
         sum({{ row_fingerprint(fingerprinted) }}) as day_fingerprint
-    from {{ ref('int_events_stitched') }}
+    from {{ relation }}
     where visitor_id is not null
     group by 1, 2
 ),
-
--- {{ stored }} is named, not a CTE, where it is read twice: DuckDB would materialise the CTE
-stored_days as (
-    select
-        visitor_id,
-        occurred_date,
-        count(*) as event_count,
-        sum({{ row_fingerprint(fingerprinted) }}) as day_fingerprint
-    from {{ stored }}
-    group by 1, 2
-),
+{% endfor %}
 
 changed_days as (
     select
