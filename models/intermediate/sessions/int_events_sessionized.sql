@@ -72,16 +72,23 @@ events as (
 ),
 {% endif %}
 
+-- Two window passes over one ordering (visitor, occurred_at, event_id): the first finds each
+-- event's predecessor and position, the second numbers the sessions and carries each session's
+-- first event forward. The first event of a rebuilt visitor always starts a session (the kept
+-- rows end with a complete session), so the carried values never need the kept rows.
+{%- set visitor_order = 'partition by events.visitor_id'
+    ~ ' order by events.occurred_at, events.event_id' %}
+{%- set visitor_so_far = 'partition by visitor_id order by occurred_at, event_id'
+    ~ ' rows between unbounded preceding and current row' %}
 with_previous as (
     select
         events.*,
         coalesce(
-            lag(events.occurred_at) over (
-                partition by events.visitor_id
-                order by events.occurred_at, events.event_id
-            ),
+            lag(events.occurred_at) over ({{ visitor_order }}),
             kept_events.previous_occurred_at
-        ) as previous_occurred_at
+        ) as previous_occurred_at,
+        row_number() over ({{ visitor_order }}) as _visitor_event_number,
+        coalesce(kept_events.kept_session_count, 0) as _kept_session_count
     from events
     left join kept_events
         on events.visitor_id = kept_events.visitor_id
@@ -102,27 +109,20 @@ flagged as (
 
 numbered as (
     select
-        flagged.*,
-        coalesce(kept_events.kept_session_count, 0) + sum(flagged.is_session_start) over (
-            partition by flagged.visitor_id
-            order by flagged.occurred_at, flagged.event_id
-            rows between unbounded preceding and current row
-        ) as visitor_session_number
+        *,
+        _kept_session_count + sum(is_session_start) over ({{ visitor_so_far }})
+            as visitor_session_number,
+        max(case when is_session_start = 1 then occurred_at end)
+            over ({{ visitor_so_far }}) as session_started_at,
+        max(case when is_session_start = 1 then _visitor_event_number end)
+            over ({{ visitor_so_far }}) as _session_first_event_number
     from flagged
-    left join kept_events
-        on flagged.visitor_id = kept_events.visitor_id
 ),
 
 final as (
     select
-        *,
-        min(occurred_at) over (
-            partition by visitor_id, visitor_session_number
-        ) as session_started_at,
-        row_number() over (
-            partition by visitor_id, visitor_session_number
-            order by occurred_at, event_id
-        ) as event_number_in_session
+        * exclude (_visitor_event_number, _kept_session_count, _session_first_event_number),
+        _visitor_event_number - _session_first_event_number + 1 as event_number_in_session
     from numbered
 )
 

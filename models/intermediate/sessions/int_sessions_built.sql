@@ -28,44 +28,9 @@ events as (
 ),
 {% endif %}
 
-touches as (
-    select
-        session_id,
-        channel,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        row_number() over (
-            partition by session_id order by occurred_at asc, event_id asc
-        ) as touch_from_start,
-        row_number() over (
-            partition by session_id order by occurred_at desc, event_id desc
-        ) as touch_from_end
-    from events
-    where channel is not null
-),
-
-first_touch as (
-    select * from touches
-    where touch_from_start = 1
-),
-
-last_touch as (
-    select * from touches
-    where touch_from_end = 1
-),
-
-landing as (
-    select
-        session_id,
-        page_url as landing_page_url,
-        device_type,
-        country,
-        city
-    from events
-    where event_number_in_session = 1
-),
-
+-- One pass of aggregates per session, then one pass over the three events each session needs
+-- more of: its first (landing page, device, place) and its first and last with a channel
+-- (touches; event_number_in_session orders a session's events by occurred_at, then event_id).
 aggregated as (
     select
         session_id,
@@ -81,8 +46,50 @@ aggregated as (
         sum(case when event_type = 'purchase' then 1 else 0 end) as purchase_count,
         coalesce(sum(case when event_type = 'purchase' then revenue end), 0) as revenue,
         max(scroll_depth_pct) as max_scroll_depth_pct,
-        coalesce(sum(engaged_seconds), 0) as engaged_seconds
+        coalesce(sum(engaged_seconds), 0) as engaged_seconds,
+        min(case when channel is not null then event_number_in_session end) as first_touch_number,
+        max(case when channel is not null then event_number_in_session end) as last_touch_number
     from events
+    group by session_id
+),
+
+picked_events as (
+    select
+        events.session_id,
+        {%- for column in ['page_url', 'device_type', 'country', 'city', 'channel', 'utm_source',
+                           'utm_medium', 'utm_campaign'] %}
+        events.{{ column }},
+        {%- endfor %}
+        events.event_number_in_session = 1 as is_landing,
+        coalesce(events.event_number_in_session = aggregated.first_touch_number, false)
+            as is_first_touch,
+        coalesce(events.event_number_in_session = aggregated.last_touch_number, false)
+            as is_last_touch
+    from events
+    inner join aggregated
+        on events.session_id = aggregated.session_id
+    where
+        events.event_number_in_session = 1
+        or events.event_number_in_session = aggregated.first_touch_number
+        or events.event_number_in_session = aggregated.last_touch_number
+),
+
+picked as (
+    select
+        session_id,
+        max(case when is_landing then page_url end) as landing_page_url,
+        max(case when is_landing then device_type end) as landing_device_type,
+        max(case when is_landing then country end) as landing_country,
+        max(case when is_landing then city end) as landing_city,
+        max(case when is_first_touch then channel end) as first_touch_channel,
+        max(case when is_first_touch then utm_source end) as first_touch_utm_source,
+        max(case when is_first_touch then utm_medium end) as first_touch_utm_medium,
+        max(case when is_first_touch then utm_campaign end) as first_touch_utm_campaign,
+        max(case when is_last_touch then channel end) as last_touch_channel,
+        max(case when is_last_touch then utm_source end) as last_touch_utm_source,
+        max(case when is_last_touch then utm_medium end) as last_touch_utm_medium,
+        max(case when is_last_touch then utm_campaign end) as last_touch_utm_campaign
+    from picked_events
     group by session_id
 ),
 
@@ -107,26 +114,22 @@ final as (
         aggregated.engaged_seconds,
         aggregated.event_count = 1 as is_bounce,
         aggregated.purchase_count > 0 as has_purchase,
-        landing.landing_page_url,
-        landing.device_type,
-        landing.country,
-        landing.city,
-        first_touch.channel,
-        first_touch.channel as first_touch_channel,
-        first_touch.utm_source as first_touch_utm_source,
-        first_touch.utm_medium as first_touch_utm_medium,
-        first_touch.utm_campaign as first_touch_utm_campaign,
-        last_touch.channel as last_touch_channel,
-        last_touch.utm_source as last_touch_utm_source,
-        last_touch.utm_medium as last_touch_utm_medium,
-        last_touch.utm_campaign as last_touch_utm_campaign
+        picked.landing_page_url,
+        picked.landing_device_type as device_type,
+        picked.landing_country as country,
+        picked.landing_city as city,
+        picked.first_touch_channel as channel,
+        picked.first_touch_channel,
+        picked.first_touch_utm_source,
+        picked.first_touch_utm_medium,
+        picked.first_touch_utm_campaign,
+        picked.last_touch_channel,
+        picked.last_touch_utm_source,
+        picked.last_touch_utm_medium,
+        picked.last_touch_utm_campaign
     from aggregated
-    inner join landing
-        on aggregated.session_id = landing.session_id
-    left join first_touch
-        on aggregated.session_id = first_touch.session_id
-    left join last_touch
-        on aggregated.session_id = last_touch.session_id
+    inner join picked
+        on aggregated.session_id = picked.session_id
 )
 
 select * from final
