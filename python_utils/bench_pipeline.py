@@ -3,10 +3,11 @@ hand-written baseline in the same run.
 
 For each scale: generate demo data with about that many events (the generator's personas,
 180 days) and hold back its latest 1% of events; run the full `dbt build` (every model and test)
-on a fresh DuckDB file, then python_utils/sql/baseline.sql, a single DuckDB script that computes
-the core outputs (deduplicated events, sessions, RFM, engagement) straight from the raw files
-without the project's guarantees, and, on another fresh file, the project's models behind those
-same outputs (CORE_MODELS, no tests) for a like-for-like ratio. Then land the held-back 1% (all but its last 10 minutes) as a
+on a fresh DuckDB file; on another fresh file, the project's models behind the core outputs
+(CORE_MODELS, no tests); then python_utils/sql/baseline.sql, a single hand-written DuckDB script
+that computes those same outputs (sessions, customer_rfm, customer_engagement: typing, validity,
+replay dedupe, consent and deletion exclusions, identity stitching included) straight from the
+raw files, and checks that they equal the marts row for row (`compare_baseline`). Then land the held-back 1% (all but its last 10 minutes) as a
 new file and time the incremental run (`dbt build --selector incremental`: staging, as_of,
 the sessions of the visitors with new events, the real-time segments) and then the daily
 `dbt build` (the per-person marts and the models on top); then land the last 10 minutes as one
@@ -33,6 +34,9 @@ EVENTS_PER_CUSTOMER = 116  # the generator's 180-day demo: 1.16M events for 10,0
 BASELINE_SQL = Path(__file__).resolve().parent / "sql" / "baseline.sql"
 # the models (and their parents) that compute what the baseline script computes
 CORE_MODELS = ["+sessions", "+customer_rfm", "+customer_engagement"]
+# mart -> the baseline script's table with the same rows
+BASELINE_TABLES = {"sessions": "baseline_sessions", "customer_rfm": "baseline_customer_rfm",
+                   "customer_engagement": "baseline_customer_engagement"}
 
 
 def _run(args: list[str], log: Path, env: dict | None = None) -> tuple[float, float, int]:
@@ -52,6 +56,25 @@ def _baseline_child(raw: str, as_of: str, database: str) -> None:
     script = BASELINE_SQL.read_text().format(raw=raw, as_of=as_of)
     with duckdb.connect(database) as connection:
         connection.execute(script)
+
+
+def compare_baseline(baseline_database: str, dbt_database: str) -> dict[str, dict[str, int]]:
+    """Per mart: its rows, and the rows only the mart or only the baseline has (EXCEPT ALL over
+    every column, both ways). All zeros: the baseline computes exactly the marts' rows."""
+    import duckdb
+
+    out = {}
+    with duckdb.connect(baseline_database, read_only=True) as connection:
+        connection.execute(f"attach '{dbt_database}' as dbt_marts (read_only)")
+        for mart, table in BASELINE_TABLES.items():
+            rows, only_dbt, only_baseline = connection.execute(
+                f"select (select count(*) from dbt_marts.{mart}), "
+                f"(select count(*) from (select * from dbt_marts.{mart} "
+                f"except all select * from {table})), "
+                f"(select count(*) from (select * from {table} "
+                f"except all select * from dbt_marts.{mart}))").fetchone()
+            out[mart] = {"rows": rows, "only_dbt": only_dbt, "only_baseline": only_baseline}
+    return out
 
 
 def _slowest(work: Path, count: int = 4) -> dict[str, float]:
@@ -136,11 +159,14 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
         work / "baseline.log")
     if code:
         raise RuntimeError(f"baseline failed: see {work / 'baseline.log'}")
-    with duckdb.connect(str(baseline_db), read_only=True) as connection:
-        base_sessions = connection.sql(
-            "select count(*) from baseline_sessions").fetchall()[0][0]
-        base_rfm = connection.sql("select count(*) from baseline_rfm").fetchall()[0][0]
-    print(f"  baseline {base_seconds:.1f} s, peak {base_mb:,.0f} MB", flush=True)
+    equality = compare_baseline(str(baseline_db), str(core_db))
+    outputs_equal = all(v["only_dbt"] == v["only_baseline"] == 0 for v in equality.values())
+    verdict = ("equal to the marts row for row" if outputs_equal else
+               "DIFFERENT from the marts: " + ", ".join(
+                   f"{m} {v['only_dbt']} rows only in dbt, {v['only_baseline']} only in the "
+                   "baseline" for m, v in equality.items()))
+    print(f"  baseline {base_seconds:.1f} s, peak {base_mb:,.0f} MB; its outputs are {verdict}",
+          flush=True)
     micro_start = duckdb.sql(f"select cast('{last}' as timestamp) - interval 10 minute"
                              ).fetchall()[0][0].isoformat()
     increment = land(held, raw / "events" / "increment-00001.parquet", end=micro_start)
@@ -193,8 +219,8 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
         "realtime_events": micro, "realtime_path_seconds": round(rt_seconds, 2),
         "realtime_peak_memory_mb": round(rt_mb),
         "realtime_slowest_nodes": slowest,
-        "sessions_dbt": dbt_sessions, "sessions_baseline": base_sessions,
-        "rfm_customers_dbt": dbt_rfm, "rfm_customers_baseline": base_rfm,
+        "sessions_dbt": dbt_sessions, "rfm_customers_dbt": dbt_rfm,
+        "baseline_outputs_equal": outputs_equal, "baseline_comparison": equality,
     }
 
 
@@ -205,7 +231,7 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
     header = (f"{'events':>11} {'dbt build s':>11} {'events/s':>9} {'peak MB':>8} {'db MB':>7} "
               f"{'baseline s':>10} {'base MB':>8} {'ratio':>6} {'core s':>7} {'ratio':>6} "
               f"{'+1% s':>7} {'share':>6} "
-              f"{'daily s':>8} {'share':>6} {'realtime s':>10} {'sessions dbt/base':>19}")
+              f"{'daily s':>8} {'share':>6} {'realtime s':>10} {'sessions':>10} {'base=dbt':>8}")
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
         print(f"{r['events']:>11,} {r['dbt_build_seconds']:>11.1f} {r['events_per_second']:>9,} "
@@ -215,7 +241,7 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
               f"{r['ratio_core_to_baseline']:>6.2f} {r['incremental_seconds']:>7.1f} "
               f"{r['incremental_share_of_full']:>6.1%} {r['daily_build_seconds']:>8.1f} "
               f"{r['daily_share_of_full']:>6.1%} {r['realtime_path_seconds']:>10.1f} "
-              f"{r['sessions_dbt']:>9,}/{r['sessions_baseline']:<9,}")
+              f"{r['sessions_dbt']:>10,} {'yes' if r['baseline_outputs_equal'] else 'NO':>8}")
     dbt_exponent = _fit_exponent([(r["events"], r["dbt_build_seconds"]) for r in results])
     base_exponent = _fit_exponent([(r["events"], r["baseline_seconds"]) for r in results])
     core_exponent = _fit_exponent([(r["events"], r["core_models_seconds"]) for r in results])
@@ -226,7 +252,7 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
               f"incremental run b = {inc_exponent:.2f}")
     print("core s: the models behind the baseline's outputs (+sessions +customer_rfm "
           "+customer_engagement: staging with quarantine, privacy, identity), no tests, on a "
-          "fresh file")
+          "fresh file; base=dbt: the baseline's three tables equal these marts row for row")
     print("+1% s: the incremental run, `dbt build --selector incremental`, after 1% new events "
           "in a new file (share: of the full build); daily s: then the daily `dbt build` "
           "(marts and models); realtime s: `dbt build --selector realtime` after a 10-minute "

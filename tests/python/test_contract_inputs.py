@@ -112,3 +112,23 @@ def test_missing_raw_folder_stops_the_build_naming_the_path(tmp_path):
     run = run_dbt(["build"], tmp_path / "no_such_folder", tmp_path / "work")
     assert run.returncode != 0
     assert "SEGMENTS_RAW_PATH" in run.output and "no_such_folder" in run.output
+
+
+def test_unparseable_numbers_in_csv_are_judged_not_fatal(tmp_path):
+    """Any text can stand in a CSV number column: an amount that is no number quarantines its
+    order (invalid_amount), a scroll depth or engaged time that is no number is null on an
+    accepted event, and the build goes on."""
+    raw = tmp_path / "raw"
+    orders = ORDERS.iloc[:3].astype({"total_amount": object})
+    orders.loc[1, "total_amount"] = "twenty"
+    _write(raw, "orders", orders, "csv")
+    events = EVENTS.iloc[:3].assign(scroll_depth_pct=["50", "deep", "75"],
+                                    engaged_seconds=["12", "3", "long"])
+    _write(raw, "events", events, "csv")
+    run = run_dbt(["build"], raw, tmp_path / "work", dbt_vars={"as_of": "2026-03-06"})
+    assert run.returncode == 0, run.output[-4000:]
+    db = run.database
+    assert query(db, "select order_id, reason from stg_shop__orders_quarantine") == [
+        ("o2", "invalid_amount")]
+    assert query(db, "select event_id, scroll_depth_pct, engaged_seconds from stg_app__events "
+                     "order by 1") == [("e1", 50.0, 12.0), ("e2", None, 3.0), ("e3", 75.0, None)]

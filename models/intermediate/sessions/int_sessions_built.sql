@@ -36,7 +36,6 @@ aggregated as (
         session_id,
         min(visitor_id) as visitor_id,
         min(person_id) as person_id,
-        min(customer_id) as customer_id,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as event_count,
@@ -98,7 +97,7 @@ final as (
         aggregated.session_id,
         aggregated.visitor_id,
         aggregated.person_id,
-        aggregated.customer_id,
+        persons.customer_id,
         aggregated.started_at,
         aggregated.ended_at,
         cast(aggregated.started_at as date) as session_date,
@@ -130,6 +129,10 @@ final as (
     from aggregated
     inner join picked
         on aggregated.session_id = picked.session_id
+    -- the customer of the session's person: on a shared device one session can hold events of
+    -- two persons, and a second min() could pair one person with another person's customer
+    left join {{ ref('int_persons') }} as persons
+        on aggregated.person_id = persons.person_id
 )
 
 select * from final
