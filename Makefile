@@ -104,7 +104,7 @@ bench-clusters: setup
 	$(BIN)/python -m python_utils bench-clusters --database $(SEGMENTS_DUCKDB_PATH)
 
 # Full build, incremental run, daily build and real-time path at 1M, 10M and 30M events against a
-# hand-written DuckDB baseline (report, JSON, chart; about 40 minutes on 2 cores, 18 GB at 30M).
+# hand-written DuckDB baseline (report, JSON, chart; about 40 minutes on 2 cores, 14 GB at 30M).
 BENCH_EVENTS ?= 1000000 10000000 30000000
 bench: setup
 	$(BIN)/python -m python_utils bench --events $(BENCH_EVENTS)
