@@ -50,7 +50,9 @@ def _run(args: list[str], log: Path, env: dict | None = None) -> tuple[float, fl
     return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def _baseline_child(raw: str, as_of: str, database: str) -> None:
+def run_baseline(raw: str, as_of: str, database: str) -> None:
+    """Run python_utils/sql/baseline.sql on the raw folder into a DuckDB file (its own process in
+    the bench, so its time and peak memory are its own; the tests call it directly)."""
     import duckdb
 
     script = BASELINE_SQL.read_text().format(raw=raw, as_of=as_of)
@@ -155,7 +157,7 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
     baseline_db.unlink(missing_ok=True)
     base_seconds, base_mb, code = _run(
         [sys.executable, "-c", "import sys; from python_utils.bench_pipeline import "
-         "_baseline_child as b; b(*sys.argv[1:])", str(raw), as_of, str(baseline_db)],
+         "run_baseline as b; b(*sys.argv[1:])", str(raw), as_of, str(baseline_db)],
         work / "baseline.log")
     if code:
         raise RuntimeError(f"baseline failed: see {work / 'baseline.log'}")

@@ -242,11 +242,11 @@ def test_hand_written_baseline_computes_exactly_the_core_marts(dirty_demo, tmp_p
     """The benchmark's baseline script (python_utils/sql/baseline.sql) is only a fair yardstick
     if it computes the same rows as sessions, customer_rfm and customer_engagement: on dirty
     input, every column of every row agrees, both ways."""
-    from python_utils.bench_pipeline import BASELINE_TABLES, _baseline_child, compare_baseline
+    from python_utils.bench_pipeline import BASELINE_TABLES, run_baseline, compare_baseline
 
     as_of = str(scalar(dirty_demo["db"], "select as_of_date from stg_observation_window"))
     baseline_db = tmp_path / "baseline.duckdb"
-    _baseline_child(str(dirty_demo["raw"]), as_of, str(baseline_db))
+    run_baseline(str(dirty_demo["raw"]), as_of, str(baseline_db))
     comparison = compare_baseline(str(baseline_db), str(dirty_demo["db"]))
     assert set(comparison) == set(BASELINE_TABLES)
     for mart, counts in comparison.items():
