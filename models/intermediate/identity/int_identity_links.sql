@@ -3,8 +3,10 @@
 -- (reported, never merged). One row per anonymous_id and user_id.
 with
 
+-- before consent: a decision on one id covers the person its links make
 events as (
-    select * from {{ ref('int_events_permitted') }}
+    select * from {{ ref('int_events_privacy_checked') }}
+    where exclusion_reason is null
 ),
 
 pairs as (

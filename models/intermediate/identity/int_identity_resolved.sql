@@ -13,8 +13,10 @@ links as (
     select * from {{ ref('int_identity_links') }}
 ),
 
+-- before consent: a decision on one id covers the person its links make
 events as (
-    select * from {{ ref('int_events_permitted') }}
+    select * from {{ ref('int_events_privacy_checked') }}
+    where exclusion_reason is null
 ),
 
 customers as (

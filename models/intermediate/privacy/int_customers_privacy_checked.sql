@@ -1,5 +1,6 @@
--- Accepted customers with the reason, if any, they must be kept out of everything
--- downstream.
+-- Accepted customers of subjects without a deletion request, with the reason, if any, they must
+-- be kept out of everything downstream (after the observation window). Rows of deleted
+-- subjects are dropped here (counted in int_privacy_exclusions).
 {{ config(materialized='view') }}
 
 with
@@ -15,9 +16,10 @@ observation_window as (
 checked as (
     select
         customers.*,
-        {{ privacy_exclusion_reason(['customer_id'], 'signup_at') }} as exclusion_reason
+        {{ privacy_exclusion_reason('customers.signup_at') }} as exclusion_reason
     from customers
     cross join observation_window
+    where not coalesce({{ is_deleted_subject('customers.customer_id') }}, false)
 )
 
 select * from checked

@@ -1,40 +1,44 @@
--- Events that everything downstream may use: accepted, consented, not deleted, within as_of.
--- A view: its readers (the identity graph and the stitched events, themselves read by the
--- incremental sessions) each take what they need, and no 10M-row copy is written per build.
+-- Events that everything downstream may use: accepted, not deleted, within as_of, and of a person
+-- whose analytics consent is in force (int_events_consent_checked), with the person they belong
+-- to. One row per event_id.
+-- A view: its readers (the incremental sessions) each take what they need, and no 10M-row copy
+-- is written per build.
 {{ config(materialized='view') }}
 
 with
 
-checked as (
-    select * from {{ ref('int_events_privacy_checked') }}
+stitched as (
+    select * from {{ ref('int_events_consent_checked') }}
 ),
 
 final as (
     select
-        event_id,
-        anonymous_id,
-        user_id,
-        visitor_id,
-        event_type,
-        event_type_raw,
-        occurred_at,
-        occurred_date,
-        page_url,
-        product_id,
-        category,
-        device_type,
-        channel,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        country,
-        city,
-        scroll_depth_pct,
-        engaged_seconds,
-        revenue,
-        _source_file,
-        _source_row
-    from checked
+        stitched.event_id,
+        stitched.anonymous_id,
+        stitched.user_id,
+        stitched.visitor_id,
+        stitched.event_type,
+        stitched.event_type_raw,
+        stitched.occurred_at,
+        stitched.occurred_date,
+        stitched.page_url,
+        stitched.product_id,
+        stitched.category,
+        stitched.device_type,
+        stitched.channel,
+        stitched.utm_source,
+        stitched.utm_medium,
+        stitched.utm_campaign,
+        stitched.country,
+        stitched.city,
+        stitched.scroll_depth_pct,
+        stitched.engaged_seconds,
+        stitched.revenue,
+        stitched._source_file,
+        stitched._source_row,
+        stitched.person_id,
+        stitched.customer_id
+    from stitched
     where exclusion_reason is null
 )
 

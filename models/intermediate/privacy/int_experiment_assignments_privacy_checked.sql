@@ -1,5 +1,6 @@
--- Accepted experiment_assignments with the reason, if any, they must be kept out of everything
--- downstream.
+-- Accepted experiment_assignments of subjects without a deletion request, with the reason, if any, they must
+-- be kept out of everything downstream (after the observation window). Rows of deleted
+-- subjects are dropped here (counted in int_privacy_exclusions).
 {{ config(materialized='view') }}
 
 with
@@ -15,9 +16,10 @@ observation_window as (
 checked as (
     select
         experiment_assignments.*,
-        {{ privacy_exclusion_reason(['subject_id'], 'assigned_at') }} as exclusion_reason
+        {{ privacy_exclusion_reason('experiment_assignments.assigned_at') }} as exclusion_reason
     from experiment_assignments
     cross join observation_window
+    where not coalesce({{ is_deleted_subject('experiment_assignments.subject_id') }}, false)
 )
 
 select * from checked

@@ -1,5 +1,6 @@
--- Accepted orders with the reason, if any, they must be kept out of everything
--- downstream.
+-- Accepted orders of subjects without a deletion request, with the reason, if any, they must
+-- be kept out of everything downstream (after the observation window). Rows of deleted
+-- subjects are dropped here (counted in int_privacy_exclusions).
 {{ config(materialized='view') }}
 
 with
@@ -15,9 +16,10 @@ observation_window as (
 checked as (
     select
         orders.*,
-        {{ privacy_exclusion_reason(['customer_id'], 'ordered_at') }} as exclusion_reason
+        {{ privacy_exclusion_reason('orders.ordered_at') }} as exclusion_reason
     from orders
     cross join observation_window
+    where not coalesce({{ is_deleted_subject('orders.customer_id') }}, false)
 )
 
 select * from checked

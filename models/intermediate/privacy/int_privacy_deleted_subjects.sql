@@ -1,61 +1,74 @@
--- Every identifier whose data must be kept out because of a deletion request: the requesting
--- subject itself, and the ids seen together with it on the same event (a device of a deleted
--- customer, or the customer behind a deleted device id).
+-- The deletion suppression list, by salted hash only (hash_pii): every id covered by a
+-- deletion request (int_privacy_deletion_ids) and the person id it gave its person, so
+-- activation tools can suppress the id and the append-only logs can purge the person's rows
+-- (purge_deleted_persons) without any raw id of a deleted person downstream of staging.
+-- The deleted customers' e-mail hashes are listed too (id_type 'email', person_hash null), for
+-- e-mail tools that match on them.
+-- One row per subject_hash, id_type and person_hash.
+{{ config(tags=['realtime']) }}
+
 with
 
-deletion_requests as (
-    select * from {{ ref('stg_privacy__deletion_requests') }}
+deletion_ids as (
+    select * from {{ ref('int_privacy_deletion_ids') }}
 ),
 
-events as (
-    select * from {{ ref('stg_app__events') }}
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
 ),
 
-requested as (
+-- A requested id is checked as both kinds of id: its person id is the one a lone user id or
+-- a lone device would lead.
+typed as (
     select
         subject_id,
+        case when id_type = 'requested' then 'user_id' else id_type end as id_type,
         requested_at,
-        'request' as matched_via
-    from deletion_requests
-),
-
-linked_anonymous_ids as (
-    select distinct
-        events.anonymous_id as subject_id,
-        requested.requested_at,
-        'linked_identity' as matched_via
-    from events
-    inner join requested
-        on events.user_id = requested.subject_id
-    where events.anonymous_id is not null
-),
-
-linked_user_ids as (
-    select distinct
-        events.user_id as subject_id,
-        requested.requested_at,
-        'linked_identity' as matched_via
-    from events
-    inner join requested
-        on events.anonymous_id = requested.subject_id
-    where events.user_id is not null
-),
-
-all_matches as (
-    select * from requested
+        matched_via
+    from deletion_ids
     union all
-    select * from linked_anonymous_ids
-    union all
-    select * from linked_user_ids
+    select
+        subject_id,
+        'anonymous_id' as id_type,
+        requested_at,
+        matched_via
+    from deletion_ids
+    where id_type = 'requested'
+),
+
+hashed as (
+    select
+        {{ hash_pii('subject_id') }} as subject_hash,
+        id_type,
+        case
+            when id_type = 'user_id'
+                then {{ hash_pii(dbt.hash(identity_node_label('user_id', 'subject_id'))) }}
+            else {{ hash_pii(dbt.hash(identity_node_label('anonymous_id', 'subject_id'))) }}
+        end as person_hash,
+        min(requested_at) as requested_at,
+        min(matched_via) as matched_via
+    from typed
+    group by 1, 2, 3
+),
+
+emails as (
+    select
+        customers.email_hash as subject_hash,
+        'email' as id_type,
+        cast(null as {{ dbt.type_string() }}) as person_hash,
+        min(deletion_ids.requested_at) as requested_at,
+        min(deletion_ids.matched_via) as matched_via
+    from customers
+    inner join deletion_ids
+        on customers.customer_id = deletion_ids.subject_id
+    where customers.email_hash is not null
+    group by 1, 2, 3
 ),
 
 final as (
-    select
-        subject_id,
-        min(requested_at) as requested_at,
-        min(matched_via) as matched_via
-    from all_matches
-    group by subject_id
+    select * from hashed
+    union all
+    select * from emails
 )
 
 select * from final

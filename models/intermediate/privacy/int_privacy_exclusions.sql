@@ -1,73 +1,128 @@
--- Every accepted staging row kept out of the downstream models, one row per row, with the
--- reason: nothing is dropped silently.
+-- How many accepted staging rows are kept out of the downstream models, per table, purpose and
+-- reason: nothing is dropped silently, and nothing about a kept-out row is kept but its count
+-- (rows of deleted persons leave no key behind). purpose is the consent purpose that keeps the
+-- rows out ('analytics'), 'deletion' for a deletion request, null for the observation window and
+-- for order lines without a permitted order.
+-- One row per source_table, purpose and exclusion_reason.
 with
 
-events as (
+deleted_rows as (
     select
         'events' as source_table,
-        event_id as record_key,
+        count(*) as row_count
+    from {{ ref('stg_app__events') }}
+    where
+        coalesce({{ is_deleted_subject('anonymous_id') }}, false)
+        or coalesce({{ is_deleted_subject('user_id') }}, false)
+    union all
+    select
+        'orders' as source_table,
+        count(*) as row_count
+    from {{ ref('stg_shop__orders') }}
+    where coalesce({{ is_deleted_subject('customer_id') }}, false)
+    union all
+    select
+        'order_items' as source_table,
+        count(*) as row_count
+    from {{ ref('stg_shop__order_items') }} as order_items
+    inner join {{ ref('stg_shop__orders') }} as orders
+        on order_items.order_id = orders.order_id
+    where coalesce({{ is_deleted_subject('orders.customer_id') }}, false)
+    union all
+    select
+        'customers' as source_table,
+        count(*) as row_count
+    from {{ ref('stg_crm__customers') }}
+    where coalesce({{ is_deleted_subject('customer_id') }}, false)
+    union all
+    select
+        'survey_responses' as source_table,
+        count(*) as row_count
+    from {{ ref('stg_crm__survey_responses') }}
+    where coalesce({{ is_deleted_subject('customer_id') }}, false)
+    union all
+    select
+        'experiment_assignments' as source_table,
+        count(*) as row_count
+    from {{ ref('stg_app__experiment_assignments') }}
+    where coalesce({{ is_deleted_subject('subject_id') }}, false)
+),
+
+checked_rows as (
+    select
+        'events' as source_table,
         exclusion_reason
     from {{ ref('int_events_privacy_checked') }}
     where exclusion_reason is not null
-),
-
-orders as (
+    union all
+    select
+        'events' as source_table,
+        exclusion_reason
+    from {{ ref('int_events_consent_checked') }}
+    where exclusion_reason is not null
+    union all
     select
         'orders' as source_table,
-        order_id as record_key,
         exclusion_reason
     from {{ ref('int_orders_privacy_checked') }}
     where exclusion_reason is not null
-),
-
-order_items as (
+    union all
     select
         'order_items' as source_table,
-        {{ dbt.concat(['order_id', "'|'", 'product_id']) }} as record_key,
         exclusion_reason
     from {{ ref('int_order_items_privacy_checked') }}
     where exclusion_reason is not null
-),
-
-customers as (
+    union all
     select
         'customers' as source_table,
-        customer_id as record_key,
         exclusion_reason
     from {{ ref('int_customers_privacy_checked') }}
     where exclusion_reason is not null
-),
-
-survey_responses as (
+    union all
     select
         'survey_responses' as source_table,
-        {{ dbt.concat(['customer_id', "'|'", 'question', "'|'", 'answer']) }} as record_key,
         exclusion_reason
     from {{ ref('int_survey_responses_privacy_checked') }}
     where exclusion_reason is not null
-),
-
-experiment_assignments as (
+    union all
     select
         'experiment_assignments' as source_table,
-        {{ dbt.concat(['subject_id', "'|'", 'experiment_id']) }} as record_key,
         exclusion_reason
     from {{ ref('int_experiment_assignments_privacy_checked') }}
     where exclusion_reason is not null
 ),
 
+counted as (
+    select
+        source_table,
+        'deletion' as purpose,
+        'deletion_request' as exclusion_reason,
+        row_count
+    from deleted_rows
+    where row_count > 0
+    union all
+    select
+        source_table,
+        case
+            when exclusion_reason in (
+                    'analytics_consent_refused_by_person', 'region_default_refused',
+                    'no_analytics_consent'
+                ) then 'analytics'
+        end as purpose,
+        exclusion_reason,
+        count(*) as row_count
+    from checked_rows
+    group by 1, 2, 3
+),
+
 final as (
-    select * from events
-    union all
-    select * from orders
-    union all
-    select * from order_items
-    union all
-    select * from customers
-    union all
-    select * from survey_responses
-    union all
-    select * from experiment_assignments
+    select
+        source_table,
+        purpose,
+        exclusion_reason,
+        cast(sum(row_count) as {{ dbt.type_bigint() }}) as row_count
+    from counted
+    group by 1, 2, 3
 )
 
 select * from final

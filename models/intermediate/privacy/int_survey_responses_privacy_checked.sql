@@ -1,5 +1,6 @@
--- Accepted survey_responses with the reason, if any, they must be kept out of everything
--- downstream.
+-- Accepted survey_responses of subjects without a deletion request, with the reason, if any, they must
+-- be kept out of everything downstream (after the observation window). Rows of deleted
+-- subjects are dropped here (counted in int_privacy_exclusions).
 {{ config(materialized='view') }}
 
 with
@@ -15,9 +16,10 @@ observation_window as (
 checked as (
     select
         survey_responses.*,
-        {{ privacy_exclusion_reason(['customer_id'], 'responded_at') }} as exclusion_reason
+        {{ privacy_exclusion_reason('survey_responses.responded_at') }} as exclusion_reason
     from survey_responses
     cross join observation_window
+    where not coalesce({{ is_deleted_subject('survey_responses.customer_id') }}, false)
 )
 
 select * from checked

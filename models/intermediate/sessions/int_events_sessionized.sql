@@ -44,7 +44,7 @@ kept_events as (
 
 events as (
     select stitched.*
-    from {{ ref('int_events_stitched') }} as stitched
+    from {{ ref('int_events_permitted') }} as stitched
     inner join changed_visitors
         on stitched.visitor_id = changed_visitors.visitor_id
     where
@@ -62,12 +62,12 @@ kept_events as (
         visitor_id,
         cast(null as {{ dbt.type_timestamp() }}) as previous_occurred_at,
         0 as kept_session_count
-    from {{ ref('int_events_stitched') }}
+    from {{ ref('int_events_permitted') }}
     where 1 = 0
 ),
 
 events as (
-    select * from {{ ref('int_events_stitched') }}
+    select * from {{ ref('int_events_permitted') }}
     where visitor_id is not null
 ),
 {% endif %}

@@ -36,7 +36,7 @@ with
 {% if stored is not none and not flags.FULL_REFRESH %}
 {#- the same day summary of the events now and of the events stored
     (the stored table is named, not a CTE: it is read twice and DuckDB would materialise a CTE) #}
-{%- for side, relation in [('current', ref('int_events_stitched')), ('stored', stored)] %}
+{%- for side, relation in [('current', ref('int_events_permitted')), ('stored', stored)] %}
 {{ side }}_days as (
     select
         visitor_id,
@@ -122,7 +122,7 @@ changed as (
     select
         visitor_id,
         cast(null as {{ dbt.type_timestamp() }}) as rebuild_from_at
-    from {{ ref('int_events_stitched') }}
+    from {{ ref('int_events_permitted') }}
     where 1 = 0
 )
 

@@ -1,7 +1,9 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', full_refresh=false,
+    pre_hook="{{ purge_deleted_persons() }}",
     tags=['realtime'],
 ) }}
+-- depends_on: {{ ref('int_privacy_deleted_subjects') }}
 
 -- Segment entries and exits for activation tools to poll: each build compares every person's
 -- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) and in
@@ -12,6 +14,11 @@
 -- appends nothing. The real-time fast path (`--selector realtime`) rebuilds only the real-time
 -- segments, so only they change between daily builds. A --full-refresh keeps the history
 -- (full_refresh=false): activation tools have read it; drop the table to start again.
+-- Consent (int_person_consents, the latest decision): only persons whose marketing consent is in
+-- force have changes recorded, so a person who refused marketing never appears in this feed
+-- (audience_suppressions lists it by hash); a revocation freezes the person's history here and
+-- a later grant resumes it from there. A deletion request purges the person's earlier rows
+-- (pre-hook purge_deleted_persons).
 {%- set rule_flags = [
     'high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
     'recent_high_value_buyer', 'lapsed_customer', 'new_visitor', 'discount_driven_buyer',
@@ -31,6 +38,10 @@ segments as (
 
 realtime_segments as (
     select * from {{ ref('customer_realtime_segments') }}
+),
+
+consents as (
+    select * from {{ ref('int_person_consents') }}
 ),
 
 -- noqa: disable=LT02
@@ -167,10 +178,22 @@ exited as (
     ) as ended_memberships
 ),
 
-changes as (
+all_changes as (
     select * from entered
     union all
     select * from exited
+),
+
+-- persons activation may contact: the latest marketing decision (or the fallback default for a
+-- person the consents do not know)
+changes as (
+    select all_changes.*
+    from all_changes
+    left join consents
+        on
+            all_changes.person_id = consents.person_id
+            and consents.purpose = 'marketing'
+    where coalesce(consents.is_granted_latest, {{ consent_default("'marketing'", 'null') }})
 ),
 
 observation_window as (

@@ -1,5 +1,6 @@
 -- Where every raw row went, per raw table: accepted by staging, quarantined (with reason), and
--- of the accepted rows, which were kept out downstream for privacy or the observation window.
+-- of the accepted rows, which were kept out downstream, for which purpose (analytics consent,
+-- deletion) and reason, or for the observation window.
 -- One row per source table, stage, outcome and reason. Rows in = accepted + quarantined.
 with
 
@@ -108,10 +109,11 @@ staging_outcomes as (
         source_table,
         'staging' as pipeline_stage,
         case when is_accepted then 'accepted' else 'quarantined' end as outcome,
+        cast(null as {{ dbt.type_string() }}) as purpose,
         reason,
         count(*) as row_count
     from staged_rows
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 ),
 
 downstream_outcomes as (
@@ -119,10 +121,10 @@ downstream_outcomes as (
         source_table,
         'downstream' as pipeline_stage,
         'excluded' as outcome,
+        purpose,
         exclusion_reason as reason,
-        count(*) as row_count
+        row_count
     from {{ ref('int_privacy_exclusions') }}
-    group by 1, 2, 3, 4
 ),
 
 final as (

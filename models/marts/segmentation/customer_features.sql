@@ -52,7 +52,11 @@ surveys as (
 ),
 
 consents as (
-    select * from {{ ref('int_consents_resolved') }}
+    select * from {{ ref('int_person_consents') }}
+),
+
+resolved as (
+    select * from {{ ref('int_identity_resolved') }}
 ),
 
 observation_window as (
@@ -239,19 +243,23 @@ email_sends as (
     group by utm_campaign
 ),
 
--- Sends a customer could have opened: after sign-up, while marketing consent held (until a
--- revocation), and only for customers whose e-mail events are observable (analytics consent).
+-- Sends a customer could have opened: after sign-up, while the person's marketing consent held
+-- (until a revocation), and only for persons whose e-mail events are observable (analytics
+-- consent), both at the end of as_of (int_person_consents).
 email_reach as (
     select
         customers.customer_id,
         count(email_sends.utm_campaign) as emails_sent
     from customers
+    inner join resolved
+        on customers.customer_id = resolved.id_value
+            and resolved.id_type = 'user_id'
     inner join consents as marketing
-        on customers.customer_id = marketing.subject_id
+        on resolved.person_id = marketing.person_id
             and marketing.purpose = 'marketing'
-            and (marketing.is_granted or marketing.has_changed_decision)
+            and (marketing.is_granted or marketing.decision_count > 1)
     inner join consents as analytics
-        on customers.customer_id = analytics.subject_id
+        on resolved.person_id = analytics.person_id
             and analytics.purpose = 'analytics'
             and analytics.is_granted
     inner join email_sends

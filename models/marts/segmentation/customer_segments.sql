@@ -2,6 +2,9 @@
 -- person with every segment membership that exists so far (rules, RFM, engagement tier) and the
 -- content block to show, the person's cluster (with its membership probability) and churn
 -- propensity (customers with a past purchase; null for everyone else).
+-- The content block follows the person's personalization consent (int_person_consents, the
+-- latest decision): without it, the default block of the seed (general_audience) with the
+-- reason no_personalization_consent. has_marketing_consent tells activation whom it may contact.
 -- No raw PII: only ids, segments and scores.
 with
 
@@ -31,6 +34,10 @@ churn_scores as (
 
 content_blocks as (
     select * from {{ ref('content_blocks') }}
+),
+
+consents as (
+    select * from {{ ref('int_person_consents') }}
 ),
 
 observation_window as (
@@ -72,7 +79,18 @@ final as (
         coalesce(rfm.rfm_segment, 'No Purchase') as rfm_segment,
         coalesce(engagement.engagement_score, 0) as engagement_score,
         coalesce(engagement.engagement_tier, 'inactive') as engagement_tier,
-        coalesce(content_blocks.content_block, 'default_homepage') as content_block
+        coalesce(personalization.is_granted_latest, false) as has_personalization_consent,
+        coalesce(marketing.is_granted_latest, false) as has_marketing_consent,
+        case
+            when coalesce(personalization.is_granted_latest, false)
+                then coalesce(content_blocks.content_block, default_block.content_block)
+            else default_block.content_block
+        end as content_block,
+        case
+            when coalesce(personalization.is_granted_latest, false)
+                then coalesce(rules.primary_rule_segment, 'general_audience')
+            else 'no_personalization_consent'
+        end as content_block_reason
     from persons
     cross join observation_window
     left join rules
@@ -88,6 +106,16 @@ final as (
     left join content_blocks
         on coalesce(rules.primary_rule_segment, 'general_audience')
             = content_blocks.primary_rule_segment
+    left join content_blocks as default_block
+        on default_block.primary_rule_segment = 'general_audience'
+    left join consents as personalization
+        on
+            persons.person_id = personalization.person_id
+            and personalization.purpose = 'personalization'
+    left join consents as marketing
+        on
+            persons.person_id = marketing.person_id
+            and marketing.purpose = 'marketing'
 )
 
 select * from final
