@@ -44,14 +44,47 @@ def summarize(database: Path) -> str:
             top = ", ".join(f"{reason} {count:,}" for reason, count in reasons)
             lines.append(f"{table:<24}{n_accepted:>12,}{n_quarantined:>13,}  {top}")
         excluded = connection.execute(
-            "select source_table, exclusion_reason, count(*) from main.int_privacy_exclusions "
-            "group by 1, 2 order by 1, 2"
+            "select source_table, coalesce(purpose, '-'), exclusion_reason, row_count "
+            "from main.int_privacy_exclusions order by 1, 2, 3"
         ).fetchall()
         lines.append("")
-        lines.append("Kept out downstream (privacy and observation window):")
-        for table, reason, count in excluded or [("-", "nothing", 0)]:
-            lines.append(f"  {table:<24}{reason:<28}{count:>10,}")
+        lines.append("Rows kept out downstream (consent, deletion, observation window):")
+        lines.append(f"  {'raw table':<24}{'purpose':<12}{'reason':<38}{'rows':>10}")
+        for table, purpose, reason, count in excluded or [("-", "-", "nothing", 0)]:
+            lines.append(f"  {table:<24}{purpose:<12}{reason:<38}{count:>10,}")
+        lines.append("")
+        lines.extend(persons_kept_out(connection))
     lines.append("")
     lines.append(f"Explore: open {database} in any DuckDB client; start with raw_row_accounting")
     lines.append("Docs:    make docs && .venv/bin/dbt docs serve")
     return "\n".join(lines)
+
+
+def persons_kept_out(connection) -> list[str]:
+    """Persons of the identity graph kept out per consent purpose (the decision in force at the
+    end of as_of, by what decided it) and the ids covered by deletion requests, as text lines."""
+    rows = connection.execute("""
+        select
+            purpose,
+            count(*) filter (where not is_granted) as refused,
+            count(*) filter (where not is_granted and decision_basis = 'decision') as by_decision,
+            count(*) filter (where not is_granted and decision_basis <> 'decision') as by_default,
+            count(*) as persons
+        from main.int_person_consents
+        where is_in_identity_graph
+        group by 1
+        order by 1""").fetchall()
+    deleted = connection.execute(
+        "select count(distinct subject_hash) from main.int_privacy_deleted_subjects "
+        "where id_type <> 'email'").fetchone()[0]
+    lines = ["Persons kept out per consent purpose (of all persons; a refusal on any id counts):",
+             f"  {'purpose':<18}{'kept out':>10}{'by decision':>13}{'by default':>12}"
+             f"{'persons':>10}"]
+    effects = {"analytics": "no event used", "personalization": "default content only",
+               "marketing": "in no feed; suppressed by hash"}
+    for purpose, refused, by_decision, by_default, persons in rows:
+        lines.append(f"  {purpose:<18}{refused:>10,}{by_decision:>13,}{by_default:>12,}"
+                     f"{persons:>10,}  ({effects.get(purpose, '')})")
+    lines.append(f"  deletion requests cover {deleted:,} ids (dropped everywhere, logs included)")
+    return lines
+

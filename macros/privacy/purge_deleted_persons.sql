@@ -4,7 +4,7 @@
         deletion request (int_privacy_deleted_subjects.person_hash, the salted hash of the person
         id each deleted id gave its person), so a deletion reaches the history too. Does nothing
         while the log does not exist yet or is rebuilt.
-        The model names the suppression list with a `-- depends_on:` ref, so it runs after it.
+        The log must ref int_privacy_deleted_subjects itself, so it runs after the list.
     -#}
     {%- if is_incremental() %}
     delete from {{ this }}

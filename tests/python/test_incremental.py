@@ -1,7 +1,9 @@
 """The incremental pipeline equals a full build. Events land in batches: days 1-20, then 21-25,
-then 26-30 with late events from days 21-25, a replay of 200 early rows under a new file name and
+then 26-30 with late events from days 21-25, a replay of 200 early rows under a new file name,
 a late identity merge (an anonymous visitor of the first batch logs in as a customer) followed by
-that visitor's cart abandonment, then a run with nothing new.
+that visitor's cart abandonment, and a revocation: a customer withdraws analytics consent in a
+new consent file, and a device of the first batch (no consent record of its own refuses) logs in
+as that customer only in this batch; then a run with nothing new.
 
 The incremental side runs the whole project once (batch 1, the daily build), the incremental
 run (`--selector incremental`: staging, as_of and the sessions of the visitors whose events
@@ -64,26 +66,27 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
         connection.execute(f"copy (select * from {source} where {day} < date '{start}' + 10 "
                            f"order by event_id limit 200) to '{batches / 'replay-a.parquet'}' "
                            "(format parquet)")
-        # An anonymous visitor seen only in days 1-20 and never with a user id, with analytics
-        # consent; a customer with consent who never buys after day 20.
+        # Anonymous visitors seen only in days 1-20 and never with a user id, with consent;
+        # customers with consent for every purpose who never buy after day 20.
         granted = (f"select subject_id from read_parquet('{raw}/consents/*.parquet') "
-                   "where purpose = 'analytics' group by 1 "
+                   "group by 1 "
                    "having bool_and(lower(cast(granted as varchar)) in ('true', '1', 'yes')) "
                    "except select subject_id "
                    f"from read_parquet('{raw}/deletion_requests/*.parquet')")
-        anonymous_id = connection.sql(f"""
+        anonymous_id, device_id = [r for (r,) in connection.sql(f"""
             select anonymous_id from {source}
             where anonymous_id in ({granted})
             group by anonymous_id
             having count(user_id) = 0 and max({day}) < date '{start}' + 20 and count(*) >= 5
-            order by anonymous_id limit 1""").fetchall()[0][0]
-        user_id = connection.sql(f"""
+            order by anonymous_id limit 2""").fetchall()]
+        user_id, revoked_id = [r for (r,) in connection.sql(f"""
             select user_id from {source}
             where user_id in ({granted})
             group by user_id
             having count(*) filter (where event_type = 'purchase'
                                     and {day} >= date '{start}' + 20) = 0
-            order by user_id limit 1""").fetchall()[0][0]
+                and count(*) >= 5
+            order by user_id limit 2""").fetchall()]
         template = f"(select * from {source} where anonymous_id = '{anonymous_id}' limit 1)"
         connection.execute(f"""
             copy (
@@ -100,14 +103,46 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
                         as occurred_at, 'P0001' as product_id)
                 from {template}
             ) to '{batches / 'merge-c.parquet'}' (format parquet)""")
+        # The revocation: the customer refuses analytics two hours before the last event (a new
+        # consent file), and the device logs in as the customer half an hour later, then adds
+        # to cart.
+        connection.execute(f"""
+            copy (
+                select * replace (
+                    false as granted,
+                    strftime(timestamp '{last}' - interval 120 minute, '%Y-%m-%dT%H:%M:%SZ')
+                        as recorded_at)
+                from read_parquet('{raw}/consents/*.parquet')
+                where subject_id = '{revoked_id}' and purpose = 'analytics'
+                limit 1
+            ) to '{batches / 'revoke-c.parquet'}' (format parquet)""")
+        template = f"(select * from {source} where anonymous_id = '{device_id}' limit 1)"
+        connection.execute(f"""
+            copy (
+                select * replace (
+                    'revoke-login' as event_id, '{revoked_id}' as user_id,
+                    'page_view' as event_type,
+                    strftime(timestamp '{last}' - interval 90 minute, '%Y-%m-%dT%H:%M:%S')
+                        as occurred_at)
+                from {template}
+                union all
+                select * replace (
+                    'revoke-cart' as event_id, null as user_id, 'add_to_cart' as event_type,
+                    strftime(timestamp '{last}' - interval 60 minute, '%Y-%m-%dT%H:%M:%S')
+                        as occurred_at, 'P0001' as product_id)
+                from {template}
+            ) to '{batches / 'revoke-device-c.parquet'}' (format parquet)""")
     schedule = [["part-a.parquet"], ["part-b.parquet"],
-                ["part-c.parquet", "late-b.parquet", "replay-a.parquet", "merge-c.parquet"], []]
-    return schedule, {"anonymous_id": anonymous_id, "user_id": user_id}
+                ["part-c.parquet", "late-b.parquet", "replay-a.parquet", "merge-c.parquet",
+                 "revoke-c.parquet", "revoke-device-c.parquet"], []]
+    return schedule, {"anonymous_id": anonymous_id, "user_id": user_id,
+                      "device_id": device_id, "revoked_id": revoked_id}
 
 
 def land(raw: Path, batches: Path, names: list[str]) -> None:
     for name in names:
-        shutil.copy(batches / name, raw / "events" / name)
+        table = "consents" if name == "revoke-c.parquet" else "events"
+        shutil.copy(batches / name, raw / table / name)
 
 
 def table_rows(database: Path, table: str) -> list[tuple]:
@@ -120,6 +155,18 @@ def table_rows(database: Path, table: str) -> list[tuple]:
 def person_of(database: Path, id_type: str, id_value: str) -> str:
     return query(database, f"select person_id from int_identity_resolved "
                            f"where id_type = '{id_type}' and id_value = '{id_value}'")[0][0]
+
+
+def revoked_traces(database: Path, merge: dict) -> dict:
+    """Rows of the revoking customer and its device in the events, sessions and real-time window."""
+    ids = f"('{merge['device_id']}', '{merge['revoked_id']}')"
+    return {
+        "permitted": query(database, "select count(*) from int_events_permitted "
+                                     f"where anonymous_id in {ids} or user_id in {ids}")[0][0],
+        "sessions": query(database, f"select count(*) from sessions where visitor_id in {ids}")[0][0],
+        "realtime": query(database, "select count(*) from int_realtime_events "
+                                    f"where visitor_id in {ids}")[0][0],
+    }
 
 
 def current_memberships(database: Path) -> set[tuple]:
@@ -166,6 +213,7 @@ def incremental_runs(batches) -> dict:
         runs.append({"run": run, "names": names, "staging": staging,
                      "cart_person": query(run.database, "select person_id from "
                                           "int_realtime_events where event_id = 'merge-cart'"),
+                     "revoked": revoked_traces(run.database, batches["merge"]),
                      "incremental": {t: table_rows(run.database, t) for t in STAGING_COMPARED},
                      "changes": query(run.database, """
                         select change_number, person_id, segment_family, segment_name, change_type
@@ -197,7 +245,8 @@ def test_incremental_staging_equals_a_full_build_after_every_batch(incremental_r
 def test_every_model_equals_a_full_refresh_build(incremental_runs):
     final, full = incremental_runs["final"], incremental_runs["full"]
     models = sorted(node["name"] for node in full.manifest["nodes"].values()
-                    if node["resource_type"] == "model" and node["package_name"] == "segments")
+                    if node["resource_type"] == "model" and node["package_name"] == "segments"
+                    and node["config"]["materialized"] != "ephemeral")
     assert len(models) > 60
     different = [m for m in models
                  if table_rows(final.database, m) != table_rows(full.database, m)]
@@ -222,27 +271,44 @@ def test_a_rerun_with_nothing_new_changes_nothing(incremental_runs):
     assert quiet["changes"] == incremental_runs["runs"][-2]["changes"]  # no new change number
 
 
-def test_realtime_path_catches_the_abandonment_and_the_merge_moves_it(batches,
-                                                                      incremental_runs):
+def test_realtime_path_stitches_a_login_in_the_window_at_once(batches, incremental_runs):
     anonymous_id, user_id = batches["merge"]["anonymous_id"], batches["merge"]["user_id"]
     third, final = incremental_runs["runs"][2], incremental_runs["final"]
     # Right after its batch landed, the fast path (with the identity graph of the last full
-    # build) puts the visitor's abandoned cart under the visitor's own person.
-    assert third["names"][-1] == "merge-c.parquet"
-    [(visitor_person,)] = third["cart_person"]
-    assert (third["changes"][0][0], visitor_person, "realtime", "cart_abandoner",
-            "entered") in third["changes"]
-    # The next full build knows the login: the visitor's whole history and the abandonment
-    # belong to the customer's person, and the visitor's former person left the segment.
+    # build, where the visitor is a person of its own) puts the visitor's abandoned cart under
+    # the customer it logged in as within the window.
+    assert third["names"][3] == "merge-c.parquet"
     customer_person = person_of(final.database, "user_id", user_id)
+    assert third["cart_person"] == [(customer_person,)]
+    assert (third["changes"][0][0], customer_person, "realtime", "cart_abandoner",
+            "entered") in third["changes"]
+    # The next full build knows the login for good: the visitor's whole history belongs to the
+    # customer's person, which still holds the abandonment.
     assert person_of(final.database, "anonymous_id", anonymous_id) == customer_person
-    assert customer_person != visitor_person
-    assert query(final.database, f"select distinct person_id from int_events_stitched "
+    assert query(final.database, f"select distinct person_id from int_events_permitted "
                                  f"where anonymous_id = '{anonymous_id}'") == [(customer_person,)]
     assert query(final.database, "select is_cart_abandoner from customer_realtime_segments "
                                  f"where person_id = '{customer_person}'") == [(True,)]
-    last_changes = query(final.database, """
-        select person_id, change_type from segment_membership_changes
-        where segment_family = 'realtime' and segment_name = 'cart_abandoner'
-            and change_number = (select max(change_number) from segment_membership_changes)""")
-    assert (visitor_person, "exited") in last_changes
+
+
+def test_a_revocation_reaches_the_device_linked_only_later(batches, incremental_runs):
+    """A customer revokes analytics in a new consent file while a device of the first batch (no
+    refusal of its own) logs in as that customer: the fast path keeps both out of the real-time
+    window at once, the next daily build merges the device into the customer's person and
+    removes every event of both from the events and sessions, the device's history included."""
+    device_id, revoked_id = batches["merge"]["device_id"], batches["merge"]["revoked_id"]
+    runs, final = incremental_runs["runs"], incremental_runs["final"]
+    first = runs[0]["revoked"]
+    assert first["permitted"] > 0 and first["sessions"] > 0  # both were in before
+    assert runs[2]["names"][-1] == "revoke-device-c.parquet"
+    assert runs[2]["revoked"]["realtime"] == 0  # the fast path right after the batch
+    database = final.database
+    person = person_of(database, "user_id", revoked_id)
+    assert person_of(database, "anonymous_id", device_id) == person
+    assert query(database, "select is_granted, decision_basis from int_person_consents "
+                           f"where person_id = '{person}' and purpose = 'analytics'") == [
+        (False, "decision")]
+    assert revoked_traces(database, batches["merge"]) == {
+        "permitted": 0, "sessions": 0, "realtime": 0}
+    assert query(database, "select count(*) from int_events_sessionized "
+                           f"where visitor_id in ('{device_id}', '{revoked_id}')") == [(0,)]

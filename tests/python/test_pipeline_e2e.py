@@ -195,46 +195,29 @@ def test_no_raw_email_or_phone_anywhere_in_the_database(dirty_demo):
     assert leaks == []
 
 
-def test_deleted_and_unconsented_subjects_are_kept_out_downstream(dirty_demo):
+def test_deleted_and_unconsented_persons_are_kept_out_downstream(dirty_demo):
     db = dirty_demo["db"]
-    deleted = scalar(db, "select count(*) from stg_privacy__deletion_requests")
-    assert deleted > 0
-    leaked = scalar(
-        db,
-        """
-        select count(*) from int_events_permitted as events
-        inner join int_privacy_deleted_subjects as deleted
-            on deleted.subject_id in (events.anonymous_id, events.user_id)
-        """,
-    )
+    requested = [r for (r,) in query(db, "select subject_id from stg_privacy__deletion_requests")]
+    assert requested
+    ids = ", ".join(f"'{r}'" for r in requested)
+    leaked = scalar(db, f"""
+        select count(*) from int_events_permitted
+        where anonymous_id in ({ids}) or user_id in ({ids})""")
     assert leaked == 0
-    refused = scalar(
-        db,
-        """
+    # Every permitted event belongs to a person whose analytics consent is in force, and no
+    # event of a person with a refusal on any of its ids is used.
+    refused = scalar(db, """
         select count(*) from int_events_permitted as events
-        inner join int_consents_resolved as consents
-            on consents.subject_id in (events.anonymous_id, events.user_id)
-        where consents.purpose = 'analytics' and not consents.is_granted
-        """,
-    )
+        inner join int_person_consents as consents
+            on events.person_id = consents.person_id and consents.purpose = 'analytics'
+        where not consents.is_granted""")
     assert refused == 0
-    excluded = dict(
-        query(
-            db,
-            """select exclusion_reason, count(*) from int_privacy_exclusions
-            where source_table = 'events' group by 1""",
-        )
-    )
+    excluded = dict(query(db, """select exclusion_reason, row_count from int_privacy_exclusions
+                                 where source_table = 'events'"""))
     assert excluded.get("deletion_request", 0) > 0
-    assert excluded.get("analytics_consent_refused", 0) > 0
-    orders_of_deleted = scalar(
-        db,
-        """
-        select count(*) from int_orders_permitted as orders
-        inner join stg_privacy__deletion_requests as requests
-            on orders.customer_id = requests.subject_id
-        """,
-    )
+    assert excluded.get("analytics_consent_refused_by_person", 0) > 0
+    orders_of_deleted = scalar(db, f"""
+        select count(*) from int_orders_permitted where customer_id in ({ids})""")
     assert orders_of_deleted == 0
 
 

@@ -21,7 +21,7 @@ COMPARED_MODELS = [
     "stg_shop__orders_quarantine", "stg_shop__order_items", "stg_shop__order_items_quarantine",
     "stg_crm__customers", "stg_crm__customers_quarantine", "stg_privacy__consents",
     "stg_privacy__consents_quarantine", "int_events_permitted", "int_orders_permitted",
-    "int_customers_permitted", "int_privacy_exclusions", "int_consents_resolved",
+    "int_customers_permitted", "int_privacy_exclusions", "int_person_consents",
 ]
 
 

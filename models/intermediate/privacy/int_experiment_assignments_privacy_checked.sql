@@ -1,6 +1,6 @@
--- Accepted experiment_assignments of subjects without a deletion request, with the reason, if any, they must
--- be kept out of everything downstream (after the observation window). Rows of deleted
--- subjects are dropped here (counted in int_privacy_exclusions).
+-- Accepted experiment_assignments of subjects without a deletion request, with the reason,
+-- if any, they must be kept out of everything downstream (after the observation
+-- window). Rows of deleted subjects are dropped here (counted in int_privacy_exclusions).
 {{ config(materialized='view') }}
 
 with

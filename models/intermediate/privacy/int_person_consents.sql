@@ -47,11 +47,11 @@ purposes as (
 
 -- consents of subjects without a deletion request, on linkable ids
 valid_consents as (
-    select consents.*
+    select *
     from consents
     where
         not coalesce({{ is_deleted_subject('consents.subject_id') }}, false)
-        and lower(consents.subject_id) not in (
+        and lower(subject_id) not in (
             {{ sql_string_list(var('identity_id_blocklist')) }}
         )
 ),
@@ -114,9 +114,9 @@ decisions as (
         valid_consents.is_granted,
         valid_consents.recorded_at,
         valid_consents.region,
-        valid_consents.recorded_at < observation_window.observation_end_at as is_within_as_of,
         valid_consents._source_file,
-        valid_consents._source_row
+        valid_consents._source_row,
+        valid_consents.recorded_at < observation_window.observation_end_at as is_within_as_of
     from valid_consents
     inner join subject_persons
         on valid_consents.subject_id = subject_persons.subject_id
@@ -127,7 +127,7 @@ decisions as (
 -- tie, once among all decisions and once among those up to the end of as_of.
 ranked as (
     select
-        decisions.*,
+        *,
         row_number() over (
             partition by person_id, purpose
             order by {{ consent_decision_order() }}

@@ -32,11 +32,11 @@ deleted as (
 refused as (
     select
         person_id,
+        latest_subject_id,
+        is_in_identity_graph,
         case when is_default then 'region_default_refused' else 'marketing_refused' end
             as reason,
-        coalesce(latest_decided_at, decided_at) as suppressed_since,
-        latest_subject_id,
-        is_in_identity_graph
+        coalesce(latest_decided_at, decided_at) as suppressed_since
     from consents
     where purpose = 'marketing' and not is_granted_latest
 ),

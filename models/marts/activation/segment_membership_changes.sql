@@ -3,7 +3,6 @@
     pre_hook="{{ purge_deleted_persons() }}",
     tags=['realtime'],
 ) }}
--- depends_on: {{ ref('int_privacy_deleted_subjects') }}
 
 -- Segment entries and exits for activation tools to poll: each build compares every person's
 -- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) and in
@@ -42,6 +41,10 @@ realtime_segments as (
 
 consents as (
     select * from {{ ref('int_person_consents') }}
+),
+
+deleted as (
+    select * from {{ ref('int_privacy_deleted_subjects') }}
 ),
 
 -- noqa: disable=LT02
@@ -185,7 +188,8 @@ all_changes as (
 ),
 
 -- persons activation may contact: the latest marketing decision (or the fallback default for a
--- person the consents do not know)
+-- person the consents do not know), and no deletion request (the daily marts may still hold a
+-- person whose request landed since)
 changes as (
     select all_changes.*
     from all_changes
@@ -193,7 +197,12 @@ changes as (
         on
             all_changes.person_id = consents.person_id
             and consents.purpose = 'marketing'
-    where coalesce(consents.is_granted_latest, {{ consent_default("'marketing'", 'null') }})
+    where
+        coalesce(consents.is_granted_latest, {{ consent_default("'marketing'", 'null') }})
+        and {{ hash_pii('all_changes.person_id') }} not in (
+            select deleted.person_hash from deleted
+            where deleted.person_hash is not null
+        )
 ),
 
 observation_window as (
