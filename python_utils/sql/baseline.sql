@@ -2,9 +2,10 @@
 -- `customer_rfm` and `customer_engagement` (all columns, same names) straight from the raw
 -- Parquet files, with the project's default variables. Unlike baseline.sql it keeps every rule
 -- that changes output rows: typing and UTC parsing, row validity, the future cutoff, replay
--- dedupe (first by time, then file order), deletion and consent exclusions, identity stitching,
--- sessions, RFM and engagement. It keeps nothing the outputs do not need (no quarantine, no
--- reasons, no row accounting, no tests).
+-- dedupe (first by time, then file order), deletion exclusions, identity stitching (before
+-- consent), person-level analytics consent with region defaults, sessions, RFM and engagement.
+-- It keeps nothing the outputs do not need (no quarantine, no reasons, no row accounting, no
+-- tests, no purposes other than analytics beyond the region they record).
 -- Placeholders (Python str.format): {raw} = raw folder, {as_of} = 'YYYY-MM-DD' (inclusive last
 -- day). Project defaults from dbt_project.yml are hard-coded as literals, marked "var:".
 -- Reads *.parquet only (the contract also allows *.csv) and expects the optional tables
@@ -85,61 +86,34 @@ where rowid in (
         partition by event_id order by occurred_at, filename, file_row_number) > 1
 );
 
--- int_privacy_deleted_subjects: the subjects of valid deletion requests (never cut off as
--- future) and the ids seen on the same accepted event as one of them (one hop, events after
--- as_of included).
+-- int_privacy_deletion_ids: the ids of valid deletion requests (never cut off as future), the
+-- user ids seen with a requested device, and every device seen with a requested id or such a
+-- user, on any accepted event (events after as_of included).
 create or replace temp table deleted_ids as
 with requested as (
     select distinct nullif(trim(subject_id), '') as subject_id
     from read_parquet('{raw}/deletion_requests/*.parquet', union_by_name = true)
     where nullif(trim(subject_id), '') is not null
         and try_cast(trim(cast(requested_at as varchar)) as timestamptz) is not null
+),
+users as (
+    select subject_id as user_id from requested
+    union
+    select ev.user_id from ev inner join requested on ev.anonymous_id = requested.subject_id
+    where ev.user_id is not null
 )
-select subject_id from requested
+select user_id as subject_id from users
 union
-select ev.anonymous_id from ev inner join requested on ev.user_id = requested.subject_id
-where ev.anonymous_id is not null
-union
-select ev.user_id from ev inner join requested on ev.anonymous_id = requested.subject_id
-where ev.user_id is not null;
+select ev.anonymous_id from ev inner join users on ev.user_id = users.user_id
+where ev.anonymous_id is not null;
 
--- int_consents_resolved: subjects whose latest valid analytics decision (not after the future
--- cutoff) is a refusal; a refusal wins a tie on the same instant (the staging dedupe on
--- subject, purpose and recorded_at keeps it), then file order.
--- (var: analytics_consent_default = true: a subject without a decision is not excluded.)
-create or replace temp table refused_ids as
-with consents as (
-    select
-        nullif(trim(subject_id), '') as subject_id,
-        lower(nullif(trim(purpose), '')) as purpose,
-        case
-            when lower(trim(cast(granted as varchar))) in ('true', 't', 'yes', 'y', '1') then true
-            when lower(trim(cast(granted as varchar))) in ('false', 'f', 'no', 'n', '0') then false
-        end as is_granted,
-        timezone('UTC', try_cast(trim(cast(recorded_at as varchar)) as timestamptz)) as recorded_at,
-        filename,
-        file_row_number
-    from read_parquet('{raw}/consents/*.parquet', union_by_name = true, filename = true,
-                      file_row_number = true)
-)
-select subject_id
-from consents
-where subject_id is not null and recorded_at is not null and purpose = 'analytics'
-    and is_granted is not null
-    and recorded_at <= timestamp '{as_of}' + interval 2 day
-qualify row_number() over (
-    partition by subject_id
-    order by recorded_at desc, is_granted, filename, file_row_number) = 1
-    and not is_granted;
-
--- int_events_permitted (int_events_privacy_checked): from here on ev holds only the events that
--- are not deleted, not refused and before the end of as_of (a null id matches nothing).
+-- int_events_privacy_checked (exclusion_reason null): from here on ev holds only the events that
+-- are not deleted (anonymous_id or user_id covered; a null id matches nothing) and before the end
+-- of as_of. The identity graph is built from these, before consent.
 delete from ev
 where occurred_at >= timestamp '{as_of}' + interval 1 day
-    or anonymous_id in (
-        select subject_id from deleted_ids union all select subject_id from refused_ids)
-    or user_id in (
-        select subject_id from deleted_ids union all select subject_id from refused_ids);
+    or anonymous_id in (select subject_id from deleted_ids)
+    or user_id in (select subject_id from deleted_ids);
 
 -- int_orders_permitted (stg_shop__orders + privacy): valid, deduplicated by order_id (first by
 -- ordered_at, then file order), customer not deleted, before the end of as_of.
@@ -171,10 +145,32 @@ from accepted
 anti join deleted_ids on accepted.customer_id = deleted_ids.subject_id
 where accepted.ordered_at < timestamp '{as_of}' + interval 1 day;
 
--- int_identity_resolved. Nodes: user ids and anonymous ids of permitted events, permitted
+-- int_customers_permitted (stg_crm__customers + privacy): per customer_id the first valid row not
+-- after the future cutoff by signup_at, then file order; signed up before the end of as_of, not
+-- deleted. Its country gives the person's region when no consent records one.
+create or replace temp table customers as
+select customer_id, country
+from (
+    select
+        nullif(trim(customer_id), '') as customer_id,
+        timezone('UTC', try_cast(trim(cast(signup_at as varchar)) as timestamptz)) as signup_at,
+        upper(nullif(trim(country), '')) as country,
+        filename,
+        file_row_number
+    from read_parquet('{raw}/customers/*.parquet', union_by_name = true, filename = true,
+                      file_row_number = true)
+)
+where customer_id is not null and signup_at is not null
+    and signup_at <= timestamp '{as_of}' + interval 2 day
+qualify row_number() over (
+        partition by customer_id order by signup_at, filename, file_row_number) = 1
+    and signup_at < timestamp '{as_of}' + interval 1 day
+    and customer_id not in (select subject_id from deleted_ids);
+
+-- int_identity_resolved. Nodes: user ids and anonymous ids of the events above, permitted
 -- customers and customers of permitted orders, minus blocklisted values; labels '0'||user,
 -- '1'||anonymous so a component's smallest label is its smallest user id. Edges: the
--- anonymous/user pairs of permitted events, unless blocklisted or the anonymous id has more
+-- anonymous/user pairs of those events, unless blocklisted or the anonymous id has more
 -- than 3 users (var: identity_id_blocklist, identity_max_users_per_anonymous_id).
 create or replace temp table id_pairs as
 select distinct anonymous_id, user_id from ev;
@@ -185,17 +181,8 @@ with ids as (
     union
     select '1' || anonymous_id from id_pairs where anonymous_id is not null
     union
-    -- int_customers_permitted: a customer id with a valid row signed up before the end of as_of
-    -- (the first row by signup_at is kept, so one such row is enough), not deleted
-    select '0' || customers.customer_id
-    from (
-        select nullif(trim(customer_id), '') as customer_id
-        from read_parquet('{raw}/customers/*.parquet', union_by_name = true)
-        where timezone('UTC', try_cast(trim(cast(signup_at as varchar)) as timestamptz))
-            < timestamp '{as_of}' + interval 1 day
-    ) as customers
-    anti join deleted_ids on customers.customer_id = deleted_ids.subject_id
-    where customers.customer_id is not null
+    -- int_customers_permitted
+    select '0' || customer_id from customers
     union
     select '0' || customer_id from orders where customer_id is not null
 )
@@ -260,10 +247,121 @@ select
     case when person_label like '0%' then substr(person_label, 2) end as customer_id
 from person_labels;
 
--- int_events_stitched -> int_events_sessionized -> int_sessions_built (= sessions): the person
--- of the user id, else of the anonymous id; a visitor's session starts at its first event and
--- after a gap strictly greater than 30 minutes (var: session_timeout_minutes), events ordered by
--- occurred_at then event_id.
+-- int_person_consents (analytics) -> int_events_consent_checked -> int_events_permitted. Per
+-- person, the latest analytics decision recorded before the end of as_of on any of its ids (a
+-- consent subject matches the graph's ids of either kind), a refusal winning a tie; without one
+-- the default of the person's region: the region of its latest consent with a region before the
+-- end of as_of (any purpose; consent_decision_order, then region), else its CRM country mapped
+-- to a region. Consents: valid, not after the future cutoff, one row per subject, purpose and
+-- recorded_at (the refusal, then file order). Deleted and blocklisted subjects are no graph ids,
+-- so the inner join to the graph drops them.
+create or replace temp table refused_persons as
+with consents as (
+    select
+        nullif(trim(subject_id), '') as subject_id,
+        lower(nullif(trim(purpose), '')) as purpose,
+        case
+            when lower(trim(cast(granted as varchar))) in ('true', 't', 'yes', 'y', '1') then true
+            when lower(trim(cast(granted as varchar))) in ('false', 'f', 'no', 'n', '0') then false
+        end as is_granted,
+        timezone('UTC', try_cast(trim(cast(recorded_at as varchar)) as timestamptz)) as recorded_at,
+        upper(nullif(trim(region), '')) as region,
+        filename,
+        file_row_number
+    from read_parquet('{raw}/consents/*.parquet', union_by_name = true, filename = true,
+                      file_row_number = true)
+),
+decisions as (
+    -- within as_of (the future cutoff is later, and one key has one recorded_at)
+    select *
+    from consents
+    where subject_id is not null and recorded_at is not null
+        and purpose in ('analytics', 'personalization', 'marketing') and is_granted is not null
+        and recorded_at < timestamp '{as_of}' + interval 1 day
+    qualify row_number() over (
+        partition by subject_id, purpose, recorded_at
+        order by is_granted, filename, file_row_number) = 1
+),
+person_decisions as (
+    select subject_persons.person_id, decisions.*
+    from decisions
+    inner join (select distinct id_value, person_id from id_resolved) as subject_persons
+        on decisions.subject_id = subject_persons.id_value
+),
+decided as (
+    -- the latest decision, a refusal winning a tie
+    select
+        person_id,
+        arg_max(is_granted, {{'t': recorded_at, 'refusal': not is_granted}}) as is_granted
+    from person_decisions
+    where purpose = 'analytics'
+    group by 1
+),
+-- consent_decision_order (latest, refusal, subject, file and row descending), then region
+recorded_regions as (
+    select person_id, region
+    from person_decisions
+    where region is not null
+    qualify row_number() over (
+        partition by person_id
+        order by recorded_at desc, is_granted, subject_id, filename desc, file_row_number desc,
+            region) = 1
+),
+-- var: consent_country_regions
+crm_regions as (
+    select distinct
+        id_resolved.person_id,
+        case
+            when customers.country in ('AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR',
+                                       'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL',
+                                       'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO')
+                then 'EU'
+            when customers.country = 'GB' then 'UK'
+            else customers.country
+        end as region
+    from id_resolved
+    inner join customers on id_resolved.customer_id = customers.customer_id
+    where id_resolved.is_user and id_resolved.id_value = id_resolved.customer_id
+),
+persons as (
+    select
+        coalesce(decided.person_id, regions.person_id) as person_id,
+        decided.is_granted,
+        regions.region
+    from decided
+    full join (
+        select
+            coalesce(recorded_regions.person_id, crm_regions.person_id) as person_id,
+            coalesce(recorded_regions.region, crm_regions.region) as region
+        from recorded_regions
+        full join crm_regions on recorded_regions.person_id = crm_regions.person_id
+    ) as regions on decided.person_id = regions.person_id
+)
+select person_id
+from persons
+where not coalesce(
+    is_granted,
+    -- var: consent_region_defaults (analytics), analytics_consent_default = true
+    case when region in ('EU', 'UK') then false else true end
+);
+
+-- An event's person is its user id's (a user id is a graph id unless blocklisted), else its
+-- anonymous id's; events of a refused person go (persons-less events take the fallback: kept).
+-- (var: identity_id_blocklist)
+create or replace temp table refused_ids as
+select is_user, id_value from id_resolved semi join refused_persons using (person_id);
+
+delete from ev
+where user_id in (select id_value from refused_ids where is_user)
+    or ((user_id is null
+            or lower(user_id) in (
+                '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test'))
+        and anonymous_id in (select id_value from refused_ids where not is_user));
+
+-- int_events_permitted (stitched) -> int_events_sessionized -> int_sessions_built (= sessions):
+-- the person of the user id, else of the anonymous id; a visitor's session starts at its first
+-- event and after a gap strictly greater than 30 minutes (var: session_timeout_minutes), events
+-- ordered by occurred_at then event_id.
 create or replace temp view stitched as
 select
     ev.rowid as event_row,
