@@ -20,7 +20,7 @@ import pytest
 
 from dbt_harness import generate, query, run_dbt
 
-ARGS = ("--customers", "200", "--days", "21", "--seed", "5")
+ARGS = ("--customers", "400", "--days", "21", "--seed", "5")
 VARS = {"segment_test_severity": "warn"}
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 DEMO_SALT = "segments-demo-salt"
@@ -37,8 +37,8 @@ def person_id_of(id_type: str, value: str) -> str:
 
 
 def pick_customers(raw: Path) -> dict:
-    """Customers with every consent granted, a device seen with them and anonymous-only
-    events of that device in the last week (the real-time window), and no deletion request."""
+    """Customers with every consent granted and one device (with its own grants, anonymous-only
+    events, and events in the last five days: the real-time window), seen with no other user."""
     events = f"read_parquet('{raw}/events/*.parquet')"
     consents = f"read_parquet('{raw}/consents/*.parquet')"
     with duckdb.connect() as connection:
@@ -46,12 +46,13 @@ def pick_customers(raw: Path) -> dict:
         rows = connection.sql(f"""
             with granted as (
                 select subject_id from {consents} group by 1 having bool_and(granted)
-                    and count(distinct purpose) = 3
             ),
             devices as (
                 select user_id, min(anonymous_id) as anonymous_id
                 from {events}
-                where user_id in (select subject_id from granted) and anonymous_id is not null
+                where user_id in (select subject_id from {consents} group by 1
+                                  having bool_and(granted) and count(distinct purpose) = 3)
+                    and anonymous_id is not null
                 group by 1
                 having count(distinct anonymous_id) = 1
             ),
@@ -59,15 +60,19 @@ def pick_customers(raw: Path) -> dict:
                 select devices.user_id, devices.anonymous_id
                 from devices
                 inner join {events} as events
-                    on events.anonymous_id = devices.anonymous_id and events.user_id is null
-                where try_cast(events.occurred_at as timestamp) > timestamp '{last}' - interval 5 day
+                    on events.anonymous_id = devices.anonymous_id
                 group by 1, 2
-                having count(*) >= 3
+                having count(*) filter (where events.user_id is null) > 0
+                    and count(*) filter (where try_cast(events.occurred_at as timestamp)
+                                         > timestamp '{last}' - interval 5 day) >= 3
             )
             select user_id, anonymous_id from recent
             where anonymous_id in (select subject_id from granted)
+                and user_id not in (select subject_id
+                                    from read_parquet('{raw}/deletion_requests/*.parquet'))
                 and anonymous_id not in (select anonymous_id from {events}
-                                         where user_id is not null and user_id <> recent.user_id)
+                                         where user_id is not null and anonymous_id is not null
+                                             and user_id <> recent.user_id)
             order by user_id limit 5""").fetchall()
     assert len(rows) == 5, "the demo has too few customers with a device in the window"
     names = ["A", "P", "M", "X", "B"]

@@ -346,3 +346,50 @@ def test_snowflake_local_reads_contract_files_when_no_raw_table_exists(snowflake
     assert [o for (o,) in orders] == ["o1", "o2", "o3"]
     assert reasons == {"invalid_status": 2, "missing_primary_key": 1}
     assert events == 3
+
+
+def test_a_deletion_leaves_no_row_downstream_of_staging_on_snowflake(snowflake_local):
+    """Every id a deletion request covers (the requester, its devices, the users of a requesting
+    device and their devices), and the person id it led, is in no relation downstream of staging
+    on the emulator, logs included; staging itself still holds them (the check can fail)."""
+    duck = snowflake_local["duckdb"]
+    covered = {value for (value,) in query(duck.database, """
+        with requested as (select subject_id from stg_privacy__deletion_requests),
+        users as (
+            select subject_id as user_id from requested
+            union select user_id from stg_app__events
+            where anonymous_id in (select subject_id from requested) and user_id is not null
+        )
+        select subject_id from requested
+        union select user_id from users
+        union select anonymous_id from stg_app__events
+        where user_id in (select user_id from users) and anonymous_id is not null""")}
+    assert covered, "the small demo has a deletion request"
+    import hashlib
+
+    person_ids = {hashlib.md5((prefix + value).encode()).hexdigest()
+                  for value in covered for prefix in ("0", "1")}
+    values = ", ".join(f"'{v}'" for v in sorted(covered | person_ids))
+    relations = sorted(
+        node["name"] for node in duck.manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["package_name"] == "segments"
+        and node["config"]["materialized"] != "ephemeral"
+        and node["original_file_path"].startswith(("models/intermediate", "models/marts")))
+    assert len(relations) > 50
+    found = {}
+    with snowflake_local["server"].connect() as connection:
+        cursor = connection.cursor()
+        staged = cursor.execute(
+            "select count(*) from SEGMENTS.ANALYTICS.stg_app__events "
+            f"where anonymous_id in ({values}) or user_id in ({values})").fetchall()[0][0]
+        assert staged > 0
+        for relation in relations:
+            columns = [c for (c,) in query(
+                duck.database, "select column_name from information_schema.columns "
+                               f"where table_schema = 'main' and table_name = '{relation}'")]
+            condition = " or ".join(f"cast({c} as varchar) in ({values})" for c in columns)
+            count = cursor.execute(f"select count(*) from SEGMENTS.ANALYTICS.{relation} "
+                                   f"where {condition}").fetchall()[0][0]
+            if count:
+                found[relation] = count
+    assert found == {}
