@@ -49,16 +49,26 @@ generate: setup
 	$(BIN)/python -m python_utils generate --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) \
 		--seed $(DEMO_SEED) --dirty-rate $(DEMO_DIRTY_RATE) --out $(SEGMENTS_RAW_PATH)
 
+# The jobs run through the runner (python_utils/jobs.py), one at a time on a database: it takes
+# an exclusive lock on $(SEGMENTS_DUCKDB_PATH).lock and logs every run, wait and skip to
+# $(SEGMENTS_DUCKDB_PATH).runs.jsonl. A fast path (realtime, incremental) that finds another job
+# running waits SEGMENTS_FAST_WAIT_SECONDS (default 30), then skips with exit code 75; the daily
+# build waits SEGMENTS_DAILY_WAIT_SECONDS (default 3600). Otherwise the exit code is dbt's.
+# DBT_ARGS go to dbt, e.g. make build DBT_ARGS='--vars "{as_of: 2026-06-30}"'.
+RUN_JOB := $(BIN)/python -m python_utils run
+DBT_ARGS ?=
+
+# The daily build: dbt build, everything.
 build: setup
-	$(BIN)/dbt build
+	$(RUN_JOB) daily -- $(DBT_ARGS)
 
 # The real-time fast path: new event files -> real-time segments -> segment_membership_changes.
 realtime: setup
-	$(BIN)/dbt build --selector realtime
+	$(RUN_JOB) realtime -- $(DBT_ARGS)
 
 # The incremental run: the fast path plus as_of and the sessions of the visitors with changes.
 incremental: setup
-	$(BIN)/dbt build --selector incremental
+	$(RUN_JOB) incremental -- $(DBT_ARGS)
 
 # Streaming demo: micro-batches of new events, the real-time path after each (data/stream).
 stream: setup
@@ -67,7 +77,7 @@ stream: setup
 # The demo regenerates its data under the same file names, so it rebuilds from scratch
 # (--full-refresh): incremental models would take same-named files as already seen.
 demo: generate
-	$(BIN)/dbt build --full-refresh
+	$(RUN_JOB) daily -- --full-refresh $(DBT_ARGS)
 	@$(BIN)/python -m python_utils report --database $(SEGMENTS_DUCKDB_PATH)
 
 docs: setup

@@ -19,6 +19,9 @@ bench
 stream
     Streaming demo: micro-batches of new events refresh the real-time segments
     (see :mod:`python_utils.stream`).
+run
+    Run a job (daily, incremental, realtime) under the database lock, one job at a time
+    (see :mod:`python_utils.jobs`).
 evaluate-clusters
     Adjusted Rand index of every clustering algorithm against the planted personas
     (see :mod:`python_utils.evaluate_clusters`).
@@ -314,6 +317,39 @@ def _add_stream_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_stream)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from python_utils.jobs import run_job
+
+    return run_job(args.job, args.dbt_args, wait=args.wait)
+
+
+def _add_run_parser(sub: argparse._SubParsersAction) -> None:
+    from python_utils.jobs import DEFAULT_WAIT_SECONDS, EXIT_SKIPPED, JOBS, WAIT_ENV
+
+    p = sub.add_parser(
+        "run",
+        help="run a job (daily, incremental, realtime) on the database, one job at a time",
+        description=(
+            "Runs dbt for the job (daily: dbt build; incremental / realtime: dbt build "
+            "--selector incremental / realtime) under an exclusive lock on <database>.lock, and "
+            "records the run in <database>.runs.jsonl. A job that finds another running waits, "
+            "then skips with exit code %d; otherwise the exit code is dbt's. Extra dbt "
+            "arguments follow --, e.g. run daily -- --full-refresh." % EXIT_SKIPPED
+        ),
+    )
+    p.add_argument("job", choices=tuple(JOBS), help="the job to run")
+    p.add_argument("dbt_args", nargs="*", metavar="DBT_ARG",
+                   help="extra dbt arguments, after --")
+    p.add_argument(
+        "--wait", type=float, default=None, metavar="SECONDS",
+        help="seconds to wait for a running job before skipping (default: %s or %g for "
+             "realtime/incremental, %s or %g for daily)" % (
+                 WAIT_ENV["fast"], DEFAULT_WAIT_SECONDS["fast"],
+                 WAIT_ENV["daily"], DEFAULT_WAIT_SECONDS["daily"]),
+    )
+    p.set_defaults(func=_cmd_run)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -323,6 +359,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_stream_parser,
     _add_evaluate_clusters_parser,
     _add_bench_parser,
+    _add_run_parser,
 )
 
 
@@ -336,8 +373,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Parse ``argv`` and run the chosen command; returns the exit code. What follows the first
+    ``--`` goes to a command that passes arguments on (``run``: to dbt) as they are."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passed_on = argv[argv.index("--") + 1:] if "--" in argv else []
+    parser = build_parser()
+    args = parser.parse_args(argv[:len(argv) - len(passed_on) - 1] if "--" in argv else argv)
+    if hasattr(args, "dbt_args"):
+        args.dbt_args = [*args.dbt_args, *passed_on]
+    elif passed_on:
+        parser.error(f"{args.command} takes no arguments after --")
     return int(args.func(args))
 
 

@@ -765,15 +765,43 @@ def latest_model(runs: pd.DataFrame) -> ClusterModel:
     return ClusterModel.from_json(row["model_json"])
 
 
+def _same_date(left, right) -> bool:
+    left_na, right_na = left is None or pd.isna(left), right is None or pd.isna(right)
+    if left_na or right_na:
+        return left_na and right_na
+    return pd.Timestamp(left).date() == pd.Timestamp(right).date()
+
+
+def repeats_run(features: pd.DataFrame, params: ClusterParams, run: pd.Series | None,
+                as_of_date) -> bool:
+    """Whether a fit now would repeat ``run``: the same input (persons and features), settings
+    and as_of. The fit is deterministic, so it would give that run's model again."""
+    if run is None:
+        return False
+    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
+    columns = list(params.features) or feature_columns(frame)
+    if any(c not in frame.columns for c in columns):
+        return False  # the fit reports the missing columns
+    return (str(run["input_hash"]) == input_hash(frame, columns)
+            and str(run["params_hash"]) == params.digest()
+            and _same_date(run["as_of_date"], as_of_date))
+
+
 def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.DataFrame | None,
               as_of_date) -> pd.DataFrame:
-    """One new row of segment_model_runs: fit the model on today's features (matching clusters
+    """One row of segment_model_runs: fit the model on today's features (matching clusters
     to the latest previous run's model), with every score, the merges, the agreement with the
     previous run and the serialised model. The run id is a hash of the input, the settings and
-    the previous run, so the same history gives the same ids."""
+    the previous run, so the same history gives the same ids. A build that repeats the latest
+    run (``repeats_run``: a re-run of an interrupted or unchanged build) returns that run's row
+    unchanged and fits nothing: the model replaces it by run_id (delete+insert), so the log
+    and the model every person is placed with stay those of the first build."""
     import time
 
     previous_row = latest_run(previous_runs)
+    if repeats_run(features, params, previous_row, as_of_date):
+        return _typed_run_rows(pd.DataFrame([previous_row[RUN_COLUMNS].to_dict()],
+                                            columns=RUN_COLUMNS))
     previous = ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None \
         else None
     started = time.perf_counter()
@@ -811,7 +839,11 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
         "fit_seconds": round(fit_seconds, 3),
         "model_json": model.to_json(),
     }
-    frame = pd.DataFrame([row], columns=RUN_COLUMNS)
+    return _typed_run_rows(pd.DataFrame([row], columns=RUN_COLUMNS))
+
+
+def _typed_run_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """segment_model_runs rows with the log's column types."""
     for column in ("silhouette", "davies_bouldin", "calinski_harabasz", "ari_vs_previous",
                    "noise_share", "fit_seconds"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")

@@ -612,7 +612,10 @@ def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_da
              fit_seconds: dict[str, float]) -> pd.DataFrame:
     """New rows of supervised_model_runs, one per model summary: the holdout metrics as
     columns, calibration / drivers / the full summary as JSON. Run numbers continue the
-    previous runs; the run id is a hash of the summary and the previous run number."""
+    previous runs; the run id is a hash of the summary and the previous run number. A build
+    that repeats the latest run (the same models, metrics and as_of: a re-run of an interrupted
+    or unchanged build; the fits are deterministic) returns that run's rows unchanged, which the
+    model replaces by run_id (delete+insert): the log keeps one run per distinct result."""
     start = 1 if previous_runs is None or previous_runs.empty else \
         int(previous_runs["run_number"].max()) + 1
     rows = []
@@ -643,6 +646,17 @@ def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_da
             "fit_seconds": round(float(fit_seconds.get(name, NAN)), 3),
         })
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    if start > 1:
+        latest = previous_runs[previous_runs["run_number"] == start - 1]
+        same_results = (sorted(zip(latest["model_name"], latest["metrics_json"]))
+                        == sorted(zip(frame["model_name"], frame["metrics_json"])))
+        same_as_of = {None if pd.isna(v) else pd.Timestamp(v).date()
+                      for v in latest["as_of_date"]} == set(frame["as_of_date"])
+        if same_results and same_as_of:
+            frame = latest[RUN_COLUMNS].reset_index(drop=True)
+            frame["as_of_date"] = [None if pd.isna(v) else pd.Timestamp(v).date()
+                                   for v in frame["as_of_date"]]
+            frame["run_number"] = frame["run_number"].astype("int64")
     for column in ("auc", "brier", "log_loss", "base_rate_holdout", "accuracy", "macro_f1",
                    "weighted_f1", "baseline_accuracy", "fit_seconds"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")

@@ -255,12 +255,19 @@ def test_model_run_rows_chain_and_the_latest_model_is_used():
     params = ClusterParams(**PARAMS)
     first = model_run(frame, params, None, "2026-06-30")
     assert first.loc[0, "run_number"] == 1 and pd.isna(first.loc[0, "previous_run_id"])
-    second = model_run(frame, params, first, "2026-06-30")
+    second = model_run(frame, params, first, "2026-07-01")
     assert second.loc[0, "previous_run_id"] == first.loc[0, "run_id"]
     assert second.loc[0, "run_id"] != first.loc[0, "run_id"]
     assert second.loc[0, "ari_vs_previous"] == 1.0
-    again = model_run(frame, params, first, "2026-06-30")  # same history, same id
+    again = model_run(frame, params, first, "2026-07-01")  # same history, same id
     assert again.loc[0, "run_id"] == second.loc[0, "run_id"]
+    # the same input, settings and as_of as the latest run (a re-run of an interrupted build):
+    # that run's row again, unchanged, so delete+insert by run_id leaves the log as it was
+    repeat = model_run(frame, params, first, "2026-06-30")
+    pd.testing.assert_frame_equal(repeat, first)
+    moved = model_run(frame.assign(log_monetary_total=frame["log_monetary_total"] + 1), params,
+                      first, "2026-06-30")
+    assert moved.loc[0, "previous_run_id"] == first.loc[0, "run_id"]
     history = pd.concat([second, first])
     assert latest_model(history).to_json() == second.loc[0, "model_json"]
 

@@ -309,3 +309,16 @@ def test_scoring_and_evaluation_fits_can_run_apart_with_the_same_results():
     assert as_json(segment_evaluated) == as_json(segment_summary)
     assert unpredicted["predicted_segment"].isna().all()
     assert segment_summary["f1_macro"] > 0.8
+
+
+def test_run_rows_keep_the_latest_run_when_a_build_repeats_it():
+    from python_utils.supervised import run_rows
+
+    summaries = [{"model": "churn", "algorithm": "logistic_regression", "n_train": 30,
+                  "n_holdout": 10, "auc": 0.8}]
+    first = run_rows(summaries, None, "2026-06-30", {"churn": 1.5})
+    # a re-run of an interrupted build: the same results and as_of give the latest rows again
+    repeat = run_rows(summaries, first, "2026-06-30", {"churn": 2.5})
+    pd.testing.assert_frame_equal(repeat, first)
+    later = run_rows(summaries, first, "2026-07-01", {"churn": 2.5})
+    assert list(later["run_number"]) == [2] and later.loc[0, "run_id"] != first.loc[0, "run_id"]

@@ -1,4 +1,6 @@
-"""The clustering log and model store: one row per build (incremental, append). Each run fits
+"""The clustering log and model store: one row per build that fits (incremental; a build that
+repeats the latest run's input, settings and as_of, e.g. the re-run of an interrupted build,
+returns that run's row unchanged and fits nothing). Each run fits
 the configured algorithm on customer_features, matches its clusters to the previous run's model
 (stable ids and names), and records k, every score tried, validation scores, merges, agreement
 with the previous run, run time and the serialised model. A thin shell over
@@ -6,7 +8,9 @@ python_utils.clustering.model_run."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False,
+    # delete+insert by run_id: a build that repeats the latest run returns its row unchanged
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
+               unique_key="run_id", full_refresh=False,
                packages=["pandas", "numpy", "scikit-learn", "scipy"])
     from python_utils.clustering import (
         for_engine, model_run, params_from_meta, read_own_history, relation_to_pandas,

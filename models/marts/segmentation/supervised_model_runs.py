@@ -1,4 +1,6 @@
-"""The supervised models' log: one row per build and model (churn, segment_classifier) with
+"""The supervised models' log: one row per build and model (churn, segment_classifier; a build
+that repeats the latest run's results and as_of, e.g. the re-run of an interrupted build, keeps
+that run's rows instead of adding equal ones) with
 held-out metrics (AUC, Brier, log loss and calibration for churn; accuracy, macro F1 and the
 majority baseline for the classifier), top drivers and the full summary. Incremental (append).
 It makes the holdout fits of the same deterministic models as customer_churn_scores and
@@ -7,7 +9,9 @@ labelled row that score: each fit is made once per build."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False,
+    # delete+insert by run_id: a build that repeats the latest run returns its rows unchanged
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
+               unique_key="run_id", full_refresh=False,
                packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
     import json
     import time
