@@ -252,16 +252,25 @@ def test_every_model_equals_a_full_refresh_build(incremental_runs):
                  if table_rows(final.database, m) != table_rows(full.database, m)]
     assert different == []
     assert query(full.database, "select count(*) from segment_model_runs")[0][0] == 2  # kept
-    # The change log adds up to the memberships the marts hold.
+    # The change log adds up to the memberships the marts hold, for the persons activation may
+    # contact (marketing consent); the others are not in it at all.
     logged = current_memberships(final.database)
+    contactable = {p for (p,) in query(final.database, "select person_id from int_person_consents "
+                                                      "where purpose = 'marketing' "
+                                                      "and is_granted_latest")}
+    refused = {p for (p,) in query(final.database, "select person_id from int_person_consents "
+                                                  "where purpose = 'marketing' "
+                                                  "and not is_granted_latest")}
+    assert refused and not refused & {p for p, _, _ in logged}
     for flag in ("cart_abandoner", "high_value_cart_abandoner", "high_intent_product_viewer",
                  "rapid_product_browser"):
         members = {p for (p,) in query(final.database, "select person_id from "
                                                       f"customer_realtime_segments where is_{flag}")}
-        assert {p for p, f, s in logged if f == "realtime" and s == flag} == members
+        assert {p for p, f, s in logged if f == "realtime" and s == flag} == members & contactable
     clusters = set(query(final.database, "select person_id, cluster_name from customer_segments "
                                          "where cluster_name is not null"))
-    assert {(p, s) for p, f, s in logged if f == "cluster"} == clusters
+    assert {(p, s) for p, f, s in logged if f == "cluster"} == {
+        (p, s) for p, s in clusters if p in contactable}
 
 
 def test_a_rerun_with_nothing_new_changes_nothing(incremental_runs):

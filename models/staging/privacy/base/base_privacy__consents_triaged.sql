@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', tags=['realtime']) }}
 
 -- Every row of base_privacy__consents with its final verdict
 -- (quarantine_reason null = accepted). Decisions of one subject and purpose at the same instant

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', tags=['realtime']) }}
 
 -- Every row of base_privacy__deletion_requests with its final verdict
 -- (quarantine_reason null = accepted).
