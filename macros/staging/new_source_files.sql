@@ -1,11 +1,12 @@
 {% macro new_source_files(base_relation, seen_relation) %}
     {#-
         The files of base_relation (by _source_file) that seen_relation has no row of, sorted: what
-        an incremental model on file lineage has not read yet. Run at execution time; outside it
-        (parsing) the list is empty.
+        an incremental model on file lineage has not read yet. Run at execution time; none when
+        the relations cannot be read then (parsing, a unit test, or either not built yet, see
+        reads_real_tables): new_source_files_filter then reads them in the query instead.
     -#}
-    {%- if not execute %}
-        {{ return([]) }}
+    {%- if not reads_real_tables([base_relation, seen_relation]) %}
+        {{ return(none) }}
     {%- endif %}
     {%- set listing = run_query(
         "select distinct _source_file from " ~ base_relation

@@ -23,10 +23,8 @@
         rows of the keys they touch are taken from the table itself, which holds every base row
         as it was read. -#}
     {%- set base_relation = ref(base_model) -%}
-    {%- set new_files = [] -%}
     {%- set base_columns = [] -%}
-    {%- if execute -%}
-        {%- set new_files = new_source_files(base_relation, this) -%}
+    {%- if reads_real_tables([base_relation]) -%}
         {%- for column in adapter.get_columns_in_relation(base_relation) -%}
             {%- do base_columns.append(column.name) -%}
         {%- endfor -%}
@@ -34,15 +32,7 @@
     new_file_rows as (
         select *
         from {{ base_relation }}
-        {%- if new_files %}
-        where _source_file in (
-            {%- for file in new_files %}
-            '{{ file | replace("'", "''") }}'{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        )
-        {%- else %}
-        where 1 = 0
-        {%- endif %}
+        where {{ new_source_files_filter(base_relation, this) }}
     ),
 
     -- {{ this }} is named, not a CTE, where it is read twice: DuckDB would materialise the CTE
@@ -62,6 +52,10 @@
         select
             {%- for column in base_columns %}
             existing.{{ column }}{% if not loop.last %},{% endif %}
+            {%- else %}
+            {#- the base columns, when they cannot be listed: the table's columns less the three
+                this macro adds (this branch runs on DuckDB only) #}
+            existing.* exclude (_row_reason, _key_rank, quarantine_reason)
             {%- endfor %}
         from {{ this }} as existing
         inner join touched_keys

@@ -36,7 +36,7 @@
     ) as busy_hours
 {%- endset %}
 {%- set known_window_start = none %}
-{%- if reads_real_tables() %}
+{%- if reads_real_tables([ref('stg_app__events')]) %}
 {%- set known_window_start = run_query(clock_query).rows[0][1] %}
 {%- endif %}
 

@@ -18,7 +18,7 @@
 ) }}
 {%- set changed_relation = ref('int_events_visitors_changed') %}
 {%- set read_from = {'none': false, 'at': none} %}
-{%- if is_incremental() and reads_real_tables() %}
+{%- if is_incremental() and reads_real_tables([changed_relation]) %}
 {%- set bounds = run_query(
     "select count(*), min(rebuild_from_at) from " ~ changed_relation).rows[0] %}
 {%- do read_from.update({'none': bounds[0] == 0, 'at': bounds[1]}) %}

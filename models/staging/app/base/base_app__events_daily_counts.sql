@@ -10,17 +10,12 @@
 -- lineage (DuckDB): a run counts only the files the table has not seen, read alone (a constant
 -- file list lets DuckDB skip the others), and keeps the counts of the files it has. Warehouse
 -- tables have no file lineage, so there every run counts all rows again.
-{%- set new_files = [] %}
-{%- if is_incremental() and target.type == 'duckdb' %}
-{%- set new_files = new_source_files(ref('base_app__events'), this) %}
-{%- endif %}
-
 with
 
 events as (
     select * from {{ ref('base_app__events') }}
     {%- if is_incremental() and target.type == 'duckdb' %}
-    where _source_file in ({{ sql_string_list(new_files) }})
+    where {{ new_source_files_filter(ref('base_app__events'), this) }}
     {%- endif %}
 ),
 
