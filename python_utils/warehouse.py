@@ -2,7 +2,10 @@
 
 Used to put the demo data into Snowflake (or the local fakesnow server the tests start), as
 string-typed raw tables with the contract's names: the project's landing views then read them
-exactly as they read files on DuckDB.
+exactly as they read files on DuckDB. Each row also gets its lineage, the loader columns
+`_source_file` (the file's path relative to the raw folder, e.g. `events/part-0.parquet`) and
+`_source_row` (0-based row number within the file), the same values the DuckDB target reads
+from the files: replays that tie on time are then ordered alike on both engines.
 """
 
 from __future__ import annotations
@@ -16,25 +19,40 @@ CONTRACT_TABLES = (
     "events", "orders", "order_items", "customers", "products", "consents",
     "deletion_requests", "survey_responses", "experiment_assignments",
 )
+LINEAGE_COLUMNS = ("_source_file", "_source_row")
 
 
-def read_raw_table(folder: Path) -> tuple[list[str], list[tuple]]:
-    """Columns and rows (all as strings, nulls kept) of every Parquet/CSV file of one table."""
+def read_raw_table(folder: Path, lineage: bool = True) -> tuple[list[str], list[tuple]]:
+    """Columns and rows (all as strings, nulls kept) of every Parquet/CSV file of one table;
+    with `lineage`, two more columns: the file relative to the raw folder and the 0-based row
+    number within it (what the DuckDB target's landing views read)."""
     parquet = sorted(str(p) for p in folder.glob("*.parquet"))
     csv = sorted(str(p) for p in folder.glob("*.csv"))
     selects = []
     if parquet:
-        selects.append(f"select * from read_parquet({parquet!r}, union_by_name = true)")
+        selects.append(
+            f"select * from read_parquet({parquet!r}, union_by_name = true, "
+            "filename = true, file_row_number = true)")
     for file in csv:
-        selects.append(f"select * from read_csv('{file}', header = true, all_varchar = true)")
+        selects.append(
+            f"select *, ordinality - 1 as file_row_number from read_csv('{file}', header = true, "
+            "all_varchar = true, filename = true) with ordinality")
     if not selects:
         return [], []
     with duckdb.connect() as connection:
         relation = connection.sql(" union all by name ".join(selects))
-        columns = [c.lower() for c in relation.columns]
-        casts = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in relation.columns)
+        data_columns = [c for c in relation.columns
+                        if c.lower() not in ("filename", "file_row_number", "ordinality",
+                                                  *LINEAGE_COLUMNS)]
+        casts = [f'cast("{c}" as varchar) as "{c}"' for c in data_columns]
+        columns = [c.lower() for c in data_columns]
+        if lineage:
+            casts += [f"'{folder.name}/' || parse_filename(filename) as _source_file",
+                      "cast(file_row_number as varchar) as _source_row"]
+            columns += list(LINEAGE_COLUMNS)
         rows = connection.execute(
-            f"select {casts} from ({' union all by name '.join(selects)})"
+            f"select {', '.join(casts)} from ({' union all by name '.join(selects)}) "
+            "order by filename, file_row_number"
         ).fetchall()
     return columns, rows
 
@@ -46,16 +64,19 @@ def load_raw_folder(
     qualified_schema: str,
     batch_size: int = 5000,
     progress: Callable[[str, int], None] | None = None,
+    lineage: bool = True,
 ) -> dict[str, int]:
     """Create `<qualified_schema>.<table>` (all VARCHAR) for every table folder and insert its
-    rows; absent folders are skipped (they are optional, or empty). Returns rows per table."""
+    rows, with the loader columns _source_file and _source_row unless `lineage` is false
+    (then the landing views derive a row identity from the row's content); absent folders are
+    skipped (they are optional, or empty). Returns rows per table."""
     loaded: dict[str, int] = {}
     execute(f"create schema if not exists {qualified_schema}")
     for table in CONTRACT_TABLES:
         folder = raw_path / table
         if not folder.is_dir():
             continue
-        columns, rows = read_raw_table(folder)
+        columns, rows = read_raw_table(folder, lineage=lineage)
         if not columns:
             continue
         column_sql = ", ".join(f"{c} varchar" for c in columns)

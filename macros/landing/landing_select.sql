@@ -31,13 +31,51 @@
     {% for column in adapter.get_columns_in_relation(relation) %}
         {% do present.update({column.name | lower: column.name}) %}
     {% endfor %}
-    {% set sql %}
+    {#- Lineage: the loader columns _source_file / _source_row when the raw table has them
+        (python -m python_utils load-snowflake writes both, as the DuckDB target reads them from
+        the files; COPY INTO can load METADATA$FILENAME / METADATA$FILE_ROW_NUMBER into them).
+        Without them a row is identified by its content: _source_file is the table's name and
+        _source_row a 64-bit hash of the row's contract columns and its copy number among
+        identical rows (rows equal in every contract column are interchangeable, so ordering
+        by the hash is deterministic, and the identity stays the same when rows are added). -#}
+    {% set source_file -%}
+        {%- if '_source_file' in present -%}
+            cast({{ adapter.quote(present['_source_file']) }} as {{ dbt.type_string() }})
+        {%- else -%}
+            cast('{{ relation }}' as {{ dbt.type_string() }})
+        {%- endif -%}
+    {%- endset %}
+    {% if '_source_row' in present %}
+        {% set sql %}
 select
     {{ landing_column_list(table, present, 'table ' ~ relation) }},
-    cast('{{ relation }}' as {{ dbt.type_string() }}) as _source_file,
-    cast(null as {{ dbt.type_bigint() }}) as _source_row
+    {{ source_file }} as _source_file,
+    cast({{ adapter.quote(present['_source_row']) }} as {{ dbt.type_bigint() }}) as _source_row
 from {{ relation }}
-    {% endset %}
+        {% endset %}
+    {% else %}
+        {% set contract_columns = table.columns | map(attribute='name') | list %}
+        {% set sql %}
+select
+    {{ contract_columns | join(',\n    ') }},
+    _source_file,
+    {{ landing_row_identity(contract_columns + ['_copy_number']) }} as _source_row
+from (
+    select
+        contract_rows.*,
+        row_number() over (
+            partition by {{ contract_columns | join(', ') }}
+            order by _source_file
+        ) as _copy_number
+    from (
+        select
+            {{ landing_column_list(table, present, 'table ' ~ relation) }},
+            {{ source_file }} as _source_file
+        from {{ relation }}
+    ) as contract_rows
+) as numbered_rows
+        {% endset %}
+    {% endif %}
     {{ return({'sql': sql, 'origin': 'table ' ~ relation}) }}
 {% endmacro %}
 

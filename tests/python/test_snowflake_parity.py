@@ -15,6 +15,8 @@ from python_utils.warehouse import load_raw_folder
 
 SMALL_ARGS = ("--customers", "120", "--days", "14", "--seed", "5", "--dirty-rate", "0.05")
 NO_SHIMS = {"fakesnow_shims": False}
+NO_LINEAGE_RAW = "RAW_NO_LINEAGE"
+READER = "BI_READER"
 
 COMPARED_MODELS = [
     "stg_app__events", "stg_app__events_quarantine", "stg_shop__orders",
@@ -41,7 +43,11 @@ def snowflake_local(tmp_path_factory):
         with server.connect() as connection:
             cursor = connection.cursor()
             cursor.execute("create database if not exists SEGMENTS")
+            # with the loader's lineage columns (_source_file, _source_row), as load-snowflake
+            # writes them, and once more without (the landing views derive a row identity)
             load_raw_folder(raw, cursor.execute, cursor.executemany, "SEGMENTS.RAW")
+            load_raw_folder(raw, cursor.execute, cursor.executemany,
+                            f"SEGMENTS.{NO_LINEAGE_RAW}", lineage=False)
             # fakesnow cannot run Python models (Snowflake runs them as stored procedures;
             # the Snowpark harness below proves them). Their DuckDB output stands in, so every
             # SQL model downstream of them still builds and is tested on the emulator.
@@ -80,6 +86,8 @@ def test_every_model_and_test_passes_on_the_snowflake_local_target(snowflake_loc
     run = snowflake_local["snowflake"]
     assert run.returncode == 0, run.output[-6000:]
     assert run.failures() == []
+    # reader_role null: the grants config is empty, so dbt-snowflake issues no grant or revoke
+    assert "Emulator DCL" not in run.output
     kinds = {r["unique_id"].split(".")[0] for r in run.results()}
     assert {"model", "test", "unit_test"} <= kinds
     duckdb_nodes = {r["unique_id"] for r in snowflake_local["duckdb"].results()}
@@ -393,3 +401,195 @@ def test_a_deletion_leaves_no_row_downstream_of_staging_on_snowflake(snowflake_l
             if count:
                 found[relation] = count
     assert found == {}
+
+
+# --- stable row identity on warehouse tables ---------------------------------------------------
+
+LINEAGE_MODELS = {
+    "stg_app__events": "event_id", "stg_shop__orders": "order_id",
+    "stg_crm__customers": "customer_id", "stg_privacy__consents": "subject_id, purpose",
+    "stg_app__events_quarantine": "event_id, reason",
+}
+
+
+@pytest.mark.parametrize("model", sorted(LINEAGE_MODELS))
+def test_loader_lineage_keeps_the_same_raw_rows_as_duckdb(snowflake_local, model):
+    """With the loader's _source_file/_source_row, replays that tie on time keep the same raw
+    row on both engines: the accepted (and quarantined) rows are the same rows, lineage and all."""
+    source = "source_file, source_row" if model.endswith("_quarantine") else \
+        "_source_file, _source_row"
+    select = f"select {LINEAGE_MODELS[model]}, {source} from {{}}.{model}"
+    duck = set(query(snowflake_local["duckdb"].database, select.format("main")))
+    with snowflake_local["server"].connect() as connection:
+        snow = {tuple(r) for r in
+                connection.cursor().execute(select.format("SEGMENTS.ANALYTICS")).fetchall()}
+    assert len(duck) > 10 and all(row[-1] is not None for row in duck)
+    assert snow == duck
+
+
+@pytest.fixture(scope="module")
+def without_loader_lineage(snowflake_local):
+    """Staging built from raw tables without loader columns (plain inserts, COPY INTO without
+    metadata columns): the landing views identify rows by their content."""
+    root = snowflake_local["root"]
+    dbt_vars = {"raw_schema": NO_LINEAGE_RAW, "landing_schema": "LANDING_NO_LINEAGE"}
+    # the row-accounting tests also read intermediate models, which are not built here
+    run = run_dbt(["build", "--select", "staging", "--exclude", "test_name:rows_accounted_for"],
+                  snowflake_local["raw"], root / "no_lineage", target="snowflake_local",
+                  extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "NO_LINEAGE"},
+                  dbt_vars=dbt_vars)
+    return run
+
+
+def test_without_loader_lineage_the_key_tests_pass_on_snowflake(without_loader_lineage):
+    run = without_loader_lineage
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.failures() == []
+    key_tests = [test for test in (r["unique_id"] for r in run.results())
+                 if "unique_combination_base_" in test and "_source_row" in test]
+    # every base model's raw-row key is tested on the emulator, not only on DuckDB
+    assert len(key_tests) >= 9, key_tests
+
+
+@pytest.mark.parametrize("model", ["stg_app__events", "stg_app__events_quarantine",
+                                   "stg_shop__orders", "stg_privacy__consents"])
+def test_without_loader_lineage_the_same_rows_are_accepted(snowflake_local,
+                                                           without_loader_lineage, model):
+    """Ties between identical replays are interchangeable: the verdicts equal DuckDB's."""
+    assert without_loader_lineage.returncode == 0
+    key = LINEAGE_MODELS.get(model, "order_id")
+    select = f"select {key}, count(*) from {{}}.{model} group by all"
+    duck = set(query(snowflake_local["duckdb"].database, select.format("main")))
+    with snowflake_local["server"].connect() as connection:
+        snow = {tuple(r) for r in
+                connection.cursor().execute(select.format("SEGMENTS.NO_LINEAGE")).fetchall()}
+    assert len(duck) > 10 and snow == duck
+
+
+def test_content_row_identity_is_unique_and_stable_when_rows_are_added(snowflake_local,
+                                                                        without_loader_lineage):
+    """Exact duplicate rows get distinct identities, and a row keeps its identity when rows
+    (here: one more copy of a duplicated row) are added to the raw table: an incremental model
+    that stored a row's identity never meets another row under it."""
+    assert without_loader_lineage.returncode == 0
+    view = "SEGMENTS.LANDING_NO_LINEAGE.events"
+    with snowflake_local["server"].connect() as connection:
+        cursor = connection.cursor()
+        raw_rows, distinct_rows = cursor.execute(
+            f"select count(*), (select count(*) from (select distinct * from "
+            f"SEGMENTS.{NO_LINEAGE_RAW}.events)) from SEGMENTS.{NO_LINEAGE_RAW}.events").fetchone()
+        assert raw_rows > distinct_rows  # the dirty data holds exact duplicates
+        before = {tuple(r) for r in cursor.execute(
+            f"select event_id, _source_row from {view}").fetchall()}
+        assert len(before) == raw_rows and all(row is not None for _, row in before)
+        raw = f"SEGMENTS.{NO_LINEAGE_RAW}.events"
+        cursor.execute(f"create or replace table {raw}_before as select * from {raw}")
+        try:
+            cursor.execute(f"insert into {raw} select * from {raw} qualify count(*) over "
+                           "(partition by event_id) > 1 order by event_id limit 1")
+            after = {tuple(r) for r in cursor.execute(
+                f"select event_id, _source_row from {view}").fetchall()}
+        finally:  # the raw table as it was, for any later reader
+            cursor.execute(f"create or replace table {raw} as select * from {raw}_before")
+            cursor.execute(f"drop table {raw}_before")
+    assert before < after and len(after) == len(before) + 1
+
+
+# --- grants and schemas by layer -------------------------------------------------------------
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+def layer_and_grant_problems(manifest: dict, schemas: dict, reader: str | None) -> list[str]:
+    """Every mart (models/marts/**) is in schemas['marts'] with select granted to the reader
+    (no grant when reader is None); every other node has no grant and staging and intermediate
+    models are in their layer's schema; the landing sources are in none of those schemas."""
+    problems = []
+    marts = []
+    for node in manifest["nodes"].values():
+        if node["package_name"] != "segments" or node["resource_type"] not in ("model", "seed"):
+            continue
+        grants = node["config"].get("grants") or {}
+        layer = Path(node["original_file_path"]).parts[1] if node["resource_type"] == "model" \
+            else "seeds"
+        expected_grants = {"select": [reader]} if layer == "marts" and reader else {}
+        if grants != expected_grants:
+            problems.append(f"{node['name']} ({layer}): grants {grants}")
+        if layer in schemas and node["schema"].lower() != schemas[layer].lower():
+            problems.append(f"{node['name']} ({layer}): schema {node['schema']}")
+        if layer == "marts":
+            marts.append(node)
+    kinds = {(n["language"], n["config"]["materialized"]) for n in marts}
+    if not {("python", "table"), ("python", "incremental"), ("sql", "incremental"),
+            ("sql", "view"), ("sql", "table")} <= kinds:
+        problems.append(f"marts do not cover every kind of model: {kinds}")
+    for source in manifest["sources"].values():
+        if source["package_name"] == "segments":
+            if source["schema"].lower() != schemas["landing"].lower():
+                problems.append(f"source {source['name']}: schema {source['schema']}")
+            if source["config"].get("grants"):
+                problems.append(f"source {source['name']}: grants")
+    if schemas["landing"].lower() in {schemas[layer].lower() for layer in LAYERS}:
+        problems.append("the landing schema is a model layer's schema")
+    return problems
+
+
+def test_real_snowflake_targets_put_layers_in_their_schemas_and_grant_only_marts(tmp_path):
+    """dbt parse for the real `snowflake` target (no account needed): layer schemas are on by
+    default there, and the reader role is granted on the marts alone."""
+    run = run_dbt(["parse"], tmp_path / "raw", tmp_path, target="snowflake",
+                  dbt_vars={"reader_role": READER})
+    assert run.returncode == 0, run.output[-4000:]
+    schemas = {"landing": "landing", **{layer: layer for layer in LAYERS}}
+    assert layer_and_grant_problems(run.manifest, schemas, READER) == []
+
+
+@pytest.mark.parametrize("target, schema", [("duckdb", "main"), ("snowflake_local", "ANALYTICS")])
+def test_duckdb_and_the_emulator_keep_every_model_in_the_target_schema(tmp_path, target, schema):
+    """By default nothing moves where outside checks and the parity tests read the marts,
+    and no grant is configured (reader_role null)."""
+    run = run_dbt(["parse"], tmp_path / "raw", tmp_path, target=target)
+    assert run.returncode == 0, run.output[-4000:]
+    schemas = {"landing": "landing", **{layer: schema for layer in LAYERS}}
+    assert layer_and_grant_problems(run.manifest, schemas, None) == []
+
+
+def test_grants_are_issued_for_marts_only_in_a_layered_build(snowflake_local):
+    """A build on the emulator with layer schemas and a reader role: every model lands in its
+    layer's schema and the landing views in theirs, and dbt-snowflake's materializations issue
+    `grant select ... to BI_READER` for each mart built and for nothing else. fakesnow cannot
+    parse GRANT, so the emulator shim logs each statement instead of executing it."""
+    schemas = {"landing": "G_LANDING", "staging": "G_STAGING",
+               "intermediate": "G_INTERMEDIATE", "marts": "G_MARTS"}
+    dbt_vars = {"layer_schemas_enabled": True, "reader_role": READER,
+                "landing_schema": schemas["landing"],
+                "layer_schemas": {layer: schemas[layer] for layer in LAYERS}}
+    run = run_dbt(["build", "--select", "+sessions", "+customer_rfm"], snowflake_local["raw"],
+                  snowflake_local["root"] / "layered", target="snowflake_local",
+                  extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "LAYERED"},
+                  dbt_vars=dbt_vars)
+    assert run.returncode == 0, run.output[-6000:]
+    assert run.failures() == []
+    assert layer_and_grant_problems(run.manifest, schemas, READER) == []
+    grants = sorted(line.split("Emulator DCL: ", 1)[1].strip()
+                    for line in run.output.splitlines() if "Emulator DCL: " in line)
+    built = {r["unique_id"].split(".")[-1] for r in run.results()
+             if r["unique_id"].startswith("model.")}
+    marts = sorted(n["name"] for n in run.manifest["nodes"].values()
+                   if n["resource_type"] == "model" and n["name"] in built
+                   and n["original_file_path"].startswith("models/marts/"))
+    assert marts == ["customer_rfm", "sessions"]
+    assert grants == [f"grant select on SEGMENTS.{schemas['marts']}.{name} to {READER}"
+                      for name in marts]
+    with snowflake_local["server"].connect() as connection:
+        placed = {
+            (schema.upper(), name.lower()) for schema, name in connection.cursor().execute(
+                "select table_schema, table_name from SEGMENTS.information_schema.tables "
+                "union all select table_schema, table_name from SEGMENTS.information_schema.views"
+            ).fetchall()
+        }
+    for node in run.manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] in built:
+            layer = Path(node["original_file_path"]).parts[1]
+            assert (schemas[layer], node["name"]) in placed, node["name"]
+    assert (schemas["landing"], "events") in placed
