@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='append', full_refresh=false,
-    pre_hook="{{ purge_deleted_persons() }}",
+    pre_hook="{{ purge_deleted_persons(refused_purpose='marketing') }}",
     tags=['realtime'],
 ) }}
 
@@ -14,9 +14,9 @@
 -- segments, so only they change between daily builds. A --full-refresh keeps the history
 -- (full_refresh=false): activation tools have read it; drop the table to start again.
 -- Consent (int_person_consents, the latest decision): only persons whose marketing consent is in
--- force have changes recorded, so a person who refused marketing never appears in this feed
--- (audience_suppressions lists it by hash); a revocation freezes the person's history here and
--- a later grant resumes it from there. A deletion request purges the person's earlier rows
+-- force have changes recorded, and a person who refuses (or revokes) marketing has its earlier
+-- rows purged, so the feed never holds a person who refused (audience_suppressions lists it by
+-- hash; a later grant starts it afresh with entries). A deletion request purges the person too
 -- (pre-hook purge_deleted_persons).
 {%- set rule_flags = [
     'high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
