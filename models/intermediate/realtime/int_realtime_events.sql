@@ -79,10 +79,10 @@ windowed as (
     cross join clock
     where
         checked.occurred_at > clock.window_start_at
-        and checked.occurred_at <= clock.stream_clock_at
         {%- if known_window_start is not none %}
         and checked.occurred_at > cast('{{ known_window_start }}' as {{ dbt.type_timestamp() }})
         {%- endif %}
+        and checked.occurred_at <= clock.stream_clock_at
 ),
 
 -- A login inside the window links a device the daily graph knows without a customer (or not at
