@@ -87,22 +87,8 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
                                     and {day} >= date '{start}' + 20) = 0
                 and count(*) >= 5
             order by user_id limit 2""").fetchall()]
-        template = f"(select * from {source} where anonymous_id = '{anonymous_id}' limit 1)"
-        connection.execute(f"""
-            copy (
-                select * replace (
-                    'merge-login' as event_id, '{user_id}' as user_id,
-                    'page_view' as event_type,
-                    strftime(timestamp '{last}' - interval 90 minute, '%Y-%m-%dT%H:%M:%S')
-                        as occurred_at)
-                from {template}
-                union all
-                select * replace (
-                    'merge-cart' as event_id, null as user_id, 'add_to_cart' as event_type,
-                    strftime(timestamp '{last}' - interval 60 minute, '%Y-%m-%dT%H:%M:%S')
-                        as occurred_at, 'P0001' as product_id)
-                from {template}
-            ) to '{batches / 'merge-c.parquet'}' (format parquet)""")
+        write_login_and_cart(connection, source, anonymous_id, user_id, last, "merge",
+                             batches / "merge-c.parquet")
         # The revocation: the customer refuses analytics two hours before the last event (a new
         # consent file), and the device logs in as the customer half an hour later, then adds
         # to cart.
@@ -116,27 +102,36 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
                 where subject_id = '{revoked_id}' and purpose = 'analytics'
                 limit 1
             ) to '{batches / 'revoke-c.parquet'}' (format parquet)""")
-        template = f"(select * from {source} where anonymous_id = '{device_id}' limit 1)"
-        connection.execute(f"""
-            copy (
-                select * replace (
-                    'revoke-login' as event_id, '{revoked_id}' as user_id,
-                    'page_view' as event_type,
-                    strftime(timestamp '{last}' - interval 90 minute, '%Y-%m-%dT%H:%M:%S')
-                        as occurred_at)
-                from {template}
-                union all
-                select * replace (
-                    'revoke-cart' as event_id, null as user_id, 'add_to_cart' as event_type,
-                    strftime(timestamp '{last}' - interval 60 minute, '%Y-%m-%dT%H:%M:%S')
-                        as occurred_at, 'P0001' as product_id)
-                from {template}
-            ) to '{batches / 'revoke-device-c.parquet'}' (format parquet)""")
+        write_login_and_cart(connection, source, device_id, revoked_id, last, "revoke",
+                             batches / "revoke-device-c.parquet")
     schedule = [["part-a.parquet"], ["part-b.parquet"],
                 ["part-c.parquet", "late-b.parquet", "replay-a.parquet", "merge-c.parquet",
                  "revoke-c.parquet", "revoke-device-c.parquet"], []]
     return schedule, {"anonymous_id": anonymous_id, "user_id": user_id,
                       "device_id": device_id, "revoked_id": revoked_id}
+
+
+def write_login_and_cart(connection, source: str, anonymous_id: str, user_id: str, last,
+                         prefix: str, out: Path) -> None:
+    """Two events of the device, copied from one of its own: a login as the customer 90 minutes
+    before the last event (<prefix>-login) and an add to cart without the user id 30 minutes
+    later (<prefix>-cart), written to one new file."""
+    template = f"(select * from {source} where anonymous_id = '{anonymous_id}' limit 1)"
+    connection.execute(f"""
+        copy (
+            select * replace (
+                '{prefix}-login' as event_id, '{user_id}' as user_id,
+                'page_view' as event_type,
+                strftime(timestamp '{last}' - interval 90 minute, '%Y-%m-%dT%H:%M:%S')
+                    as occurred_at)
+            from {template}
+            union all
+            select * replace (
+                '{prefix}-cart' as event_id, null as user_id, 'add_to_cart' as event_type,
+                strftime(timestamp '{last}' - interval 60 minute, '%Y-%m-%dT%H:%M:%S')
+                    as occurred_at, 'P0001' as product_id)
+            from {template}
+        ) to '{out}' (format parquet)""")
 
 
 def land(raw: Path, batches: Path, names: list[str]) -> None:
