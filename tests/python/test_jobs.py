@@ -253,7 +253,8 @@ def builds(tmp_path_factory) -> dict:
 def models_of(work: Path) -> list[str]:
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     return sorted(node["name"] for node in manifest["nodes"].values()
-                  if node["resource_type"] == "model" and node["package_name"] == "segments")
+                  if node["resource_type"] == "model" and node["package_name"] == "segments"
+                  and node["config"]["materialized"] != "ephemeral")
 
 
 def different_models(models: list[str], left: Path, right: Path) -> list[str]:

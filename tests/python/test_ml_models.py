@@ -143,13 +143,18 @@ def test_five_percent_more_customers_keep_the_existing_cluster_ids(ml_demo):
     print(f"\n+5% customers: {kept:.1%} of {len(both)} existing persons kept their cluster id; "
           f"runs {runs}")
     assert kept >= 0.9
-    # the persons who arrived entered their segments in the second build; nobody else did
+    # the persons who arrived entered their segments in the second build (those activation may
+    # contact: marketing consent); nobody else did
     entered = {r[0] for r in query(ml_demo["db"], """
         select distinct person_id from segment_membership_changes
         where change_number = 2 and change_type = 'entered' and segment_family = 'rfm'""")}
+    contactable = {r[0] for r in query(ml_demo["db"], """
+        select person_id from int_person_consents
+        where purpose = 'marketing' and is_granted_latest""")}
     existing = set(ml_demo["before"]["person_id"])
     new_persons = set(after["person_id"]) - existing
-    assert new_persons and new_persons <= entered
+    assert new_persons & contactable and new_persons & contactable <= entered
+    assert not (new_persons - contactable) & entered
     assert runs[1][1] >= runs[0][2] - 1  # all clusters but at most one matched
     assert runs[1][3] >= 0.8
     # a matched id keeps its name
