@@ -4,8 +4,23 @@
 -- rows out ('analytics'), 'deletion' for a deletion request, null for the observation window and
 -- for order lines without a permitted order.
 -- One row per source_table, purpose and exclusion_reason.
+{%- set deleted_by = [
+    ('customers', 'stg_crm__customers', 'customer_id'),
+    ('survey_responses', 'stg_crm__survey_responses', 'customer_id'),
+    ('experiment_assignments', 'stg_app__experiment_assignments', 'subject_id'),
+] %}
+{%- set checked_models = [
+    ('events', 'int_events_privacy_checked'),
+    ('events', 'int_events_consent_checked'),
+    ('orders', 'int_orders_privacy_checked'),
+    ('order_items', 'int_order_items_privacy_checked'),
+    ('customers', 'int_customers_privacy_checked'),
+    ('survey_responses', 'int_survey_responses_privacy_checked'),
+    ('experiment_assignments', 'int_experiment_assignments_privacy_checked'),
+] %}
 with
 
+-- rows of deleted subjects: the privacy checks drop them, so they are counted from staging
 deleted_rows as (
     select
         'events' as source_table,
@@ -28,68 +43,27 @@ deleted_rows as (
     inner join {{ ref('stg_shop__orders') }} as orders
         on order_items.order_id = orders.order_id
     where coalesce({{ is_deleted_subject('orders.customer_id') }}, false)
+    {%- for source_table, model, id_column in deleted_by %}
     union all
     select
-        'customers' as source_table,
+        '{{ source_table }}' as source_table,
         count(*) as row_count
-    from {{ ref('stg_crm__customers') }}
-    where coalesce({{ is_deleted_subject('customer_id') }}, false)
-    union all
-    select
-        'survey_responses' as source_table,
-        count(*) as row_count
-    from {{ ref('stg_crm__survey_responses') }}
-    where coalesce({{ is_deleted_subject('customer_id') }}, false)
-    union all
-    select
-        'experiment_assignments' as source_table,
-        count(*) as row_count
-    from {{ ref('stg_app__experiment_assignments') }}
-    where coalesce({{ is_deleted_subject('subject_id') }}, false)
+    from {{ ref(model) }}
+    where coalesce({{ is_deleted_subject(id_column) }}, false)
+    {%- endfor %}
 ),
 
 checked_rows as (
-    select
-        'events' as source_table,
-        exclusion_reason
-    from {{ ref('int_events_privacy_checked') }}
-    where exclusion_reason is not null
+    {%- for source_table, model in checked_models %}
+    {%- if not loop.first %}
     union all
+    {%- endif %}
     select
-        'events' as source_table,
+        '{{ source_table }}' as source_table,
         exclusion_reason
-    from {{ ref('int_events_consent_checked') }}
+    from {{ ref(model) }}
     where exclusion_reason is not null
-    union all
-    select
-        'orders' as source_table,
-        exclusion_reason
-    from {{ ref('int_orders_privacy_checked') }}
-    where exclusion_reason is not null
-    union all
-    select
-        'order_items' as source_table,
-        exclusion_reason
-    from {{ ref('int_order_items_privacy_checked') }}
-    where exclusion_reason is not null
-    union all
-    select
-        'customers' as source_table,
-        exclusion_reason
-    from {{ ref('int_customers_privacy_checked') }}
-    where exclusion_reason is not null
-    union all
-    select
-        'survey_responses' as source_table,
-        exclusion_reason
-    from {{ ref('int_survey_responses_privacy_checked') }}
-    where exclusion_reason is not null
-    union all
-    select
-        'experiment_assignments' as source_table,
-        exclusion_reason
-    from {{ ref('int_experiment_assignments_privacy_checked') }}
-    where exclusion_reason is not null
+    {%- endfor %}
 ),
 
 counted as (
