@@ -157,7 +157,8 @@ def consent_runs(tmp_path_factory) -> dict:
     }
     second = run_dbt(BUILD, raw, work, dbt_vars=VARS)
     assert second.returncode == 0, second.output[-4000:]
-    return {"picked": picked, "daily": snapshot, "daily_run": daily, "x_values": x_values,
+    return {"picked": picked, "raw": raw, "daily": snapshot, "daily_run": daily,
+            "x_values": x_values,
             "x_before": before, "b_person": b_person, "b_realtime_before": b_realtime_before,
             "fast": fast, "second": second}
 
@@ -255,3 +256,20 @@ def test_a_deletion_leaves_no_row_downstream_of_staging_logs_included(consent_ru
                                                      "int_privacy_deleted_subjects")}
     assert salted_hash(picked["X"]["user_id"]) in deleted
     assert salted_hash(picked["X"]["anonymous_id"]) in deleted
+
+
+def test_the_benchmark_baseline_follows_the_person_level_rules(consent_runs, tmp_path):
+    """The hand-written baseline (python_utils/sql/baseline.sql) computes sessions, RFM and
+    engagement with the same person-level consent and deletion rules: on this data, with a
+    revocation by user id that keeps a device out and a late deletion, it equals the marts."""
+    from python_utils.bench_pipeline import BASELINE_TABLES, compare_baseline, run_baseline
+
+    second = consent_runs["second"]
+    as_of = str(query(second.database, "select as_of_date from stg_observation_window")[0][0])
+    baseline_db = tmp_path / "baseline.duckdb"
+    run_baseline(str(consent_runs["raw"]), as_of, str(baseline_db))
+    comparison = compare_baseline(str(baseline_db), str(second.database))
+    assert set(comparison) == set(BASELINE_TABLES)
+    for mart, counts in comparison.items():
+        assert counts["rows"] > 0, mart
+        assert counts["only_dbt"] == counts["only_baseline"] == 0, (mart, counts)
