@@ -86,7 +86,7 @@ where rowid in (
         partition by event_id order by occurred_at, filename, file_row_number) > 1
 );
 
--- int_privacy_deletion_ids: the ids of valid deletion requests (never cut off as future), the
+-- stg_privacy__deletion_ids: the ids of valid deletion requests (never cut off as future), the
 -- user ids seen with a requested device, and every device seen with a requested id or such a
 -- user, on any accepted event (events after as_of included).
 create or replace temp table deleted_ids as

@@ -1,5 +1,5 @@
 -- The deletion suppression list, by salted hash only (hash_pii): every id covered by a
--- deletion request (int_privacy_deletion_ids) and the person id it gave its person, so
+-- deletion request (stg_privacy__deletion_ids) and the person id it gave its person, so
 -- activation tools can suppress the id and the append-only logs can purge the person's rows
 -- (purge_deleted_persons) without any raw id of a deleted person downstream of staging.
 -- The deleted customers' e-mail hashes are listed too (id_type 'email', person_hash null), for
@@ -10,7 +10,7 @@
 with
 
 deletion_ids as (
-    select * from {{ ref('int_privacy_deletion_ids') }}
+    select * from {{ ref('stg_privacy__deletion_ids') }}
 ),
 
 customers as (

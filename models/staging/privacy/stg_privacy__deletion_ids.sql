@@ -1,11 +1,13 @@
 -- Every id whose data must be kept out because of a deletion request, as raw ids: the requesting
 -- id, the user ids seen with a requesting device, and every device seen with a requesting or
 -- such a user (the person behind the request, reached through the events it left).
--- Ephemeral: it is inlined into the privacy checks and the hashed suppression list
--- (int_privacy_deleted_subjects), so no table downstream of staging keeps the raw ids.
+-- A small staging table: the privacy layer drops every row of these ids (is_deleted_subject) and
+-- hashes them into the suppression list (int_privacy_deleted_subjects), so no model downstream
+-- of staging keeps a raw id of a deleted person. Rebuilt by the fast path too (a deletion that
+-- lands in a new file counts at the next run).
 -- One row per subject_id and id_type ('user_id', 'anonymous_id', or 'requested' for a requested
 -- id, whatever ids it matches).
-{{ config(materialized='ephemeral') }}
+{{ config(materialized='table', tags=['realtime']) }}
 
 with
 
