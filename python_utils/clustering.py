@@ -65,6 +65,56 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     )
 
 
+def degenerate_features(frame: pd.DataFrame, columns: list[str], variance_tolerance: float,
+                        imputed_flags: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Features that cannot be standardised meaningfully, with the reason ({feature: reason}):
+
+    - ``all_null``: no value at all;
+    - ``all_imputed:<flag>``: every person carries the imputed value (the is_<x>_imputed flag is
+      true for everyone). ``imputed_flags`` maps a flag to the features it covers
+      (cluster_imputed_flags); a flag not in the map covers, by name, the features
+      ``<x>_*`` and ``log_<x>_*`` (is_age_imputed: age_years);
+    - ``zero_variance``: every value is the same;
+    - ``near_zero_variance``: variance at most ``variance_tolerance`` x the mean square of the
+      values (scale-free; a constant computed in floating point, e.g. one imputed tenure for
+      everyone, has a variance of ~1e-30 relative, and a scale of 1e-15 would turn float noise
+      into distances).
+    An empty frame drops nothing."""
+    if len(frame) == 0:
+        return {}
+    mapping = dict(imputed_flags or {})
+    dropped: dict[str, str] = {}
+    flags = sorted(c for c in frame.columns
+                   if str(c).startswith("is_") and str(c).endswith("_imputed"))
+    for flag in flags:
+        values = frame[flag]
+        if not bool(values.notna().all()) or not bool(values.astype(bool).all()):
+            continue
+        stem = flag[len("is_"):-len("_imputed")]
+        covered = mapping.get(flag)
+        if covered is None:
+            covered = [c for c in columns
+                       if c.startswith(f"{stem}_") or c.startswith(f"log_{stem}_")]
+        for column in covered:
+            if column in columns and column not in dropped:
+                dropped[column] = f"all_imputed:{flag}"
+    for column in columns:
+        if column in dropped:
+            continue
+        values = frame[column].astype("float64").to_numpy()
+        if np.isnan(values).all():
+            dropped[column] = "all_null"
+            continue
+        values = values[~np.isnan(values)]
+        variance = float(values.var())
+        mean_square = float(np.mean(values * values))
+        if variance == 0.0 or np.ptp(values) == 0.0:
+            dropped[column] = "zero_variance"
+        elif variance <= variance_tolerance * mean_square:
+            dropped[column] = "near_zero_variance"
+    return {c: dropped[c] for c in columns if c in dropped}
+
+
 @dataclass
 class Standardised:
     """A standardised matrix and the parameters that produced it (kept for SQL scoring)."""
@@ -137,18 +187,40 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
     return best
 
 
-def centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
-                       chunk_cells: int = 20_000_000) -> np.ndarray:
-    """Euclidean distance of every row to every centroid, as sqrt(sum((x - c)^2)) over the
-    features: the same arithmetic as the SQL scoring model. Chunked so that no more than
+def squared_centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
+                               chunk_cells: int = 20_000_000) -> np.ndarray:
+    """Squared Euclidean distance of every row to every centroid, sum((x - c)^2) over the
+    features (the quantity the SQL scoring model ranks). Chunked so that no more than
     chunk_cells rows x centroids x features values (160 MB) exist at once."""
     out = np.empty((len(matrix), len(centroids)))
     chunk_rows = max(1, chunk_cells // max(1, centroids.shape[0] * max(1, matrix.shape[1])))
     for start in range(0, len(matrix), chunk_rows):
         block = matrix[start:start + chunk_rows]
-        out[start:start + chunk_rows] = np.sqrt(
-            ((block[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+        out[start:start + chunk_rows] = (
+            (block[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
     return out
+
+
+def centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
+                       chunk_cells: int = 20_000_000) -> np.ndarray:
+    """Euclidean distance of every row to every centroid, sqrt(sum((x - c)^2))."""
+    return np.sqrt(squared_centroid_distances(matrix, centroids, chunk_cells))
+
+
+def tie_broken_nearest(squared: np.ndarray, ids: np.ndarray, tolerance: float) -> np.ndarray:
+    """Row (centroid index) of the nearest centroid per person, ties broken towards the smallest
+    cluster id. Two squared distances within ``tolerance * max(1, nearest)`` of the nearest are
+    a tie: Python adds the squared gaps as doubles (pairwise), SQL rounds each to 12 decimals and
+    adds them as exact decimals (exact_sum), so the two differ by up to ~1e-12 per feature and
+    an exact tie (identical persons, duplicated features, symmetric centroids) could otherwise be
+    decided differently by the last bit. The tolerance (cluster_tie_tolerance, 1e-9) is far above
+    that noise and far below any real difference between distances; customer_cluster_scores
+    applies the same rule, so both implementations pick the same cluster unless a squared
+    distance lies within ~1e-11 of the band's edge."""
+    nearest = squared.min(axis=1, keepdims=True)
+    tied = squared <= nearest + tolerance * np.maximum(1.0, nearest)
+    ranked_ids = np.where(tied, ids[None, :].astype("float64"), np.inf)
+    return ranked_ids.argmin(axis=1)
 
 
 def nearest_centroid(matrix: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -294,6 +366,9 @@ class ClusterParams:
     dbscan_min_samples: int = 10
     max_core_points: int = 5000  # DBSCAN core points kept in the stored model
     match_max_distance: float = 2.0  # Hungarian partners further apart (in sd) are new clusters
+    variance_tolerance: float = 1e-12  # variance <= this x mean square: feature dropped
+    tie_tolerance: float = 1e-9  # squared distances this close (relative, >= 1) are a tie
+    imputed_flags: dict[str, list[str]] = field(default_factory=dict)  # is_*_imputed: features
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -324,6 +399,8 @@ class ClusterModel:
     pca_components: list[list[float]]
     gmm: dict | None = None
     dbscan: dict | None = None
+    dropped_features: dict[str, str] = field(default_factory=dict)  # {feature: reason}
+    tie_tolerance: float = 1e-9  # nearest-centroid ties (see tie_broken_nearest)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -523,7 +600,8 @@ def _assign_matrix(model: ClusterModel, z: np.ndarray
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
     if len(ids) == 0:
         return np.full(len(z), NOISE_ID, dtype=np.int64), np.zeros(len(z)), np.zeros(len(z))
-    distances = centroid_distances(z, centroids)
+    squared = squared_centroid_distances(z, centroids)
+    distances = np.sqrt(squared)
     if model.algorithm == "gmm":
         posterior = _mixture_from(model).predict_proba(z)
         feeds = np.array(model.gmm["component_cluster"])
@@ -544,7 +622,7 @@ def _assign_matrix(model: ClusterModel, z: np.ndarray
         confidence = np.where(noise, 0.0, np.clip(1.0 - core_distance / d["eps"], 0.0, 1.0))
         return labels, confidence, np.where(noise, np.nan, own)
     else:
-        rows = distances.argmin(axis=1)
+        rows = tie_broken_nearest(squared, ids, model.tie_tolerance)
         ordered = np.sort(distances, axis=1)
         second = ordered[:, 1] if len(ids) > 1 else ordered[:, 0]
         own_d = ordered[:, 0]
@@ -585,11 +663,14 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
     if missing:
         raise ValueError(f"cluster_features names column(s) missing from customer_features: "
                          f"{missing}")
+    dropped = degenerate_features(frame, columns, params.variance_tolerance, params.imputed_flags)
+    requested = columns
+    columns = [c for c in requested if c not in dropped]  # the scaler stores exactly these
     scaled = standardise(frame, columns)
     z = scaled.matrix
     usable = [k for k in params.k_values if 2 <= k < len(frame)]
     extra: dict = {}
-    if usable and len(frame) >= max(2 * params.min_cluster_size, 3):
+    if columns and usable and len(frame) >= max(2 * params.min_cluster_size, 3):
         partition = FITTERS[params.algorithm](z, ClusterParams(**{**asdict(params),
                                                                   "k_values": usable}))
         extra = partition.extra
@@ -648,6 +729,7 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
         cluster_traits=[traits[i][1] for i in order],
         centroids=centroids[order].tolist() if len(order) else [],
         pca_mean=pca_mean, pca_components=pca_components, gmm=gmm, dbscan=dbscan,
+        dropped_features=dropped, tie_tolerance=float(params.tie_tolerance),
     )
     final, _, _ = _assign_matrix(model, z)
     clustered = final >= 0
@@ -659,7 +741,8 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
         "algorithm": algorithm,
         "person_count": int(len(frame)),
         "features": columns,
-        "input_hash": input_hash(frame, columns),
+        "dropped_features": dropped,
+        "input_hash": input_hash(frame, requested),
         "params_hash": params.digest(),
         "k_chosen": int(partition.k_chosen),
         "k_final": int(len(model.cluster_ids)),
@@ -726,23 +809,31 @@ def _soft_memberships(model: ClusterModel, z: np.ndarray) -> list[str]:
 def model_tables(model: ClusterModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stored model as two tables for SQL scoring: the scaler (feature, feature_mean,
     feature_scale) and the centroids (cluster_id, cluster_name, cluster_traits, feature,
-    centroid_value, in standardised units). Values are the exact doubles the Python assignment uses."""
-    scaler = pd.DataFrame({"feature": model.features,
+    centroid_value, in standardised units). Values are the exact doubles the Python assignment uses.
+    The scaler holds exactly the features the model standardises (dropped degenerate features
+    are absent); a model without any feature gives one centroid row per cluster with a null
+    feature (centroid_value 0), so SQL still knows the clusters."""
+    scaler = pd.DataFrame({"feature": pd.Series(model.features, dtype="string"),  # typed if empty
                            "feature_mean": np.array(model.means, dtype="float64"),
                            "feature_scale": np.array(model.scales, dtype="float64")})
     rows = [(cid, name, ", ".join(traits), feature, float(value))
             for cid, name, traits, centroid in zip(model.cluster_ids, model.cluster_names,
                                                    model.cluster_traits, model.centroids)
             for feature, value in zip(model.features, centroid)]
+    if not model.features:  # every feature was dropped: one row per cluster, feature null
+        rows = [(cid, name, ", ".join(traits), None, 0.0)
+                for cid, name, traits in zip(model.cluster_ids, model.cluster_names,
+                                             model.cluster_traits)]
     centroids = pd.DataFrame(rows, columns=["cluster_id", "cluster_name", "cluster_traits",
                                             "feature", "centroid_value"]).astype(
-        {"cluster_id": "int64", "centroid_value": "float64"})
+        {"cluster_id": "int64", "feature": "string", "centroid_value": "float64"})
     return scaler, centroids
 
 
 RUN_COLUMNS = [
     "run_id", "run_number", "previous_run_id", "algorithm", "as_of_date", "input_hash",
-    "params_hash", "person_count", "feature_count", "features_json", "k_chosen", "k_final",
+    "params_hash", "person_count", "feature_count", "features_json", "dropped_features_json",
+    "k_chosen", "k_final",
     "score_name", "scores_by_k_json", "silhouette", "davies_bouldin", "calinski_harabasz",
     "smallest_cluster_size", "min_cluster_size", "merge_count", "merges_json", "noise_share",
     "matched_cluster_count", "ari_vs_previous", "fit_seconds", "model_json",
@@ -800,7 +891,7 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
 
     previous_row = latest_run(previous_runs)
     if repeats_run(features, params, previous_row, as_of_date):
-        return _typed_run_rows(pd.DataFrame([previous_row[RUN_COLUMNS].to_dict()],
+        return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
     previous = ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None \
         else None
@@ -822,6 +913,7 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
         "person_count": summary["person_count"],
         "feature_count": len(summary["features"]),
         "features_json": json.dumps(summary["features"]),
+        "dropped_features_json": json.dumps(summary["dropped_features"], sort_keys=True),
         "k_chosen": summary["k_chosen"],
         "k_final": summary["k_final"],
         "score_name": summary["score_name"],
@@ -852,7 +944,8 @@ def _typed_run_rows(frame: pd.DataFrame) -> pd.DataFrame:
                    "matched_cluster_count"):
         frame[column] = frame[column].astype("int64")
     for column in ("run_id", "previous_run_id", "algorithm", "input_hash", "params_hash",
-                   "features_json", "score_name", "scores_by_k_json", "merges_json", "model_json"):
+                   "features_json", "dropped_features_json", "score_name", "scores_by_k_json",
+                   "merges_json", "model_json"):
         frame[column] = frame[column].astype("string")  # typed even when null (first run)
     frame["as_of_date"] = [None if pd.isna(v) else pd.Timestamp(v).date()
                            for v in frame["as_of_date"]]
@@ -870,6 +963,10 @@ def params_from_meta(text: str) -> ClusterParams:
             params[key] = None
     if isinstance(params.get("features"), str):
         params["features"] = json.loads(params["features"])
+    if isinstance(params.get("imputed_flags"), str):
+        params["imputed_flags"] = json.loads(params["imputed_flags"] or "{}")
+    if params.get("imputed_flags") is None:
+        params.pop("imputed_flags", None)
     return ClusterParams(**params)
 
 

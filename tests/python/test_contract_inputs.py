@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +67,20 @@ def test_only_orders_as_csv_builds(tmp_path):
     }
     assert scalar(db, "select count(*) from stg_app__events") == 0
     assert str(scalar(db, "select as_of_date from stg_observation_window")) == "2026-03-06"
+    # Transactions only (no events, no CRM): every cluster feature is degenerate (one person,
+    # tenure imputed, behaviour imputed) and is dropped with its reason; the stored scaler is
+    # the one applied (empty), and the SQL scoring places every person as Python does.
+    features, dropped = query(db, "select features_json, dropped_features_json "
+                                  "from segment_model_runs")[0]
+    dropped = json.loads(dropped)
+    assert json.loads(features) == [] and dropped["log_tenure_days"] == "zero_variance"
+    assert dropped["night_session_share"] == "all_imputed:is_behaviour_imputed"
+    assert scalar(db, "select count(*) from cluster_scaler") == 0
+    assert query(db, "select cluster_id, feature from cluster_centroids") == [(0, None)]
+    python = query(db, "select person_id, cluster_id from customer_clusters order by 1")
+    assert len(python) == 1
+    scores = "select person_id, cluster_id from customer_cluster_scores order by 1"
+    assert query(db, scores) == python
 
 
 def test_only_events_as_parquet_with_native_timestamps_builds(tmp_path):

@@ -8,9 +8,10 @@ python_utils.clustering.model_run."""
 
 
 def model(dbt, session):
-    # delete+insert by run_id: a build that repeats the latest run returns its row unchanged
+    # delete+insert by run_id: a build that repeats the latest run returns its row unchanged;
+    # a log written before a column existed (dropped_features_json) gains it
     dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key="run_id", full_refresh=False,
+               unique_key="run_id", full_refresh=False, on_schema_change="append_new_columns",
                packages=["pandas", "numpy", "scikit-learn", "scipy"])
     from python_utils.clustering import (
         for_engine, model_run, params_from_meta, read_own_history, relation_to_pandas,
