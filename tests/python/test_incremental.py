@@ -173,15 +173,23 @@ def current_memberships(database: Path) -> set[tuple]:
             and change_type = 'entered'"""))
 
 
-@pytest.fixture(scope="module")
-def batches(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("incremental")
+def stage_batches(root: Path) -> tuple[Path, list[list[str]], dict]:
+    """Generate the data under root/source, cut its events into root/batches (split_events) and
+    lay out root/raw with every table but the events, which land batch by batch. Returns the raw
+    folder, the schedule of batch files and the planted ids."""
     source = root / "source"
     generate(source, *ARGS)
     schedule, merge = split_events(source, root / "batches")
     raw = root / "raw"
     shutil.copytree(source, raw, ignore=shutil.ignore_patterns("events"))
     (raw / "events").mkdir()
+    return raw, schedule, merge
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("incremental")
+    raw, schedule, merge = stage_batches(root)
     return {"root": root, "raw": raw, "batches": root / "batches", "schedule": schedule,
             "merge": merge}
 

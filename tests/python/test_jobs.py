@@ -34,9 +34,9 @@ from typing import Callable
 import duckdb
 import pytest
 
-from dbt_harness import PROJECT_DIR, generate, write_profiles
+from dbt_harness import PROJECT_DIR, write_profiles
 from python_utils import jobs
-from test_incremental import ARGS, VARS, VOLATILE_COLUMNS, land, split_events
+from test_incremental import VARS, VOLATILE_COLUMNS, land, stage_batches
 
 JOB_ARGS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
             "--vars", json.dumps(VARS)]
@@ -185,12 +185,7 @@ def test_dbt_exit_code_and_arguments_pass_through(tmp_path):
 def builds(tmp_path_factory) -> dict:
     """The uninterrupted side and the killed side, compared after each phase."""
     root = tmp_path_factory.mktemp("jobs")
-    source = root / "source"
-    generate(source, *ARGS)
-    schedule, _ = split_events(source, root / "batches")
-    raw = root / "raw"
-    shutil.copytree(source, raw, ignore=shutil.ignore_patterns("events"))
-    (raw / "events").mkdir()
+    raw, schedule, _ = stage_batches(root)
     reference, killed = root / "reference", root / "killed"
     outputs: dict[str, str] = {}
     timings: dict[str, float] = {}
