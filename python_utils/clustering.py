@@ -847,13 +847,21 @@ def latest_run(runs: pd.DataFrame | None) -> pd.Series | None:
     return runs.sort_values("run_number", kind="stable").iloc[-1]
 
 
-def latest_model(runs: pd.DataFrame) -> ClusterModel:
-    """The model stored by the most recent run (what customer_clusters and the scoring tables
-    use). Fails with a clear message when segment_model_runs is empty."""
+def run_in_force(runs: pd.DataFrame) -> pd.Series:
+    """The run whose model customer_clusters and the scoring tables apply: with the judged runs
+    (int_segment_model_runs_judged, column is_in_force) the latest run that passed its quality
+    gate, else the most recent run. Fails with a clear message when there is no run."""
+    if "is_in_force" in runs.columns:
+        runs = runs[runs["is_in_force"].fillna(False).astype(bool)]
     row = latest_run(runs)
     if row is None:
         raise ValueError("segment_model_runs has no run: build it before customer_clusters")
-    return ClusterModel.from_json(row["model_json"])
+    return row
+
+
+def latest_model(runs: pd.DataFrame) -> ClusterModel:
+    """The model stored by the run in force (run_in_force)."""
+    return ClusterModel.from_json(run_in_force(runs)["model_json"])
 
 
 def _same_date(left, right) -> bool:

@@ -1,4 +1,4 @@
-"""The latest clustering model's scaler as a table (feature, mean, scale): with
+"""The clustering model in force's scaler as a table (feature, mean, scale): with
 cluster_centroids, what SQL needs to place a person without Python. A thin shell over
 python_utils.clustering.model_tables."""
 
@@ -7,6 +7,6 @@ def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
     from python_utils.clustering import for_engine, latest_model, model_tables, relation_to_pandas
 
-    relation = dbt.ref("segment_model_runs")
+    relation = dbt.ref("int_segment_model_runs_judged")
     scaler, _ = model_tables(latest_model(relation_to_pandas(relation)))
     return for_engine(scaler, relation)

@@ -1,4 +1,5 @@
-"""Cluster membership of every person: the latest model in segment_model_runs applied to
+"""Cluster membership of every person: the model in force (the latest run of
+segment_model_runs that passed its quality gate, int_segment_model_runs_judged) applied to
 customer_features (cluster_id, cluster_name, confidence, distance to the centroid, 2-D PCA
 coordinates for plots). A thin shell over python_utils.clustering.assign_clusters."""
 
@@ -6,12 +7,12 @@ coordinates for plots). A thin shell over python_utils.clustering.assign_cluster
 def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
     from python_utils.clustering import (
-        assign_clusters, for_engine, latest_model, latest_run, relation_to_pandas,
+        assign_clusters, for_engine, latest_model, relation_to_pandas, run_in_force,
     )
 
     features_relation = dbt.ref("customer_features")
     features = relation_to_pandas(features_relation)
-    runs = relation_to_pandas(dbt.ref("segment_model_runs"))
+    runs = relation_to_pandas(dbt.ref("int_segment_model_runs_judged"))
     assignments = assign_clusters(latest_model(runs), features)
-    assignments["model_run_id"] = str(latest_run(runs)["run_id"])
+    assignments["model_run_id"] = str(run_in_force(runs)["run_id"])
     return for_engine(assignments, features_relation)
