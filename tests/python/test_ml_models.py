@@ -110,14 +110,16 @@ def test_clustering_recovers_the_planted_personas(ml_demo):
 
 def test_every_gate_passed_and_portable_scoring_agrees(ml_demo):
     statuses = {r["unique_id"]: r["status"] for r in ml_demo["run"].results()}
-    for gate in ("latest_run_within_segment_model_runs_silhouette",
-                 "latest_run_within_segment_model_runs_davies_bouldin",
+    for gate in ("business_gates_binding", "business_gates_informative",
                  "group_size_at_least_customer_clusters_cluster_id",
-                 "cluster_sql_scoring_matches_python",
-                 "latest_run_within_supervised_model_runs_auc",
-                 "latest_run_within_supervised_model_runs_macro_f1"):
+                 "cluster_sql_scoring_matches_python"):
         matched = [s for uid, s in statuses.items() if gate in uid]
         assert matched == ["pass"], (gate, matched)
+    model_gates = dict(query(ml_demo["db"], """
+        select gate, status from business_gate_results
+        where subject_family in ('clustering', 'supervised')"""))
+    assert model_gates == {"cluster_silhouette": "pass", "cluster_davies_bouldin": "pass",
+                           "churn_auc": "pass", "classifier_macro_f1": "pass"}, model_gates
     disagreements = query(ml_demo["db"], """
         select count(*) from customer_clusters as py
         full outer join customer_cluster_scores as sql on py.person_id = sql.person_id

@@ -50,19 +50,25 @@ def test_customer_rfm_matches_the_btyd_reference_on_cdnow(tmp_path):
 
 def test_segment_size_gate_fails_when_a_threshold_cannot_be_met(dirty_demo):
     """At the defaults the gates pass (the session build is green); a maximum share no segment
-    can meet makes `dbt test` fail, naming the segment-size test."""
-    run = run_dbt(["test", "--select", "customer_segments", "--indirect-selection", "eager"],
-                  dirty_demo["raw"],
-                  dirty_demo["root"] / "work", dbt_vars={"segment_max_share": 0.01})
+    can meet makes the binding business gate fail, and the log names the segment, its share,
+    the threshold and the variable to change. With segment_test_severity = warn it only warns."""
+    select = ["build", "--select", "business_gate_results"]
+    run = run_dbt(select, dirty_demo["raw"], dirty_demo["root"] / "work",
+                  dbt_vars={"segment_max_share": 0.01})
     assert run.returncode != 0
     failed = [r["unique_id"] for r in run.results() if r["status"] in ("fail", "error")]
-    assert failed and all("segment_sizes" in name for name in failed), failed
-    warned = run_dbt(["test", "--select", "customer_segments", "--indirect-selection", "eager"],
-                     dirty_demo["raw"],
-                     dirty_demo["root"] / "work",
+    assert failed == ["test.segments.business_gates_binding"], failed
+    assert "Business gate failed (error): rule segment " in run.output
+    assert "above segment_max_share 0.01: raise the var segment_max_share" in run.output
+    model = [r for r in run.results() if r["unique_id"].startswith("model.")]
+    assert [r["status"] for r in model] == ["success"]
+    warned = run_dbt(select, dirty_demo["raw"], dirty_demo["root"] / "work",
                      dbt_vars={"segment_max_share": 0.01, "segment_test_severity": "warn"})
-    assert warned.returncode == 0
-    assert any(r["status"] == "warn" for r in warned.results())
+    assert warned.returncode == 0, warned.output[-3000:]
+    statuses = {r["unique_id"]: r["status"] for r in warned.results()}
+    assert statuses["test.segments.business_gates_informative"] == "warn"
+    assert statuses["test.segments.business_gates_binding"] == "pass"
+    assert "Business gate failed (warn): rule segment " in warned.output
 
 
 def test_identity_stitching_recovers_the_planted_devices(dirty_demo):

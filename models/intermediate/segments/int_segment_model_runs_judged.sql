@@ -24,7 +24,7 @@ runs as (
 
 judged as (
     select
-        runs.*,
+        *,
         person_count < {{ var('segment_gate_min_population') }} as is_too_small_to_judge,
         case
             when person_count < {{ var('segment_gate_min_population') }} then true

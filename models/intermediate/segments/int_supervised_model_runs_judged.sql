@@ -22,7 +22,7 @@ runs as (
 
 judged as (
     select
-        runs.*,
+        *,
         case model_name
             when 'churn' then 'auc'
             when 'segment_classifier' then 'macro_f1'
