@@ -37,7 +37,8 @@ def project_params():
         seed=variables["cluster_seed"], min_cluster_size=variables["cluster_min_size"],
         sample_size=variables["cluster_sample_size"],
         search_sample=variables["cluster_search_sample"],
-        minibatch_above=variables["cluster_minibatch_above"])
+        minibatch_above=variables["cluster_minibatch_above"],
+        name_min_abs_z=variables.get("cluster_name_min_abs_z", 0.25))
 
 
 def synthetic_population(features: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
