@@ -203,7 +203,8 @@ def test_a_failing_model_gate_keeps_the_last_good_model_and_skips_no_mart(ml_dem
     before = query(ml_demo["db"], clusters)
     run = run_dbt(["build", "--select", "segment_model_runs", "int_segment_model_runs_judged",
                    "customer_clusters", "cluster_scaler", "cluster_centroids",
-                   "customer_cluster_scores", "business_gate_results"], ml_demo["raw"], work,
+                   "customer_cluster_scores", "int_supervised_model_runs_judged",
+                   "business_gate_results"], ml_demo["raw"], work,
                   dbt_vars={"cluster_k_min": forced_k, "cluster_k_max": forced_k,
                             "cluster_min_silhouette": good_silhouette - 1e-6,
                             "cluster_max_davies_bouldin": 100, "churn_min_auc": 0.999})
@@ -213,10 +214,11 @@ def test_a_failing_model_gate_keeps_the_last_good_model_and_skips_no_mart(ml_dem
     assert worse[0] == good_number + 1 and worse[2] == forced_k
     assert worse[1] < good_silhouette, (worse, good_silhouette)
     assert run.returncode != 0
-    failed = {r["unique_id"] for r in run.results() if r["status"] in ("fail", "error")}
-    assert failed == {"test.segments.business_gates_binding"}, failed
+    failed = {r["unique_id"].split(".")[2] for r in run.results()
+              if r["status"] in ("fail", "error")}
+    assert failed == {"business_gates_binding"}, failed
     models = [r["status"] for r in run.results() if r["unique_id"].startswith("model.")]
-    assert models == ["success"] * 7, models
+    assert models == ["success"] * 8, models
     assert query(db, "select run_number, in_force_reason from int_segment_model_runs_judged "
                      "where is_in_force") == [(good_number, "latest_run_failed_last_good_run_kept")]
     assert query(db, "select distinct model_run_id from customer_clusters") == [(good_id,)]

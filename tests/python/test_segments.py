@@ -56,8 +56,9 @@ def test_segment_size_gate_fails_when_a_threshold_cannot_be_met(dirty_demo):
     run = run_dbt(select, dirty_demo["raw"], dirty_demo["root"] / "work",
                   dbt_vars={"segment_max_share": 0.01})
     assert run.returncode != 0
-    failed = [r["unique_id"] for r in run.results() if r["status"] in ("fail", "error")]
-    assert failed == ["test.segments.business_gates_binding"], failed
+    failed = [r["unique_id"].split(".")[2] for r in run.results()
+              if r["status"] in ("fail", "error")]
+    assert failed == ["business_gates_binding"], failed
     assert "Business gate failed (error): rule segment " in run.output
     assert "above segment_max_share 0.01: raise the var segment_max_share" in run.output
     model = [r for r in run.results() if r["unique_id"].startswith("model.")]
@@ -65,9 +66,9 @@ def test_segment_size_gate_fails_when_a_threshold_cannot_be_met(dirty_demo):
     warned = run_dbt(select, dirty_demo["raw"], dirty_demo["root"] / "work",
                      dbt_vars={"segment_max_share": 0.01, "segment_test_severity": "warn"})
     assert warned.returncode == 0, warned.output[-3000:]
-    statuses = {r["unique_id"]: r["status"] for r in warned.results()}
-    assert statuses["test.segments.business_gates_informative"] == "warn"
-    assert statuses["test.segments.business_gates_binding"] == "pass"
+    statuses = {r["unique_id"].split(".")[2]: r["status"] for r in warned.results()}
+    assert statuses["business_gates_informative"] == "warn"
+    assert statuses["business_gates_binding"] == "pass"
     assert "Business gate failed (warn): rule segment " in warned.output
 
 
