@@ -39,7 +39,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Sequence
 
-from python_utils.generator import GeneratorConfig, format_summary, generate
+from python_utils.generator import COUNTRIES, SHAPES, GeneratorConfig, format_summary, generate
 
 
 def _positive_int(text: str) -> int:
@@ -92,6 +92,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         events_per_file=args.events_per_file,
         chunk_customers=args.chunk_customers,
         quiet=args.quiet,
+        shape=args.shape,
+        country=args.country,
+        lapsed_days=args.lapsed_days,
     )
     try:
         cfg.validate()
@@ -141,6 +144,26 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         type=_positive_int,
         default=10_000,
         help="customers simulated per chunk: memory knob, part of the determinism key (default: %(default)s)",
+    )
+    p.add_argument(
+        "--shape",
+        choices=tuple(SHAPES),
+        default="complete",
+        help="which tables to write, the others are left out: complete (all), orders_only, "
+             "order_items_no_events (orders, order_items, products), events_only, crm_only "
+             "(customers and their consents); see docs/data-shapes.md (default: %(default)s)",
+    )
+    p.add_argument(
+        "--country", choices=COUNTRIES, default=None,
+        help="every customer and visitor in this one country (default: the usual mix)",
+    )
+    p.add_argument(
+        "--lapsed-days",
+        type=_non_negative_int,
+        default=0,
+        help="append this many quiet days to the --days of normal activity (the window still "
+             "ends on --end-date): in them only ~3%% of the customers leave rows, so most "
+             "customers have lapsed by the last day (default: %(default)s = none)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_generate)
