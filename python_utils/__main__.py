@@ -25,6 +25,9 @@ run
 evaluate-clusters
     Adjusted Rand index of every clustering algorithm against the planted personas
     (see :mod:`python_utils.evaluate_clusters`).
+shapes
+    One full dbt build per data shape (complete, orders only, events only, ...) and a table
+    of what built, passed and failed (see :mod:`python_utils.shapes`).
 
 New commands are added by writing a ``_add_<name>_parser`` function that
 registers a sub-parser and sets ``func`` to a handler returning an exit code, and
@@ -373,6 +376,34 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def _cmd_shapes(args: argparse.Namespace) -> int:
+    from python_utils.shapes import run
+
+    return run(Path(args.out), args.only, args.threads)
+
+
+def _add_shapes_parser(sub: argparse._SubParsersAction) -> None:
+    from python_utils.shapes import MATRIX
+
+    p = sub.add_parser(
+        "shapes",
+        help="one full dbt build per data shape; table of models, tests, failures, seconds",
+        description=(
+            "For each data shape (docs/data-shapes.md) generate small demo data of that shape "
+            "under <out>/<shape>/raw, run one dbt build (every model and test) with its own "
+            "DuckDB file, target and log path under <out>/<shape>/work, and report "
+            "run_results.json. The table is also written to <out>/shapes.md. Exit code 0 when "
+            "every shape is green."
+        ),
+    )
+    p.add_argument("--out", default="shapes", help="work folder and report location (default: %(default)s)")
+    p.add_argument("--only", nargs="+", choices=[s.name for s in MATRIX], default=None,
+                   metavar="SHAPE", help="only these shapes (default: all)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="dbt --threads (default: the profile's)")
+    p.set_defaults(func=_cmd_shapes)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -383,6 +414,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_evaluate_clusters_parser,
     _add_bench_parser,
     _add_run_parser,
+    _add_shapes_parser,
 )
 
 
