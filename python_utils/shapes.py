@@ -151,11 +151,14 @@ class ShapeOutcome:
 
 
 def first_line(text: str | None) -> str:
-    """First non-blank line of a dbt message, without surrounding blanks."""
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+    """First non-blank line of a dbt message, without surrounding blanks; for a message with a
+    traceback (a Python model that raised) also its last line, the exception."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if len(lines) > 1 and any(line.startswith("Traceback") for line in lines):
+        return f"{lines[0]}: {lines[-1]}"
+    return lines[0]
 
 
 def manifest_nodes(manifest: dict, kinds: tuple[str, ...]) -> dict[str, dict]:
