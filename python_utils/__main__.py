@@ -25,6 +25,9 @@ run
 evaluate-clusters
     Adjusted Rand index of every clustering algorithm against the planted personas
     (see :mod:`python_utils.evaluate_clusters`).
+shapes
+    One full dbt build per data shape (complete, orders only, events only, ...) and a table
+    of what built, passed and failed (see :mod:`python_utils.shapes`).
 
 New commands are added by writing a ``_add_<name>_parser`` function that
 registers a sub-parser and sets ``func`` to a handler returning an exit code, and
@@ -39,7 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Sequence
 
-from python_utils.generator import GeneratorConfig, format_summary, generate
+from python_utils.generator import COUNTRIES, SHAPES, GeneratorConfig, format_summary, generate
 
 
 def _positive_int(text: str) -> int:
@@ -92,6 +95,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         events_per_file=args.events_per_file,
         chunk_customers=args.chunk_customers,
         quiet=args.quiet,
+        shape=args.shape,
+        country=args.country,
+        lapsed_days=args.lapsed_days,
     )
     try:
         cfg.validate()
@@ -141,6 +147,26 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         type=_positive_int,
         default=10_000,
         help="customers simulated per chunk: memory knob, part of the determinism key (default: %(default)s)",
+    )
+    p.add_argument(
+        "--shape",
+        choices=tuple(SHAPES),
+        default="complete",
+        help="which tables to write, the others are left out: complete (all), orders_only, "
+             "order_items_no_events (orders, order_items, products), events_only, crm_only "
+             "(customers and their consents); see docs/data-shapes.md (default: %(default)s)",
+    )
+    p.add_argument(
+        "--country", choices=COUNTRIES, default=None,
+        help="every customer and visitor in this one country (default: the usual mix)",
+    )
+    p.add_argument(
+        "--lapsed-days",
+        type=_non_negative_int,
+        default=0,
+        help="append this many quiet days to the --days of normal activity (the window still "
+             "ends on --end-date): in them only ~3%% of the customers leave rows, so most "
+             "customers have lapsed by the last day (default: %(default)s = none)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_generate)
@@ -350,6 +376,34 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def _cmd_shapes(args: argparse.Namespace) -> int:
+    from python_utils.shapes import run
+
+    return run(Path(args.out), args.only, args.threads)
+
+
+def _add_shapes_parser(sub: argparse._SubParsersAction) -> None:
+    from python_utils.shapes import MATRIX
+
+    p = sub.add_parser(
+        "shapes",
+        help="one full dbt build per data shape; table of models, tests, failures, seconds",
+        description=(
+            "For each data shape (docs/data-shapes.md) generate small demo data of that shape "
+            "under <out>/<shape>/raw, run one dbt build (every model and test) with its own "
+            "DuckDB file, target and log path under <out>/<shape>/work, and report "
+            "run_results.json. The table is also written to <out>/shapes.md. Exit code 0 when "
+            "every shape is green."
+        ),
+    )
+    p.add_argument("--out", default="shapes", help="work folder and report location (default: %(default)s)")
+    p.add_argument("--only", nargs="+", choices=[s.name for s in MATRIX], default=None,
+                   metavar="SHAPE", help="only these shapes (default: all)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="dbt --threads (default: the profile's)")
+    p.set_defaults(func=_cmd_shapes)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -360,6 +414,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_evaluate_clusters_parser,
     _add_bench_parser,
     _add_run_parser,
+    _add_shapes_parser,
 )
 
 

@@ -30,6 +30,18 @@ Layout written::
                                           expected_outcome, expected_reason,
                                           expected_utc_timestamp
     <truth>/generation.json               parameters, row counts, end date
+
+Data shapes
+-----------
+``shape`` (CLI ``--shape``) writes only some tables of the same simulation, like a
+source system that holds only part of the contract: ``complete`` (every table, the
+default), ``orders_only``, ``order_items_no_events``, ``events_only``, ``crm_only``
+(see :data:`SHAPES`). Two restrictions combine with any shape: ``country`` puts every
+subject in one country, and ``lapsed_days`` appends that many quiet days to the window in
+which only a few still-active customers leave rows (an old log whose customers have
+mostly lapsed). A shape's tables hold the rows (and, without a restriction, the bytes) of
+the complete run with the same arguments, and ``complete`` writes what it wrote before shapes
+existed.
 """
 
 from __future__ import annotations
@@ -260,6 +272,33 @@ UNPARSEABLE_TIMESTAMPS = (
 )
 INVALID_STATUSES = ("shipped", "pending", "??", "processing", "unknown")
 UNKNOWN_EVENT_TYPES = ("scroll_ping", "chat_open", "heartbeat", "app_open", "push_received")
+#: Tables each data shape writes (the others are left out: no folder at all). Every shape is
+#: the same simulation as ``complete``, only fewer tables are written.
+SHAPES: dict[str, tuple[str, ...]] = {
+    "complete": TABLES,
+    # a shop's transaction log: no web events, no line items, no CRM (no signup dates)
+    "orders_only": ("orders",),
+    # a shop system: orders with their line items and the catalogue; no events, no CRM
+    "order_items_no_events": ("orders", "order_items", "products"),
+    # a web/app tracker alone: no orders, no CRM
+    "events_only": ("events",),
+    # a CRM export: customers and their customer-level consents; no events, no orders
+    "crm_only": ("customers", "consents"),
+}
+#: ``lapsed_days``: share of customers that stay active in the quiet days (at least one)
+LAPSED_ACTIVE_SHARE = 0.03
+#: ``lapsed_days``: per table, the timestamp and the subject columns that decide whether a row
+#: in the quiet days belongs to a still-active customer (order items follow their orders)
+LAPSED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "events": ("occurred_at", ("user_id", "anonymous_id")),
+    "orders": ("ordered_at", ("customer_id",)),
+    "customers": ("signup_at", ("customer_id",)),
+    "consents": ("recorded_at", ("subject_id",)),
+    "deletion_requests": ("requested_at", ("subject_id",)),
+    "survey_responses": ("responded_at", ("customer_id",)),
+    "experiment_assignments": ("assigned_at", ("subject_id",)),
+}
+
 #: UTC offsets (minutes) used for ``timestamp_with_offset``
 TZ_OFFSETS_MIN = np.array([60, 120, -300, -420, 330, 540, -240, 600])
 
@@ -512,6 +551,24 @@ class GeneratorConfig:
     events_per_file: int = 2_000_000
     chunk_customers: int = 10_000
     quiet: bool = False
+    #: which tables are written (a key of SHAPES)
+    shape: str = "complete"
+    #: every subject in this country (one of COUNTRIES); None = the usual mix
+    country: str | None = None
+    #: quiet days appended after the ``days`` of normal activity (the window ends on
+    #: ``end_date`` and is ``days + lapsed_days`` long): in them only ~3% of the customers
+    #: (LAPSED_ACTIVE_SHARE) leave rows; 0 = none
+    lapsed_days: int = 0
+
+    @property
+    def window_days(self) -> int:
+        """Length of the simulated window: the active ``days`` plus the quiet ``lapsed_days``."""
+        return self.days + self.lapsed_days
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Tables this run writes (see SHAPES)."""
+        return SHAPES[self.shape]
 
     @property
     def truth_dir(self) -> Path:
@@ -543,6 +600,12 @@ class GeneratorConfig:
             raise ValueError("events_per_customer must be > 0")
         if self.customers > 9_999_999:
             raise ValueError("customers must be < 10 million (id width)")
+        if self.shape not in SHAPES:
+            raise ValueError(f"shape must be one of {', '.join(SHAPES)}")
+        if self.country is not None and self.country not in COUNTRIES:
+            raise ValueError(f"country must be one of {', '.join(COUNTRIES)}")
+        if self.lapsed_days < 0:
+            raise ValueError("lapsed_days must be >= 0")
 
 
 @dataclass
@@ -795,6 +858,7 @@ class _World:
     city_start: np.ndarray
     city_n: np.ndarray
     product_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    country_weights: np.ndarray = field(default_factory=lambda: COUNTRY_WEIGHTS)
     session_scale: float = 1.0
     str_cache: dict[str, pa.Array] = field(default_factory=dict)
 
@@ -813,9 +877,9 @@ class _World:
 def _build_world(cfg: GeneratorConfig) -> _World:
     """Deterministically build catalogue, sale/e-mail calendars and URL vocabulary."""
     rng = _rng(cfg.seed, 0)
-    ws = _epoch(cfg.end_date) - (cfg.days - 1) * DAY
+    ws = _epoch(cfg.end_date) - (cfg.window_days - 1) * DAY
     we = _epoch(cfg.end_date) + DAY - 1
-    span_days = cfg.days
+    span_days = cfg.window_days
 
     # --- products (grouped by category, then shuffled so ids do not leak order)
     cats, subs, brands, prices = [], [], [], []
@@ -938,6 +1002,11 @@ def _build_world(cfg: GeneratorConfig) -> _World:
         city_start=np.array(city_start, np.int64),
         city_n=np.array(city_n, np.int64),
         product_ids=id_strings("P", np.arange(len(prod_cat)) + 1, 4),
+        # one country: a one-hot mix draws the same random numbers as the usual one
+        country_weights=(
+            COUNTRY_WEIGHTS if cfg.country is None
+            else (np.array(COUNTRIES) == cfg.country).astype(np.float64)
+        ),
     )
 
 
@@ -996,7 +1065,7 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, n
     persona = np.full(n, P_ANON, np.int64)
     persona[:nc] = rng.choice(len(CUSTOMER_PERSONAS), size=nc, p=PERSONA_SHARES)
     cust_num = np.where(is_cust, c0 + np.arange(n) + 1, -1).astype(np.int64)
-    country = rng.choice(len(COUNTRIES), size=n, p=COUNTRY_WEIGHTS)
+    country = rng.choice(len(COUNTRIES), size=n, p=world.country_weights)
     city = world.city_start[country] + (rng.random(n) * world.city_n[country]).astype(np.int64)
     region = REGION_OF_COUNTRY[country]
 
@@ -1896,6 +1965,44 @@ def _calibrate_scale(world: _World, cfg: GeneratorConfig) -> float:
     return float(np.clip(scale, 0.02, 200.0))
 
 
+def _lapsed_cutoff(cfg: GeneratorConfig) -> str | None:
+    """ISO timestamp of the first quiet day (``lapsed_days``), or None without quiet days."""
+    if cfg.lapsed_days == 0:
+        return None
+    first_quiet = _epoch(cfg.end_date) - (cfg.lapsed_days - 1) * DAY
+    return datetime.fromtimestamp(first_quiet, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _lapsed_active_customers(cfg: GeneratorConfig) -> pa.Array:
+    """Customer ids that stay active in the quiet days (deterministic in the seed)."""
+    n_active = min(cfg.customers, max(1, int(round(cfg.customers * LAPSED_ACTIVE_SHARE))))
+    who = np.sort(_rng(cfg.seed, 5).choice(cfg.customers, size=n_active, replace=False))
+    return id_strings("C", who + 1, 7)
+
+
+def _active_subjects(active_customers: pa.Array, links: pa.Table) -> pa.Array:
+    """The active customers' ids and the anonymous ids of their devices."""
+    devices = links.filter(pc.is_in(links.column("customer_id"), value_set=active_customers))
+    return pa.concat_arrays([active_customers, devices.column("anonymous_id").combine_chunks()])
+
+
+def _restrict_to_active(table: pa.Table, name: str, cutoff: str, subjects: pa.Array) -> pa.Table:
+    """Rows of ``table`` dated before ``cutoff``, and later rows of the active ``subjects``."""
+    time_col, id_cols = LAPSED_COLUMNS[name]
+    keep = pc.less(table.column(time_col), pa.scalar(cutoff, pa.string()))
+    for col in id_cols:
+        keep = pc.or_kleene(keep, pc.is_in(table.column(col), value_set=subjects))
+    return table.filter(pc.fill_null(keep, False))
+
+
+def _shape_rows(cfg: GeneratorConfig, table: str, data: pa.Table) -> pa.Table:
+    """Rows a shape writes of a table it keeps: a CRM export without the event stream holds no
+    device-level (anonymous id) consents, which belong to the site's cookie banner."""
+    if table == "consents" and "events" not in cfg.tables:
+        return data.filter(pc.starts_with(data.column("subject_id"), "C"))
+    return data
+
+
 #: files written to the ground-truth folder (and only these are replaced there)
 TRUTH_FILES = ("personas.parquet", "identity_links.parquet", "dirty_rows.parquet", "generation.json")
 
@@ -2032,6 +2139,9 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     order_off = 0
     event_off = 0
     sink = _EventSink(out, cfg.fmt, cfg.events_per_file)
+    write_events = "events" in cfg.tables
+    cutoff = _lapsed_cutoff(cfg)
+    active_customers = _lapsed_active_customers(cfg) if cutoff is not None else None
 
     def add_dirty(log: pa.Table, table: str, file_for_row: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
         if log.num_rows == 0:
@@ -2059,7 +2169,11 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             ch = _simulate_chunk(world, rng, c0, nc, na)
             ev_table = _events_table(world, ch.events, event_off, anon_off)
             event_off += ev_table.num_rows
-            if cfg.dirty_rate > 0:
+            chunk_links = _links_table(ch, anon_off)
+            if cutoff is not None and write_events:
+                subjects = _active_subjects(active_customers, chunk_links)
+                ev_table = _restrict_to_active(ev_table, "events", cutoff, subjects)
+            if cfg.dirty_rate > 0 and write_events:
                 ev_table, log = inject_defects(
                     ev_table, DIRTY_SPECS["events"], cfg.dirty_rate, _rng(cfg.seed, 2, ci), world.end_day_start
                 )
@@ -2072,7 +2186,8 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
                     return names, g % cfg.events_per_file
 
                 add_dirty(log, "events", locate)
-            sink.add(ev_table)
+            if write_events:
+                sink.add(ev_table)
 
             orders, items = _orders_tables(world, ch, order_off)
             order_off += orders.num_rows
@@ -2083,7 +2198,7 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             small["survey_responses"].append(_surveys_table(ch.surveys))
             small["experiment_assignments"].append(_experiments_table(ch.experiments, anon_off))
             personas.append(_personas_table(ch, anon_off))
-            links.append(_links_table(ch, anon_off))
+            links.append(chunk_links)
             signups.append(ch.customers["signup"])
             anon_off += ch.n_anon_ids
             bar.update(1)
@@ -2092,7 +2207,7 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         sink.close()
         bar.close()
     files["events"] = sink.files
-    row_counts: dict[str, int] = {"events": sink.rows}
+    row_counts: dict[str, int] = {"events": sink.rows} if write_events else {}
 
     # deletion requests (~0.3% of customers, at least one)
     rng_del = _rng(cfg.seed, 3)
@@ -2106,9 +2221,20 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         pa.table({"subject_id": id_strings("C", who[o] + 1, 7), "requested_at": iso_strings(t_del[o])})
     ]
     small["products"] = [_products_table(world)]
+    if cutoff is not None:
+        subjects = _active_subjects(active_customers, pa.concat_tables(links))
+        for table in LAPSED_COLUMNS:
+            if table != "events":  # events were restricted chunk by chunk
+                small[table] = [_restrict_to_active(pa.concat_tables(small[table]), table, cutoff, subjects)]
+        kept_orders = small["orders"][0].column("order_id")
+        items = pa.concat_tables(small["order_items"])
+        small["order_items"] = [items.filter(pc.is_in(items.column("order_id"), value_set=kept_orders))]
 
+    # same index ti as in a complete run, so a table's injected defects do not depend on the shape
     for ti, table in enumerate(t for t in TABLES if t != "events"):
-        data = pa.concat_tables(small[table]).combine_chunks()
+        if table not in cfg.tables:
+            continue
+        data = _shape_rows(cfg, table, pa.concat_tables(small[table]).combine_chunks())
         rel = f"{table}/part-00000.{ext}"
         if cfg.dirty_rate > 0 and table in DIRTY_SPECS:
             data, log = inject_defects(data, DIRTY_SPECS[table], cfg.dirty_rate, _rng(cfg.seed, 4, ti), world.end_day_start)
@@ -2156,6 +2282,11 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             "chunk_customers": cfg.chunk_customers,
             "out": str(cfg.out),
             "truth_out": str(truth),
+            # only when set, so that a complete run writes the same file as before shapes existed
+            **({"shape": cfg.shape} if cfg.shape != "complete" else {}),
+            **({"country": cfg.country} if cfg.country is not None else {}),
+            **({"lapsed_days": cfg.lapsed_days, "lapsed_active_customers": len(active_customers),
+                "lapsed_from": cutoff} if cutoff is not None else {}),
         },
         "end_date": cfg.end_date.isoformat(),
         "window_start": datetime.fromtimestamp(world.window_start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -2188,5 +2319,11 @@ def format_summary(result: GenerationResult) -> str:
         extra = f"  ({result.dirty_counts[table]:,} dirty)" if result.dirty_counts.get(table) else ""
         nfiles = len(result.files.get(table, []))
         lines.append(f"  {table:<{width}} {rows:>12,} rows in {nfiles} file(s){extra}")
-    lines.append(f"  {result.seconds:.1f} s, {result.events_per_second:,.0f} events/s")
+    left_out = [t for t in TABLES if t not in result.row_counts]
+    if left_out:
+        lines.append(f"  left out (shape): {', '.join(left_out)}")
+    if "events" in result.row_counts:
+        lines.append(f"  {result.seconds:.1f} s, {result.events_per_second:,.0f} events/s")
+    else:
+        lines.append(f"  {result.seconds:.1f} s")
     return "\n".join(lines)

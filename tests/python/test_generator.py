@@ -24,6 +24,7 @@ from python_utils.generator import (  # noqa: E402
     DIRTY_SPECS,
     EVENT_TYPES,
     PERSONA_SHARES,
+    SHAPES,
     TABLES,
     GenerationResult,
     GeneratorConfig,
@@ -703,3 +704,95 @@ def test_cli_generate_subprocess(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--customers" in bad.stderr
     no_cmd = subprocess.run([sys.executable, "-m", "python_utils"], cwd=ROOT, capture_output=True, text=True)
     assert no_cmd.returncode == 2
+
+
+# --------------------------------------------------------------------------- #
+# data shapes (docs/data-shapes.md)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("shape", [s for s in SHAPES if s != "complete"])
+def test_a_shape_writes_only_its_tables_with_the_bytes_of_the_complete_run(
+    shape: str, clean: Dataset, tmp_path: Path
+) -> None:
+    ds = make_dataset(tmp_path, shape=shape, events_per_file=2_500)
+    assert sorted(p.name for p in ds.raw.iterdir()) == sorted(SHAPES[shape])
+    assert sorted(ds.result.row_counts) == sorted(SHAPES[shape])
+    complete = _files_bytes(clean.raw)
+    for rel, data in _files_bytes(ds.raw).items():
+        if shape == "crm_only" and rel.startswith("consents/"):
+            continue
+        assert data == complete[rel], rel
+    meta = json.loads((ds.truth / "generation.json").read_text())
+    assert meta["parameters"]["shape"] == shape
+    assert "shape" not in json.loads((clean.truth / "generation.json").read_text())["parameters"]
+    if shape == "crm_only":  # the customer-level consents of the complete run, no device ones
+        con = duckdb.connect()
+        rows = {
+            name: con.execute(f"select * from '{d.raw}/consents/*.parquet' {where} order by all").fetchall()
+            for name, d, where in (("shape", ds, ""), ("complete", clean, "where subject_id like 'C%'"))
+        }
+        assert rows["shape"] == rows["complete"] and rows["shape"]
+
+
+def test_a_shape_lists_dirty_rows_of_its_tables_only(dirty: Dataset, tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path, shape="order_items_no_events", dirty_rate=0.05, events_per_file=2_500)
+    con = duckdb.connect()
+    query = "select * from '{}/dirty_rows.parquet' {} order by all"
+    mine = con.execute(query.format(ds.truth, "")).fetchall()
+    theirs = con.execute(query.format(dirty.truth, "where \"table\" in ('orders', 'order_items', 'products')")).fetchall()
+    assert mine == theirs and mine
+    assert _files_bytes(ds.raw)["orders/part-00000.parquet"] == _files_bytes(dirty.raw)["orders/part-00000.parquet"]
+
+
+def test_lapsed_days_leave_only_a_few_active_customers_in_the_quiet_days(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path, lapsed_days=365)
+    meta = json.loads((ds.truth / "generation.json").read_text())
+    assert meta["window_start"] == "2025-06-01T00:00:00" and meta["window_end"] == "2026-06-30T23:59:59"
+    params = meta["parameters"]
+    assert params["lapsed_from"] == "2025-07-01T00:00:00" and params["lapsed_active_customers"] == 9
+    con = ds.con()
+    con.execute(f"create view links as select * from '{ds.truth}/identity_links.parquet'")
+    quiet = "'2025-07-01T00:00:00'"
+    # the quiet days hold rows of at most the nine active customers (and their devices)
+    active = con.execute(
+        f"""select count(distinct person) from (
+            select customer_id as person from orders where ordered_at >= {quiet}
+            union all select coalesce(e.user_id, l.customer_id) from events e
+                left join links l on l.anonymous_id = e.anonymous_id where e.occurred_at >= {quiet}
+            union all select customer_id from customers where signup_at >= {quiet}
+            union all select coalesce(l.customer_id, c.subject_id) from consents c
+                left join links l on l.anonymous_id = c.subject_id where c.recorded_at >= {quiet})"""
+    ).fetchone()[0]
+    assert 1 <= active <= 9
+    busy, late = con.execute(
+        f"select count(*) filter (where ordered_at < {quiet}), count(*) filter (where ordered_at >= {quiet}) from orders"
+    ).fetchone()
+    assert busy > 10 * late > 0
+    assert con.execute("select count(*) from order_items where order_id not in (select order_id from orders)").fetchone()[0] == 0
+
+
+def test_country_puts_every_subject_in_one_country(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path, customers=200, country="DE")
+    con = ds.con()
+    assert con.execute("select distinct country from customers").fetchall() == [("DE",)]
+    assert con.execute("select distinct country from events where country is not null").fetchall() == [("DE",)]
+    assert con.execute("select distinct region from consents where region is not null").fetchall() == [("EU",)]
+    assert json.loads((ds.truth / "generation.json").read_text())["parameters"]["country"] == "DE"
+
+
+def test_cli_shape_options(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    proc = subprocess.run(
+        [sys.executable, "-m", "python_utils", "generate", "--customers", "40", "--days", "5",
+         "--shape", "events_only", "--country", "GB", "--lapsed-days", "3", "--out", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["events"]
+    assert "left out (shape): orders" in proc.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "python_utils", "generate", "--shape", "everything"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 2 and "--shape" in bad.stderr
