@@ -90,13 +90,20 @@ def _cluster_scoring_mismatches(database: Path) -> tuple[int, int, list[tuple]]:
     return persons, mismatched, examples
 
 
+#: shape -> variables that make a binding business gate fail on it: the build must still build
+#: every model (the gate sits on a leaf) and fail only on the gate, saying what to change
+GATE_FAILURE_VARS = {"complete": {"segment_max_share": 0.2}}
+
+
 @pytest.mark.parametrize("shape", MATRIX, ids=[shape.name for shape in MATRIX])
 def test_full_build_is_green(shape, tmp_path):
     raw = tmp_path / "raw"
     generate(raw, *shape.generate_args())
     started = time.perf_counter()
+    gate_vars = GATE_FAILURE_VARS.get(shape.name, {})
     run = run_dbt(["build", "--exclude", "test_type:unit"], raw, tmp_path / "work",
-                  dbt_vars=shape.dbt_vars or None, extra_env={"OMP_NUM_THREADS": "1"})
+                  dbt_vars={**shape.dbt_vars, **gate_vars} or None,
+                  extra_env={"OMP_NUM_THREADS": "1"})
     seconds = time.perf_counter() - started
     print(f"{shape.name}: dbt build {seconds:.1f} s")
     assert run.manifest and run.results(), f"dbt produced no results:\n{run.output[-4000:]}"
@@ -113,6 +120,15 @@ def test_full_build_is_green(shape, tmp_path):
                             f"(person_id, python, sql) {examples}")
     assert not problems, (f"{shape.name} ({seconds:.0f} s): {len(problems)} problem(s)\n"
                           + "\n".join(problems))
+    models = set(manifest_nodes(run.manifest, ("model",)))
+    assert models and models <= built, sorted(models - built)  # every mart, every model built
+    if gate_vars:
+        failed = {r["unique_id"].split(".")[2] for r in run.results() if r["status"] == "fail"}
+        assert run.returncode != 0 and failed == {"business_gates_binding"}, failed
+        assert "Business gate failed (error): " in run.output
+        assert "above segment_max_share 0.2: raise the var segment_max_share" in run.output
+        assert query(run.database, "select count(*) from segment_summary")[0][0] > 0
+        assert query(run.database, "select count(*) from segment_membership_changes")[0][0] > 0
 
 
 def test_only_a_business_gate_may_fail_and_the_table_counts_it(tmp_path):
