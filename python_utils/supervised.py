@@ -7,6 +7,10 @@
   early-behaviour features, with holdout accuracy / F1 against a majority-class baseline.
 - `permutation_importance_table` ranks the features that explain any binary or multiclass
   target, as a long table (one row per feature) for reporting.
+- `StoredModel` is a fitted model as supervised_model_runs stores it (`fit_churn_model` and
+  `fit_segment_classifier` make it, `to_blob` / `from_blob` serialise it) and the scoring models
+  apply it (`churn_probability`, `predict_segments`) once `model_in_force` has picked the run
+  in force: fitting and scoring are separate, so a model that fails its gate never scores.
 
 Point-in-time training: the churn training mart is built by SQL with every feature computed
 as of (as_of - N days) and the label taken from the N days that follow, while the scoring mart
@@ -24,8 +28,14 @@ holdout, a single class).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
+import lzma
+import pickle
+import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -163,6 +173,84 @@ def _ranked_importances(model, x: np.ndarray, y: np.ndarray, features: list[str]
     return sorted(rows, key=lambda r: (-r["importance_mean"], r["feature"]))
 
 
+# --- stored models --------------------------------------------------------------------------
+
+MODEL_FORMAT = "segments-model/1"
+
+
+def _library_versions() -> dict[str, str]:
+    import sklearn
+
+    return {"scikit-learn": sklearn.__version__, "numpy": np.__version__}
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A fitted supervised model as a run of supervised_model_runs stores it (model_blob) and
+    the scoring models apply it: model_name ('churn' or 'segment_classifier'), the algorithm
+    (hist_gradient_boosting, or constant_base_rate / majority_class when the data allowed no
+    model), the feature columns it reads (in order), and either the fitted estimator or the
+    constant it predicts (the base rate; the majority class and its share)."""
+
+    model_name: str
+    algorithm: str
+    features: tuple[str, ...]
+    estimator: HistGradientBoostingClassifier | None = None
+    constant_probability: float = NAN
+    constant_class: str | None = None
+
+    def to_blob(self) -> str:
+        """Text for the log: '<MODEL_FORMAT> scikit-learn=<v> numpy=<v> <payload>', the payload
+        base64 of the xz-compressed (lzma preset 1) pickle (protocol 5) of a plain dict. The
+        same fit gives the same text, byte for byte (checked by the tests): the pickle is
+        written without a memo, every object in full, so it depends on the fitted values alone
+        and not on which equal objects (strings) happen to be shared in the process that writes
+        it."""
+        versions = _library_versions()
+        payload = {"format": MODEL_FORMAT, "model_name": self.model_name,
+                   "algorithm": self.algorithm, "features": list(self.features),
+                   "estimator": self.estimator,
+                   "constant_probability": float(self.constant_probability),
+                   "constant_class": self.constant_class, "versions": versions}
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=5)
+        pickler.fast = True  # no memo (the models hold no cycles): identity-free output
+        pickler.dump(payload)
+        packed = base64.b64encode(lzma.compress(buffer.getvalue(), preset=1))
+        header = " ".join([MODEL_FORMAT, *(f"{k}={v}" for k, v in versions.items())])
+        return f"{header} {packed.decode('ascii')}"
+
+    @classmethod
+    def from_blob(cls, text: str) -> StoredModel:
+        """The model `to_blob` wrote. A fitted estimator loads only under the scikit-learn
+        version that stored it (another version may unpickle it and predict wrongly): anything
+        else is an error that names both versions. Unpickling runs code from the text, so only
+        the build itself may write the log (as it does)."""
+        header, _, packed = str(text).rpartition(" ")
+        if not header.startswith(MODEL_FORMAT + " "):
+            raise ValueError(f"not a stored model of format {MODEL_FORMAT}: {str(text)[:40]!r}")
+        stored = dict(part.split("=", 1) for part in header.split()[1:])
+        current = _library_versions()
+        try:
+            with warnings.catch_warnings():  # a version mismatch is reported below
+                warnings.simplefilter("ignore")
+                payload = pickle.loads(lzma.decompress(base64.b64decode(packed)))
+        except Exception as error:
+            raise ValueError(f"cannot load a model stored with {stored} in an environment with "
+                             f"{current}: {error}") from error
+        if payload["estimator"] is not None \
+                and stored.get("scikit-learn") != current["scikit-learn"]:
+            raise ValueError(
+                f"the stored {payload['model_name']} model was fitted with scikit-learn "
+                f"{stored.get('scikit-learn')} and this environment has "
+                f"{current['scikit-learn']}: install that version (on Snowflake, pin it in the "
+                "models' packages) or let a run fitted with this one pass its gate")
+        return cls(payload["model_name"], payload["algorithm"], tuple(payload["features"]),
+                   estimator=payload["estimator"],
+                   constant_probability=payload["constant_probability"],
+                   constant_class=payload["constant_class"])
+
+
 # --- churn -----------------------------------------------------------------------------------
 
 def _neg_brier(estimator, x: np.ndarray, y: np.ndarray) -> float:
@@ -237,6 +325,88 @@ def _churn_scores(person_ids: pd.Series, probability: np.ndarray, high_threshold
     }, columns=SCORE_COLUMNS)
 
 
+def fit_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str = "is_churned",
+                    seed: int = 42, holdout_share: float = 0.25, max_iter: int = 200,
+                    top_drivers: int = 10, high_threshold: float = 0.66,
+                    medium_threshold: float = 0.33, max_training_rows: int = MAX_TRAINING_ROWS,
+                    evaluate: bool = True, fit: bool = True) -> tuple[StoredModel | None, dict]:
+    """The churn model's two fits, without scoring: the holdout evaluation (the summary's
+    metrics) and the model that scores, fitted on every (sampled) labelled row.
+
+    Inputs, settings and the summary are those of `train_churn_model` (`scoring` is only
+    checked for the features and counted, n_scored). Returns (model, summary): the
+    `StoredModel` fitted on every training row, or the constant base rate when the data allow no
+    model (no training rows, a single label class or no feature columns); None when fit=False
+    and there is a model to fit. evaluate=False leaves the holdout metrics NaN."""
+    train = _by_person(training, "training")
+    score = _by_person(scoring, "scoring")
+    _require_columns(train, [label], "training")
+    features = model_feature_columns(train, exclude=(label,))
+    _require_columns(score, features, "scoring")
+    y_all = _binary_labels(train[label], label)
+    labelled = ~np.isnan(y_all)
+    n_available = int(labelled.sum())
+    train = hash_sample(train[labelled].reset_index(drop=True), max_training_rows)
+    y = _binary_labels(train[label], label).astype(np.int64)
+    x = _matrix(train, features)
+    hold = holdout_mask(train["person_id"], holdout_share)
+
+    has_model = bool(features) and len(np.unique(y)) == 2
+    model = None
+    if has_model:
+        with _threads_for(max(len(train), len(score))):
+            evaluation = (_evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
+                                          max_iter, top_drivers)
+                          if evaluate else _undefined_churn_metrics())
+            if fit:  # the scoring model: every training row
+                model = StoredModel("churn", "hist_gradient_boosting", tuple(features),
+                                    estimator=_classifier(seed, max_iter).fit(x, y))
+    else:
+        evaluation = _undefined_churn_metrics()
+        model = StoredModel("churn", "constant_base_rate", tuple(features),
+                            constant_probability=float(y.mean()) if len(y) else NAN)
+
+    summary = {
+        "model": "churn",
+        "algorithm": "hist_gradient_boosting" if has_model else "constant_base_rate",
+        "n_train": int((~hold).sum()),
+        "n_holdout": int(hold.sum()),
+        "n_label_missing": int((~labelled).sum()),
+        "n_labelled_available": n_available,
+        "n_scored": int(len(score)),
+        "features": features,
+        "auc": evaluation["auc"],
+        "brier": evaluation["brier"],
+        "log_loss": evaluation["log_loss"],
+        "base_rate_train": _round(y[~hold].mean()) if (~hold).any() else NAN,
+        "base_rate_holdout": _round(y[hold].mean()) if hold.any() else NAN,
+        "calibration": evaluation["calibration"],
+        "top_drivers": evaluation["top_drivers"],
+        "driver_scoring": evaluation["driver_scoring"],
+        "params": {"label": label, "seed": seed, "holdout_share": holdout_share,
+                   "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
+                   "max_training_rows": max_training_rows, "top_drivers": top_drivers,
+                   "permutation_repeats": PERMUTATION_REPEATS,
+                   "high_threshold": high_threshold, "medium_threshold": medium_threshold,
+                   "refit_on_all_training_rows": True},
+    }
+    return model, summary
+
+
+def churn_probability(model: StoredModel, scoring: pd.DataFrame) -> np.ndarray:
+    """P(churn) of every row of `scoring` (which must hold the model's features) by a stored
+    churn model: the fitted model's probability, or its constant base rate."""
+    if model.model_name != "churn":
+        raise ValueError(f"a {model.model_name} model cannot score churn")
+    _require_columns(scoring, model.features, "scoring")
+    if model.estimator is None:
+        return np.full(len(scoring), model.constant_probability)
+    if not len(scoring):
+        return np.zeros(0)
+    with _threads_for(len(scoring)):
+        return model.estimator.predict_proba(_matrix(scoring, list(model.features)))[:, 1]
+
+
 def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str = "is_churned",
                       seed: int = 42, holdout_share: float = 0.25, max_iter: int = 200,
                       top_drivers: int = 10, high_threshold: float = 0.66,
@@ -258,69 +428,23 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
     the holdout-fitted twin of the scoring model. Above max_training_rows labelled rows, both
     fits use a deterministic sample of that many persons (`hash_sample`).
 
-    The two fits are independent, so a caller that needs only one skips the other:
-    evaluate=False leaves the holdout metrics NaN (customer_churn_scores), score_rows=False
-    leaves the probabilities NaN (supervised_model_runs, which logs the metrics); each part is
-    the same as with both.
+    The two fits are independent (`fit_churn_model`; the scoring is `churn_probability`), so a
+    caller that needs only one skips the other: evaluate=False leaves the holdout metrics NaN,
+    score_rows=False leaves the probabilities NaN; each part is the same as with both.
 
     Returns (scores, summary): scores has person_id, churn_probability (6 decimals) and
     churn_risk_tier, sorted by person_id. With no training rows, a single label class or no
     feature columns there is no model: everyone gets the training base rate (NaN, and tier
     None, without training rows) and the summary's algorithm is "constant_base_rate".
     """
-    train = _by_person(training, "training")
+    model, summary = fit_churn_model(training, scoring, label=label, seed=seed,
+                                     holdout_share=holdout_share, max_iter=max_iter,
+                                     top_drivers=top_drivers, high_threshold=high_threshold,
+                                     medium_threshold=medium_threshold,
+                                     max_training_rows=max_training_rows, evaluate=evaluate,
+                                     fit=score_rows)
     score = _by_person(scoring, "scoring")
-    _require_columns(train, [label], "training")
-    features = model_feature_columns(train, exclude=(label,))
-    _require_columns(score, features, "scoring")
-    y_all = _binary_labels(train[label], label)
-    labelled = ~np.isnan(y_all)
-    n_available = int(labelled.sum())
-    train = hash_sample(train[labelled].reset_index(drop=True), max_training_rows)
-    y = _binary_labels(train[label], label).astype(np.int64)
-    x = _matrix(train, features)
-    hold = holdout_mask(train["person_id"], holdout_share)
-
-    has_model = bool(features) and len(np.unique(y)) == 2
-    if has_model:
-        with _threads_for(max(len(train), len(score))):
-            evaluation = (_evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
-                                          max_iter, top_drivers)
-                          if evaluate else _undefined_churn_metrics())
-            if not score_rows:
-                probability = np.full(len(score), NAN)
-            elif len(score):  # the scoring model: every training row
-                model = _classifier(seed, max_iter).fit(x, y)
-                probability = model.predict_proba(_matrix(score, features))[:, 1]
-            else:
-                probability = np.zeros(0)
-    else:
-        evaluation = _undefined_churn_metrics()
-        probability = np.full(len(score), y.mean() if len(y) else NAN)
-
-    summary = {
-        "model": "churn",
-        "algorithm": "hist_gradient_boosting" if has_model else "constant_base_rate",
-        "n_train": int((~hold).sum()),
-        "n_holdout": int(hold.sum()),
-        "n_label_missing": int((~labelled).sum()),
-        "n_labelled_available": n_available,
-        "n_scored": int(len(score)),
-        "features": features,
-        "auc": evaluation["auc"],
-        "brier": evaluation["brier"],
-        "log_loss": evaluation["log_loss"],
-        "base_rate_train": _round(y[~hold].mean()) if (~hold).any() else NAN,
-        "base_rate_holdout": _round(y[hold].mean()) if hold.any() else NAN,
-        "calibration": evaluation["calibration"],
-        "top_drivers": evaluation["top_drivers"],
-        "driver_scoring": evaluation["driver_scoring"],
-        "params": {"label": label, "seed": seed, "holdout_share": holdout_share,
-                   "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
-                   "max_training_rows": max_training_rows, "top_drivers": top_drivers, "permutation_repeats": PERMUTATION_REPEATS,
-                   "high_threshold": high_threshold, "medium_threshold": medium_threshold,
-                   "refit_on_all_training_rows": True},
-    }
+    probability = np.full(len(score), NAN) if model is None else churn_probability(model, score)
     return _churn_scores(score["person_id"], probability, high_threshold,
                          medium_threshold), summary
 
@@ -364,6 +488,105 @@ def _segment_metrics(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
     return metrics
 
 
+def fit_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
+                           holdout_share: float = 0.25, max_iter: int = 150,
+                           max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
+                           fit: bool = True) -> tuple[StoredModel | None, dict]:
+    """The segment classifier's two fits, without predicting: the holdout evaluation (the
+    summary's metrics) and the model that predicts, fitted on every (sampled) labelled row.
+
+    Inputs, settings and the summary are those of `train_segment_classifier`. Returns
+    (model, summary): the `StoredModel` fitted on every labelled row, or the majority class with
+    its share when the data allow no model (one class, fewer than 2 labelled rows or no
+    features); None when fit=False and there is a model to fit. evaluate=False leaves the
+    holdout metrics NaN."""
+    frame = _by_person(training, "training")
+    _require_columns(frame, [target], "training")
+    features = model_feature_columns(frame, exclude=(target,))
+    actual = _label_strings(frame[target])
+    labelled = _present(actual)
+    sampled = set(hash_sample(frame[labelled].reset_index(drop=True),
+                              max_training_rows)["person_id"])
+    known = labelled & frame["person_id"].isin(sampled).to_numpy()
+    x, y = _matrix(frame, features), actual.astype(str)  # y is only read where known
+    hold = holdout_mask(frame["person_id"], holdout_share)
+    classes = sorted(str(c) for c in set(y[known]))
+
+    has_model = bool(features) and len(classes) >= 2 and known.sum() >= 2
+    fit_rows, test = known & ~hold, known & hold
+    model = None
+    if has_model:
+        with _threads_for(len(frame)):
+            metrics = (_segment_metrics(x[fit_rows], y[fit_rows], x[test], y[test], seed,
+                                        max_iter)
+                       if evaluate else _undefined_segment_metrics())
+            if fit:  # the model that predicts: every labelled row
+                model = StoredModel("segment_classifier", "hist_gradient_boosting",
+                                    tuple(features),
+                                    estimator=_classifier(seed, max_iter).fit(x[known],
+                                                                              y[known]))
+    else:
+        metrics = _undefined_segment_metrics()
+        majority = _majority(y[known])
+        share = np.mean(y[known] == majority) if known.any() else NAN
+        model = StoredModel("segment_classifier", "majority_class", tuple(features),
+                            constant_probability=float(share), constant_class=majority)
+
+    counts = pd.Series(y[known]).value_counts()  # the classes the model was fitted on
+    summary = {
+        "model": "segment_classifier",
+        "target": target,
+        "algorithm": "hist_gradient_boosting" if has_model else "majority_class",
+        "n_train": int(fit_rows.sum()),
+        "n_holdout": int(test.sum()),
+        "n_target_missing": int((~labelled).sum()),
+        "n_labelled_available": int(labelled.sum()),
+        "n_predicted": int(len(frame)),
+        "features": features,
+        "classes": classes,
+        "class_counts": {c: int(counts[c]) for c in classes},
+        **metrics,
+        "params": {"target": target, "seed": seed, "holdout_share": holdout_share,
+                   "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
+                   "max_training_rows": max_training_rows, "refit_on_all_training_rows": True},
+    }
+    return model, summary
+
+
+def _segment_predictions(frame: pd.DataFrame, target: str, predicted: np.ndarray,
+                         probability: np.ndarray, holdout_share: float) -> pd.DataFrame:
+    return pd.DataFrame({
+        "person_id": frame["person_id"],
+        "predicted_segment": pd.Series(predicted, dtype=object),
+        "predicted_probability": np.round(np.asarray(probability, dtype="float64"), 6),
+        "actual_segment": pd.Series(_label_strings(frame[target]), dtype=object),
+        "is_holdout": holdout_mask(frame["person_id"], holdout_share).astype(bool),
+    }, columns=SEGMENT_COLUMNS)
+
+
+def predict_segments(training: pd.DataFrame, target: str, model: StoredModel,
+                     holdout_share: float = 0.25) -> pd.DataFrame:
+    """Every row of `training` (person_id, the model's features, `target`) predicted by a
+    stored segment classifier: predicted_segment (the most probable class, or the majority
+    class of a model-less run), predicted_probability (6 decimals), actual_segment (`target` as
+    text) and is_holdout (`holdout_mask`), sorted by person_id (SEGMENT_COLUMNS)."""
+    if model.model_name != "segment_classifier":
+        raise ValueError(f"a {model.model_name} model cannot predict segments")
+    frame = _by_person(training, "training")
+    _require_columns(frame, [target, *model.features], "training")
+    if model.estimator is None:
+        predicted = np.array([model.constant_class] * len(frame), dtype=object)
+        probability = np.full(len(frame), model.constant_probability)
+    elif not len(frame):
+        predicted, probability = np.full(0, None, dtype=object), np.zeros(0)
+    else:
+        with _threads_for(len(frame)):
+            proba = model.estimator.predict_proba(_matrix(frame, list(model.features)))
+        predicted = model.estimator.classes_[proba.argmax(axis=1)].astype(object)
+        probability = proba.max(axis=1)
+    return _segment_predictions(frame, target, predicted, probability, holdout_share)
+
+
 def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
                              holdout_share: float = 0.25, max_iter: int = 150,
                              max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
@@ -380,75 +603,24 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
     max_training_rows labelled rows, the fits use a deterministic sample of that many persons
     (`hash_sample`); every row is still predicted.
 
-    As in train_churn_model, evaluate=False skips the holdout fit (metrics NaN) and
-    predict=False the refit (predicted_segment null, probability NaN); each part is the same as
-    with both.
+    As in train_churn_model (`fit_segment_classifier`, then `predict_segments`),
+    evaluate=False skips the holdout fit (metrics NaN) and predict=False the refit
+    (predicted_segment null, probability NaN); each part is the same as with both.
 
     Returns (predictions, summary): person_id, predicted_segment (text), predicted_probability
     (highest class probability, 6 decimals), actual_segment (text) and is_holdout, sorted by
     person_id. With one class, fewer than 2 labelled rows or no features there is no model:
     everyone gets the majority class with its share (1.0 for a single class), metrics NaN.
     """
+    model, summary = fit_segment_classifier(training, target, seed=seed,
+                                            holdout_share=holdout_share, max_iter=max_iter,
+                                            max_training_rows=max_training_rows,
+                                            evaluate=evaluate, fit=predict)
+    if model is not None:
+        return predict_segments(training, target, model, holdout_share), summary
     frame = _by_person(training, "training")
-    _require_columns(frame, [target], "training")
-    features = model_feature_columns(frame, exclude=(target,))
-    actual = _label_strings(frame[target])
-    labelled = _present(actual)
-    sampled = set(hash_sample(frame[labelled].reset_index(drop=True),
-                              max_training_rows)["person_id"])
-    known = labelled & frame["person_id"].isin(sampled).to_numpy()
-    x, y = _matrix(frame, features), actual.astype(str)  # y is only read where known
-    hold = holdout_mask(frame["person_id"], holdout_share)
-    classes = sorted(str(c) for c in set(y[known]))
-
-    has_model = bool(features) and len(classes) >= 2 and known.sum() >= 2
-    fit, test = known & ~hold, known & hold
-    if has_model:
-        with _threads_for(len(frame)):
-            metrics = (_segment_metrics(x[fit], y[fit], x[test], y[test], seed, max_iter)
-                       if evaluate else _undefined_segment_metrics())
-            if predict:
-                model = _classifier(seed, max_iter).fit(x[known], y[known])  # every labelled
-                proba = model.predict_proba(x)
-        if predict:
-            predicted = model.classes_[proba.argmax(axis=1)].astype(object)
-            probability = proba.max(axis=1)
-        else:
-            predicted = np.full(len(frame), None, dtype=object)
-            probability = np.full(len(frame), NAN)
-    else:
-        metrics = _undefined_segment_metrics()
-        majority = _majority(y[known])
-        share = np.mean(y[known] == majority) if known.any() else NAN
-        predicted = np.array([majority] * len(frame), dtype=object)
-        probability = np.full(len(frame), share)
-
-    predictions = pd.DataFrame({
-        "person_id": frame["person_id"],
-        "predicted_segment": pd.Series(predicted, dtype=object),
-        "predicted_probability": np.round(np.asarray(probability, dtype="float64"), 6),
-        "actual_segment": pd.Series(actual, dtype=object),
-        "is_holdout": hold.astype(bool),
-    }, columns=SEGMENT_COLUMNS)
-    counts = pd.Series(y[known]).value_counts()  # the classes the model was fitted on
-    summary = {
-        "model": "segment_classifier",
-        "target": target,
-        "algorithm": "hist_gradient_boosting" if has_model else "majority_class",
-        "n_train": int(fit.sum()),
-        "n_holdout": int(test.sum()),
-        "n_target_missing": int((~labelled).sum()),
-        "n_labelled_available": int(labelled.sum()),
-        "n_predicted": int(len(frame)),
-        "features": features,
-        "classes": classes,
-        "class_counts": {c: int(counts[c]) for c in classes},
-        **metrics,
-        "params": {"target": target, "seed": seed, "holdout_share": holdout_share,
-                   "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
-                   "max_training_rows": max_training_rows, "refit_on_all_training_rows": True},
-    }
-    return predictions, summary
+    return _segment_predictions(frame, target, np.full(len(frame), None, dtype=object),
+                                np.full(len(frame), NAN), holdout_share), summary
 
 
 # --- permutation importance table ------------------------------------------------------------
@@ -531,31 +703,46 @@ RUN_COLUMNS = [
     "run_id", "run_number", "model_name", "algorithm", "as_of_date", "person_count", "n_train",
     "n_holdout", "auc", "brier", "log_loss", "base_rate_holdout", "accuracy", "macro_f1",
     "weighted_f1", "baseline_accuracy", "calibration_json", "top_drivers_json", "metrics_json",
-    "fit_seconds",
+    "fit_seconds", "model_blob",
 ]
 
 
-def churn_from_snapshots(snapshots: pd.DataFrame, seed: int = 42, holdout_share: float = 0.25,
-                         high_threshold: float = 0.66, medium_threshold: float = 0.33,
-                         max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
-                         score_rows: bool = True) -> tuple[pd.DataFrame, dict]:
-    """The churn model on int_churn_snapshots_built: fit on the 'training' snapshot (features
-    as of as_of - N, labels from the N days after), score the 'scoring' snapshot (features as
-    of as_of). Returns person_id, customer_id, churn_probability, churn_risk_tier per scored
-    customer, and the run summary (evaluate / score_rows as in train_churn_model)."""
-    training = snapshots[snapshots["snapshot_kind"] == "training"]
-    scoring = snapshots[snapshots["snapshot_kind"] == "scoring"]
+def _split_snapshots(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training, scoring) rows of int_churn_snapshots_built, without the snapshot columns
+    (and without the label on the scoring side)."""
     drop = [c for c in SNAPSHOT_COLUMNS if c in snapshots.columns]
-    scores, summary = train_churn_model(training.drop(columns=drop),
-                                        scoring.drop(columns=drop + ["is_churned"]),
-                                        seed=seed, holdout_share=holdout_share,
-                                        high_threshold=high_threshold,
-                                        medium_threshold=medium_threshold,
-                                        max_training_rows=max_training_rows,
-                                        evaluate=evaluate, score_rows=score_rows)
+    training = snapshots[snapshots["snapshot_kind"] == "training"].drop(columns=drop)
+    scoring = snapshots[snapshots["snapshot_kind"] == "scoring"]
+    return training, scoring.drop(columns=drop + ["is_churned"])
+
+
+def churn_model_from_snapshots(snapshots: pd.DataFrame, seed: int = 42,
+                               holdout_share: float = 0.25, high_threshold: float = 0.66,
+                               medium_threshold: float = 0.33,
+                               max_training_rows: int = MAX_TRAINING_ROWS
+                               ) -> tuple[StoredModel, dict]:
+    """The churn model on int_churn_snapshots_built (what supervised_model_runs logs): the
+    holdout evaluation and the model fitted on the whole 'training' snapshot (features as of
+    as_of - N, labels from the N days after), as in `fit_churn_model`."""
+    training, scoring = _split_snapshots(snapshots)
+    return fit_churn_model(training, scoring, seed=seed, holdout_share=holdout_share,
+                           high_threshold=high_threshold, medium_threshold=medium_threshold,
+                           max_training_rows=max_training_rows)
+
+
+def score_churn_snapshots(snapshots: pd.DataFrame, model: StoredModel,
+                          high_threshold: float = 0.66, medium_threshold: float = 0.33
+                          ) -> pd.DataFrame:
+    """The 'scoring' snapshot of int_churn_snapshots_built (features as of as_of) scored by a
+    stored churn model: person_id, customer_id, churn_probability (6 decimals) and
+    churn_risk_tier, sorted by person_id (what customer_churn_scores shows)."""
+    scoring = snapshots[snapshots["snapshot_kind"] == "scoring"]
+    score = _by_person(_split_snapshots(snapshots)[1], "scoring")
+    scores = _churn_scores(score["person_id"], churn_probability(model, score), high_threshold,
+                           medium_threshold)
     customers = scoring[["person_id", "customer_id"]].astype({"person_id": str})
     scores = scores.merge(customers, on="person_id", how="left")
-    return scores[["person_id", "customer_id", "churn_probability", "churn_risk_tier"]], summary
+    return scores[["person_id", "customer_id", "churn_probability", "churn_risk_tier"]]
 
 
 def segment_training_frame(early: pd.DataFrame, segments: pd.DataFrame, target: str
@@ -609,13 +796,19 @@ def _json(value) -> str:
 
 
 def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_date,
-             fit_seconds: dict[str, float]) -> pd.DataFrame:
+             fit_seconds: dict[str, float], models: dict[str, str] | None = None
+             ) -> pd.DataFrame:
     """New rows of supervised_model_runs, one per model summary: the holdout metrics as
-    columns, calibration / drivers / the full summary as JSON. Run numbers continue the
-    previous runs; the run id is a hash of the summary and the previous run number. A build
-    that repeats the latest run (the same models, metrics and as_of: a re-run of an interrupted
-    or unchanged build; the fits are deterministic) returns that run's rows unchanged, which the
-    model replaces by run_id (delete+insert): the log keeps one run per distinct result."""
+    columns, calibration / drivers / the full summary as JSON, and the model that scores
+    (`models`: model name -> `StoredModel.to_blob` text; null where absent). Run numbers
+    continue the previous runs; the run id is a hash of the summary and the previous run
+    number (not of the model). A build that repeats the latest run (the same models, metrics
+    and as_of: a re-run of an interrupted or unchanged build; the fits are deterministic)
+    returns that run's rows unchanged, which the model replaces by run_id (delete+insert): the
+    log keeps one run per distinct result. A repeated run logged before runs stored their
+    models gains this build's (the same fit). `previous_runs` needs the models of its latest
+    run only (`read_run_log`)."""
+    models = models or {}
     start = 1 if previous_runs is None or previous_runs.empty else \
         int(previous_runs["run_number"].max()) + 1
     rows = []
@@ -644,6 +837,7 @@ def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_da
             "top_drivers_json": _json(summary.get("top_drivers", [])),
             "metrics_json": metrics,
             "fit_seconds": round(float(fit_seconds.get(name, NAN)), 3),
+            "model_blob": models.get(name),
         })
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
     if start > 1:
@@ -653,7 +847,10 @@ def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_da
         same_as_of = {None if pd.isna(v) else pd.Timestamp(v).date()
                       for v in latest["as_of_date"]} == set(frame["as_of_date"])
         if same_results and same_as_of:
-            frame = latest[RUN_COLUMNS].reset_index(drop=True)
+            frame = latest.reindex(columns=RUN_COLUMNS).reset_index(drop=True)
+            stored = frame["model_blob"].astype(object)
+            frame["model_blob"] = stored.where(stored.notna(),
+                                               frame["model_name"].astype(str).map(models))
             frame["as_of_date"] = [None if pd.isna(v) else pd.Timestamp(v).date()
                                    for v in frame["as_of_date"]]
             frame["run_number"] = frame["run_number"].astype("int64")
@@ -661,6 +858,76 @@ def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_da
                    "weighted_f1", "baseline_accuracy", "fit_seconds"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in ("run_id", "model_name", "algorithm", "calibration_json", "top_drivers_json",
-                   "metrics_json"):
+                   "metrics_json", "model_blob"):
         frame[column] = frame[column].astype("string")
     return frame
+
+
+def read_run_log(dbt, session) -> pd.DataFrame | None:
+    """supervised_model_runs so far (None on a first run) as `run_rows` needs it: every run
+    without its stored models except the latest run's. The models make up most of the log and
+    grow it every run, so the older ones are never read back."""
+    from python_utils.clustering import (
+        own_relation, relation_columns, relation_to_pandas, select_columns, text_rows_where_in,
+    )
+
+    relation = own_relation(dbt, session)
+    if relation is None:
+        return None
+    columns = relation_columns(relation)
+    log = relation_to_pandas(select_columns(relation, [c for c in columns if c != "model_blob"]))
+    if "model_blob" in columns and len(log):
+        latest = log.loc[log["run_number"] == log["run_number"].max(), "run_id"]
+        blobs = relation_to_pandas(text_rows_where_in(relation, "run_id", latest.tolist(),
+                                                      ["run_id", "model_blob"]))
+        log = log.merge(blobs, on="run_id", how="left")
+    return log
+
+
+def scoring_candidates(judged: pd.DataFrame, model_name: str) -> list[str]:
+    """The run ids whose stored model may score `model_name`, in order of preference: the run
+    in force (int_supervised_model_runs_judged.is_in_force), then the latest run (for a run in
+    force that was logged before runs stored their models)."""
+    runs = judged[judged["model_name"].astype(str) == model_name]
+    if runs.empty:
+        raise ValueError(f"supervised_model_runs has no {model_name} run: build it before the "
+                         "scoring models")
+    in_force = runs[runs["is_in_force"].fillna(False).astype(bool)]
+    if len(in_force) != 1:
+        raise ValueError(f"{len(in_force)} {model_name} runs are in force, not one")
+    latest = runs.sort_values("run_number", kind="stable").iloc[-1]
+    return list(dict.fromkeys([str(in_force["run_id"].iloc[0]), str(latest["run_id"])]))
+
+
+def choose_scoring_run(candidates: list[str], stored: pd.DataFrame) -> tuple[str, str]:
+    """(run_id, model_blob) of the first candidate (`scoring_candidates`) whose model is stored
+    (`stored`: run_id, model_blob)."""
+    blobs = {str(r): b for r, b in zip(stored["run_id"], stored["model_blob"])
+             if b is not None and not pd.isna(b)}
+    for run_id in candidates:
+        if run_id in blobs:
+            return run_id, blobs[run_id]
+    raise ValueError(f"no stored model in runs {candidates} of supervised_model_runs: build "
+                     "supervised_model_runs again")
+
+
+def model_in_force(judged_relation, runs_relation, model_name: str) -> tuple[StoredModel, str]:
+    """The stored model of `model_name` that scores today, and the run that stored it: the run
+    in force of int_supervised_model_runs_judged (the latest that passed its gate, or the latest
+    while none has), or the latest run when the run in force was logged before runs stored
+    their models. Only the candidates' models are read from supervised_model_runs."""
+    from python_utils.clustering import relation_to_pandas, select_columns, text_rows_where_in
+
+    judged = relation_to_pandas(select_columns(
+        judged_relation, ["run_id", "run_number", "model_name", "is_in_force"]))
+    candidates = scoring_candidates(judged, model_name)
+    stored = relation_to_pandas(text_rows_where_in(runs_relation, "run_id", candidates,
+                                                   ["run_id", "model_blob"]))
+    run_id, blob = choose_scoring_run(candidates, stored)
+    try:
+        model = StoredModel.from_blob(blob)
+    except ValueError as error:
+        raise ValueError(f"{model_name} run {run_id} of supervised_model_runs: {error}") from error
+    if model.model_name != model_name:
+        raise ValueError(f"run {run_id} stores a {model.model_name} model, not {model_name}")
+    return model, run_id

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from python_utils.supervised import (
-    IMPORTANCE_COLUMNS, SCORE_COLUMNS, SEGMENT_COLUMNS, hash_sample, holdout_mask,
-    model_feature_columns, permutation_importance_table, risk_tiers, train_churn_model,
-    train_segment_classifier,
+    IMPORTANCE_COLUMNS, MODEL_FORMAT, SCORE_COLUMNS, SEGMENT_COLUMNS, StoredModel,
+    choose_scoring_run, churn_probability, fit_churn_model, fit_segment_classifier, hash_sample,
+    holdout_mask, model_feature_columns, permutation_importance_table, predict_segments,
+    risk_tiers, run_rows, scoring_candidates, train_churn_model, train_segment_classifier,
 )
 
 FEATURES = ["noise_a", "noise_b", "noise_c", "signal"]
@@ -312,8 +318,6 @@ def test_scoring_and_evaluation_fits_can_run_apart_with_the_same_results():
 
 
 def test_run_rows_keep_the_latest_run_when_a_build_repeats_it():
-    from python_utils.supervised import run_rows
-
     summaries = [{"model": "churn", "algorithm": "logistic_regression", "n_train": 30,
                   "n_holdout": 10, "auc": 0.8}]
     first = run_rows(summaries, None, "2026-06-30", {"churn": 1.5})
@@ -322,3 +326,121 @@ def test_run_rows_keep_the_latest_run_when_a_build_repeats_it():
     pd.testing.assert_frame_equal(repeat, first)
     later = run_rows(summaries, first, "2026-07-01", {"churn": 2.5})
     assert list(later["run_number"]) == [2] and later.loc[0, "run_id"] != first.loc[0, "run_id"]
+    assert list(later["model_blob"].isna()) == [True]  # no model given: none stored
+
+
+# --- stored models (supervised_model_runs.model_blob) -----------------------------------------
+
+FRESH_FIT = """
+import hashlib, pathlib, sys
+from test_supervised import churn_frame
+from python_utils.supervised import StoredModel, fit_churn_model
+StoredModel.from_blob(pathlib.Path(sys.argv[1]).read_text())
+scoring = churn_frame(n=120, seed=6, prefix="q").drop(columns="is_churned")
+model, _ = fit_churn_model(churn_frame(n=400), scoring, max_iter=40, evaluate=False)
+print(hashlib.sha256(model.to_blob().encode()).hexdigest())
+"""
+
+
+def test_a_stored_model_scores_like_the_fit_that_stored_it_and_is_byte_deterministic(tmp_path):
+    training = churn_frame(n=400)
+    scoring = churn_frame(n=120, seed=6, prefix="q").drop(columns="is_churned")
+    model, summary = fit_churn_model(training, scoring, max_iter=40, evaluate=False)
+    blob = model.to_blob()
+    assert blob.startswith(f"{MODEL_FORMAT} scikit-learn=")
+    loaded = StoredModel.from_blob(blob)
+    assert loaded.features == tuple(FEATURES) and loaded.algorithm == "hist_gradient_boosting"
+    scores, _ = train_churn_model(training, scoring, max_iter=40, evaluate=False)
+    stored = np.round(churn_probability(loaded, scoring.sort_values("person_id")), 6)
+    assert np.array_equal(stored, scores["churn_probability"].to_numpy())
+    again, _ = fit_churn_model(training.sample(frac=1.0, random_state=1), scoring, max_iter=40,
+                               evaluate=False)
+    assert again.to_blob() == blob  # the same fit, the same text
+    # ... also in a process that loaded another model before its first fit (a pickle with a
+    # memo would depend on which equal strings the process happens to share)
+    other, _ = fit_churn_model(churn_frame(n=300, seed=3), scoring, max_iter=30, evaluate=False)
+    (tmp_path / "other.blob").write_text(other.to_blob())
+    here = Path(__file__).parent
+    path = os.pathsep.join([str(here.parents[1]), os.environ.get("PYTHONPATH", "")])
+    fresh = subprocess.run([sys.executable, "-c", FRESH_FIT, str(tmp_path / "other.blob")],
+                           capture_output=True, text=True, check=True, cwd=here,
+                           env={**os.environ, "PYTHONPATH": path})
+    assert fresh.stdout.strip() == hashlib.sha256(blob.encode()).hexdigest()
+
+    frame = segment_frame(n=300)
+    classifier, _ = fit_segment_classifier(frame, "segment", max_iter=20, evaluate=False)
+    today = segment_frame(n=200, seed=9)  # other rows (today's features), the same columns
+    predicted = predict_segments(today, "segment",
+                                 StoredModel.from_blob(classifier.to_blob()))
+    expected = classifier.estimator.predict(
+        today.sort_values("person_id")[list(classifier.features)].to_numpy())
+    assert predicted["predicted_segment"].tolist() == expected.tolist()
+    expected_actual = today.sort_values("person_id")["segment"].tolist()
+    assert predicted["actual_segment"].tolist() == expected_actual
+
+
+def test_model_less_runs_store_their_constant():
+    training = churn_frame(n=50).assign(is_churned=1)
+    model, _ = fit_churn_model(training, training.drop(columns="is_churned"))
+    loaded = StoredModel.from_blob(model.to_blob())
+    assert loaded.algorithm == "constant_base_rate" and loaded.estimator is None
+    assert (churn_probability(loaded, training) == 1.0).all()
+    empty, _ = fit_churn_model(training.iloc[0:0], training.drop(columns="is_churned"))
+    assert np.isnan(churn_probability(StoredModel.from_blob(empty.to_blob()), training)).all()
+    single = segment_frame(n=20).assign(segment="loyal")
+    majority, _ = fit_segment_classifier(single, "segment")
+    predicted = predict_segments(segment_frame(n=7), "segment",
+                                 StoredModel.from_blob(majority.to_blob()))
+    assert set(predicted["predicted_segment"]) == {"loyal"}
+    assert (predicted["predicted_probability"] == 1.0).all()
+
+
+def test_a_stored_estimator_loads_only_under_its_scikit_learn_version():
+    import sklearn
+
+    model, _ = fit_churn_model(churn_frame(n=200), churn_frame(n=5).drop(columns="is_churned"),
+                               max_iter=5, evaluate=False)
+    other = model.to_blob().replace(f"scikit-learn={sklearn.__version__}", "scikit-learn=0.1",
+                                    1)
+    with pytest.raises(ValueError, match="scikit-learn 0.1"):
+        StoredModel.from_blob(other)
+    constant, _ = fit_churn_model(churn_frame(n=20).assign(is_churned=0),
+                                  churn_frame(n=5).drop(columns="is_churned"))
+    text = constant.to_blob().replace(f"scikit-learn={sklearn.__version__}", "scikit-learn=0.1")
+    assert StoredModel.from_blob(text).constant_probability == 0.0  # no estimator to mistrust
+    with pytest.raises(ValueError, match="not a stored model"):
+        StoredModel.from_blob("{}")
+    with pytest.raises(ValueError, match="cannot score churn"):
+        churn_probability(StoredModel("segment_classifier", "majority_class", ()), churn_frame())
+
+
+def test_run_rows_store_the_models_and_a_repeat_keeps_them():
+    summaries = [{"model": "churn", "algorithm": "x", "n_train": 30, "n_holdout": 10},
+                 {"model": "segment_classifier", "algorithm": "x", "n_train": 3, "n_holdout": 1}]
+    models = {"churn": "churn-model", "segment_classifier": "classifier-model"}
+    first = run_rows(summaries, None, "2026-06-30", {}, models)
+    assert first["model_blob"].tolist() == ["churn-model", "classifier-model"]
+    repeat = run_rows(summaries, first, "2026-06-30", {}, {"churn": "other"})
+    pd.testing.assert_frame_equal(repeat, first)
+    # a log written before runs stored their models: the repeated run gains this build's
+    unstored = run_rows(summaries, first.drop(columns="model_blob"), "2026-06-30", {}, models)
+    pd.testing.assert_frame_equal(unstored, first)
+
+
+def test_the_run_in_force_scores_and_a_run_without_a_stored_model_gives_way_to_the_latest():
+    judged = pd.DataFrame({
+        "run_id": ["c1", "k1", "c2", "k2", "c3"], "run_number": [1, 1, 2, 2, 3],
+        "model_name": ["churn", "segment_classifier", "churn", "segment_classifier", "churn"],
+        "is_in_force": [False, True, True, False, False]})
+    assert scoring_candidates(judged, "churn") == ["c2", "c3"]
+    assert scoring_candidates(judged, "segment_classifier") == ["k1", "k2"]
+    stored = pd.DataFrame({"run_id": ["c2", "c3"], "model_blob": ["two", "three"]})
+    assert choose_scoring_run(["c2", "c3"], stored) == ("c2", "two")
+    logged_before_models = pd.DataFrame({"run_id": ["k1", "k2"], "model_blob": [None, "new"]})
+    assert choose_scoring_run(["k1", "k2"], logged_before_models) == ("k2", "new")
+    with pytest.raises(ValueError, match="no stored model"):
+        choose_scoring_run(["k1"], logged_before_models)
+    with pytest.raises(ValueError, match="no churn run"):
+        scoring_candidates(judged[judged["model_name"] != "churn"], "churn")
+    with pytest.raises(ValueError, match="3 churn runs are in force"):
+        scoring_candidates(judged.assign(is_in_force=True), "churn")

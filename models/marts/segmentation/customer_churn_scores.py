@@ -1,7 +1,10 @@
 """Churn propensity of every customer with a past purchase: the probability of no completed
-order in the next churn_horizon_days, from a gradient-boosting model trained on point-in-time
-features (as of as_of minus the horizon, labels from the horizon after: no leakage). A thin
-shell over python_utils.supervised.churn_from_snapshots; metrics are in supervised_model_runs."""
+order in the next churn_horizon_days, by the churn model in force (the latest run of
+supervised_model_runs that passed its quality gate, int_supervised_model_runs_judged: a
+gradient-boosting model trained on point-in-time features, as of as_of minus the horizon,
+labels from the horizon after: no leakage) applied to today's features. A thin shell over
+python_utils.supervised.model_in_force and score_churn_snapshots; metrics are in
+supervised_model_runs."""
 
 
 def model(dbt, session):
@@ -9,12 +12,13 @@ def model(dbt, session):
     import json
 
     from python_utils.clustering import for_engine, relation_to_pandas
-    from python_utils.supervised import churn_from_snapshots
+    from python_utils.supervised import model_in_force, score_churn_snapshots
 
     relation = dbt.ref("int_churn_snapshots_built")
     params = json.loads(dbt.config.meta_get("supervised_params"))
-    scores, _ = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
-                                     params["holdout_share"], params["risk_high"],
-                                     params["risk_medium"], params["max_training_rows"],
-                                     evaluate=False)  # the holdout fit is supervised_model_runs'
-    return for_engine(scores, relation)
+    model, run_id = model_in_force(dbt.ref("int_supervised_model_runs_judged"),
+                                   dbt.ref("supervised_model_runs"), "churn")
+    scores = score_churn_snapshots(relation_to_pandas(relation), model, params["risk_high"],
+                                   params["risk_medium"])
+    scores["model_run_id"] = run_id
+    return for_engine(scores.astype({"model_run_id": "string"}), relation)

@@ -1,24 +1,27 @@
-"""The supervised models' log: one row per build and model (churn, segment_classifier; a build
-that repeats the latest run's results and as_of, e.g. the re-run of an interrupted build, keeps
-that run's rows instead of adding equal ones) with
-held-out metrics (AUC, Brier, log loss and calibration for churn; accuracy, macro F1 and the
-majority baseline for the classifier), top drivers and the full summary. Incremental (append).
-It makes the holdout fits of the same deterministic models as customer_churn_scores and
-customer_segment_predictions (same inputs, seeds and holdout), which make only the fits on every
-labelled row that score: each fit is made once per build."""
+"""The supervised models' log and model store: one row per build and model (churn,
+segment_classifier; a build that repeats the latest run's results and as_of, e.g. the re-run of
+an interrupted build, keeps that run's rows instead of adding equal ones) with held-out metrics
+(AUC, Brier, log loss and calibration for churn; accuracy, macro F1 and the majority baseline
+for the classifier), top drivers, the full summary and the serialised model that scores.
+Incremental (append). Each model is fitted twice, once per build: on the non-holdout rows for
+the metrics, and on every labelled row (the same inputs and seed) for the model stored in
+model_blob, which customer_churn_scores and customer_segment_predictions apply when its run is
+in force (int_supervised_model_runs_judged)."""
 
 
 def model(dbt, session):
-    # delete+insert by run_id: a build that repeats the latest run returns its rows unchanged
+    # delete+insert by run_id: a build that repeats the latest run returns its rows unchanged;
+    # a log written before a column existed (model_blob) gains it
     dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key="run_id", full_refresh=False,
+               unique_key="run_id", full_refresh=False, on_schema_change="append_new_columns",
                packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
     import json
     import time
 
-    from python_utils.clustering import for_engine, read_own_history, relation_to_pandas
+    from python_utils.clustering import for_engine, relation_to_pandas
     from python_utils.supervised import (
-        churn_from_snapshots, run_rows, segment_training_frame, train_segment_classifier,
+        churn_model_from_snapshots, fit_segment_classifier, read_run_log, run_rows,
+        segment_training_frame,
     )
 
     relation = dbt.ref("int_churn_snapshots_built")
@@ -26,19 +29,19 @@ def model(dbt, session):
     window = relation_to_pandas(dbt.ref("stg_observation_window"))
     seconds = {}
     started = time.perf_counter()
-    _, churn = churn_from_snapshots(relation_to_pandas(relation), params["seed"],
-                                    params["holdout_share"], params["risk_high"],
-                                    params["risk_medium"], params["max_training_rows"],
-                                    score_rows=False)
+    churn_model, churn = churn_model_from_snapshots(
+        relation_to_pandas(relation), params["seed"], params["holdout_share"],
+        params["risk_high"], params["risk_medium"], params["max_training_rows"])
     seconds["churn"] = time.perf_counter() - started
     started = time.perf_counter()
     frame = segment_training_frame(relation_to_pandas(dbt.ref("int_early_behaviour_summarised")),
                                    relation_to_pandas(dbt.ref("customer_clusters")),
                                    "cluster_name")
-    _, classifier = train_segment_classifier(
+    classifier_model, classifier = fit_segment_classifier(
         frame, "segment", params["seed"], params["holdout_share"],
-        max_training_rows=params["max_training_rows"], predict=False)
+        max_training_rows=params["max_training_rows"])
     seconds["segment_classifier"] = time.perf_counter() - started
-    previous = read_own_history(dbt, session)
+    models = {"churn": churn_model.to_blob(), "segment_classifier": classifier_model.to_blob()}
+    previous = read_run_log(dbt, session)
     as_of = window["as_of_date"].iloc[0] if len(window) else None
-    return for_engine(run_rows([churn, classifier], previous, as_of, seconds), relation)
+    return for_engine(run_rows([churn, classifier], previous, as_of, seconds, models), relation)
