@@ -1068,7 +1068,7 @@ def latest_run(runs: pd.DataFrame | None) -> pd.Series | None:
 
 def run_in_force(runs: pd.DataFrame) -> pd.Series:
     """The run whose model customer_clusters and the scoring tables apply: with the judged runs
-    (int_segment_model_runs_judged, column is_in_force) the latest run that passed its quality
+    (segment_model_runs_judged, column is_in_force) the latest run that passed its quality
     gate, else the most recent run. Fails with a clear message when there is no run."""
     if "is_in_force" in runs.columns:
         runs = runs[runs["is_in_force"].fillna(False).astype(bool)]

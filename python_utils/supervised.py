@@ -886,7 +886,7 @@ def read_run_log(dbt, session) -> pd.DataFrame | None:
 
 def scoring_candidates(judged: pd.DataFrame, model_name: str) -> list[str]:
     """The run ids whose stored model may score `model_name`, in order of preference: the run
-    in force (int_supervised_model_runs_judged.is_in_force), then the latest run (for a run in
+    in force (supervised_model_runs_judged.is_in_force), then the latest run (for a run in
     force that was logged before runs stored their models)."""
     runs = judged[judged["model_name"].astype(str) == model_name]
     if runs.empty:
@@ -913,7 +913,7 @@ def choose_scoring_run(candidates: list[str], stored: pd.DataFrame) -> tuple[str
 
 def model_in_force(judged_relation, runs_relation, model_name: str) -> tuple[StoredModel, str]:
     """The stored model of `model_name` that scores today, and the run that stored it: the run
-    in force of int_supervised_model_runs_judged (the latest that passed its gate, or the latest
+    in force of supervised_model_runs_judged (the latest that passed its gate, or the latest
     while none has), or the latest run when the run in force was logged before runs stored
     their models. Only the candidates' models are read from supervised_model_runs."""
     from python_utils.clustering import relation_to_pandas, select_columns, text_rows_where_in

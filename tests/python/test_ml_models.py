@@ -201,9 +201,9 @@ def test_a_failing_model_gate_keeps_the_last_good_model_and_skips_no_mart(ml_dem
     forced_k = 3 if good_k >= 6 else 10
     clusters = "select person_id, cluster_id, cluster_name from customer_clusters order by 1"
     before = query(ml_demo["db"], clusters)
-    run = run_dbt(["build", "--select", "segment_model_runs", "int_segment_model_runs_judged",
+    run = run_dbt(["build", "--select", "segment_model_runs", "segment_model_runs_judged",
                    "customer_clusters", "cluster_scaler", "cluster_centroids",
-                   "customer_cluster_scores", "int_supervised_model_runs_judged",
+                   "customer_cluster_scores", "supervised_model_runs_judged",
                    "business_gate_results"], ml_demo["raw"], work,
                   dbt_vars={"cluster_k_min": forced_k, "cluster_k_max": forced_k,
                             "cluster_min_silhouette": good_silhouette - 1e-6,
@@ -219,7 +219,7 @@ def test_a_failing_model_gate_keeps_the_last_good_model_and_skips_no_mart(ml_dem
     assert failed == {"business_gates_binding"}, failed
     models = [r["status"] for r in run.results() if r["unique_id"].startswith("model.")]
     assert models == ["success"] * 8, models
-    assert query(db, "select run_number, in_force_reason from int_segment_model_runs_judged "
+    assert query(db, "select run_number, in_force_reason from segment_model_runs_judged "
                      "where is_in_force") == [(good_number, "latest_run_failed_last_good_run_kept")]
     assert query(db, "select distinct model_run_id from customer_clusters") == [(good_id,)]
     assert query(db, clusters) == before

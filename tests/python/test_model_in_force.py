@@ -43,12 +43,12 @@ def two_builds(tmp_path_factory) -> dict:
     work = root / "work"
     first = run_dbt(SELECT, raw, work, dbt_vars={**COMMON_VARS, "as_of": FIRST_AS_OF})
     assert first.returncode == 0, first.output[-4000:]
-    first_runs = frame(first.database, "select * from int_supervised_model_runs_judged")
+    first_runs = frame(first.database, "select * from supervised_model_runs_judged")
     second = run_dbt(SELECT, raw, work, dbt_vars={**COMMON_VARS, "churn_min_auc": 0.999,
                                                   "classifier_min_macro_f1": 0.999})
     assert second.returncode == 0, second.output[-4000:]
     runs = frame(second.database, """
-        select judged.*, runs.model_blob from int_supervised_model_runs_judged as judged
+        select judged.*, runs.model_blob from supervised_model_runs_judged as judged
         inner join supervised_model_runs as runs on judged.run_id = runs.run_id""")
     return {"db": second.database, "first_runs": first_runs,
             "runs": runs.set_index(["model_name", "run_number"])}

@@ -21,11 +21,11 @@ catalog as (
 ),
 
 cluster_runs as (
-    select * from {{ ref('int_segment_model_runs_judged') }}
+    select * from {{ ref('segment_model_runs_judged') }}
 ),
 
 supervised_runs as (
-    select * from {{ ref('int_supervised_model_runs_judged') }}
+    select * from {{ ref('supervised_model_runs_judged') }}
 ),
 
 observation_window as (

@@ -7,6 +7,6 @@ def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
     from python_utils.clustering import for_engine, latest_model, model_tables, relation_to_pandas
 
-    relation = dbt.ref("int_segment_model_runs_judged")
+    relation = dbt.ref("segment_model_runs_judged")
     _, centroids = model_tables(latest_model(relation_to_pandas(relation)))
     return for_engine(centroids, relation)

@@ -1,6 +1,6 @@
 """Churn propensity of every customer with a past purchase: the probability of no completed
 order in the next churn_horizon_days, by the churn model in force (the latest run of
-supervised_model_runs that passed its quality gate, int_supervised_model_runs_judged: a
+supervised_model_runs that passed its quality gate, supervised_model_runs_judged: a
 gradient-boosting model trained on point-in-time features, as of as_of minus the horizon,
 labels from the horizon after: no leakage) applied to today's features. A thin shell over
 python_utils.supervised.model_in_force and score_churn_snapshots; metrics are in
@@ -16,7 +16,7 @@ def model(dbt, session):
 
     relation = dbt.ref("int_churn_snapshots_built")
     params = json.loads(dbt.config.meta_get("supervised_params"))
-    model, run_id = model_in_force(dbt.ref("int_supervised_model_runs_judged"),
+    model, run_id = model_in_force(dbt.ref("supervised_model_runs_judged"),
                                    dbt.ref("supervised_model_runs"), "churn")
     scores = score_churn_snapshots(relation_to_pandas(relation), model, params["risk_high"],
                                    params["risk_medium"])

@@ -1,7 +1,7 @@
 """The segment classifier: every person's segment (the cluster name) predicted from their first
 classifier_early_sessions sessions alone, so a new visitor can be personalised before the
 clustering has seen enough of them, by the classifier in force (the latest run of
-supervised_model_runs that passed its quality gate, int_supervised_model_runs_judged). A thin
+supervised_model_runs that passed its quality gate, supervised_model_runs_judged). A thin
 shell over python_utils.supervised.model_in_force and predict_segments; metrics are in
 supervised_model_runs."""
 
@@ -16,7 +16,7 @@ def model(dbt, session):
     relation = dbt.ref("int_early_behaviour_summarised")
     clusters = relation_to_pandas(dbt.ref("customer_clusters"))
     params = json.loads(dbt.config.meta_get("supervised_params"))
-    model, run_id = model_in_force(dbt.ref("int_supervised_model_runs_judged"),
+    model, run_id = model_in_force(dbt.ref("supervised_model_runs_judged"),
                                    dbt.ref("supervised_model_runs"), "segment_classifier")
     frame = segment_training_frame(relation_to_pandas(relation), clusters, "cluster_name")
     predictions = predict_segments(frame, "segment", model, params["holdout_share"])

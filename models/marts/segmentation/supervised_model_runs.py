@@ -6,7 +6,7 @@ for the classifier), top drivers, the full summary and the serialised model that
 Incremental (append). Each model is fitted twice, once per build: on the non-holdout rows for
 the metrics, and on every labelled row (the same inputs and seed) for the model stored in
 model_blob, which customer_churn_scores and customer_segment_predictions apply when its run is
-in force (int_supervised_model_runs_judged)."""
+in force (supervised_model_runs_judged)."""
 
 
 def model(dbt, session):
