@@ -5,7 +5,8 @@ coordinates for plots). A thin shell over python_utils.clustering.assign_cluster
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
+    dbt.config(materialized="table",
+               packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"])
     from python_utils.clustering import (
         assign_clusters, for_engine, latest_model, relation_to_pandas, run_in_force,
     )

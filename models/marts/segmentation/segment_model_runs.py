@@ -12,7 +12,7 @@ def model(dbt, session):
     # a log written before a column existed (dropped_features_json) gains it
     dbt.config(materialized="incremental", incremental_strategy="delete+insert",
                unique_key="run_id", full_refresh=False, on_schema_change="append_new_columns",
-               packages=["pandas", "numpy", "scikit-learn", "scipy"])
+               packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"])
     from python_utils.clustering import (
         for_engine, model_run, params_from_meta, read_own_history, relation_to_pandas,
     )
