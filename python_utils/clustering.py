@@ -334,7 +334,7 @@ TRAIT_NAMES = {  # feature: (label when the cluster is above the population, lab
     "account_holder": ("Registered", "Anonymous"),
     "loyalty_level": ("Loyalty members", "Non-members"),
     "log_monetary_total": ("High-value", "Low-spend"),
-    "log_order_count": ("Frequent buyers", "Non-buyers"),
+    "log_order_count": ("Frequent buyers", "Rare buyers"),
     "log_recency_days": ("Lapsed", "Recent"),
     "inactive_span_share": ("Lapsed", "Active"),
     "log_days_since_last_activity": ("Dormant", "Recently active"),
@@ -389,9 +389,9 @@ CONTRADICTING_LABELS = (
     ("Lapsed", "New"), ("Dormant", "New"),
     # "Regulars" says they keep coming
     ("Lapsed", "Regulars"), ("Dormant", "Regulars"),
-    # no orders vs what only orders give
-    ("Non-buyers", "Frequent buyers"), ("Non-buyers", "Converters"), ("Non-buyers", "High-value"),
-    ("Non-buyers", "Recent"), ("Non-buyers", "Full-price"),
+    # few or no orders vs what only many orders give
+    ("Rare buyers", "Frequent buyers"), ("Rare buyers", "Converters"), ("Rare buyers", "High-value"),
+    ("Rare buyers", "Recent"), ("Rare buyers", "Full-price"),
     # no account vs what only an account gives (orders, the loyalty tier, e-mails belong to one)
     ("Anonymous", "Loyalty members"), ("Anonymous", "Frequent buyers"),
     ("Anonymous", "High-value"), ("Anonymous", "Recent"), ("Anonymous", "Email readers"),
@@ -402,9 +402,9 @@ CONTRADICTING_LABELS = (
 # Pairs where one label implies the other (or the other's feature is only imputed for such
 # persons): the second label says nothing that distinguishes the cluster, so it is not used.
 REDUNDANT_LABELS = (
-    ("Anonymous", "Non-members"), ("Anonymous", "Non-buyers"), ("Anonymous", "Email-ignoring"),
+    ("Anonymous", "Non-members"), ("Anonymous", "Rare buyers"), ("Anonymous", "Email-ignoring"),
     ("Anonymous", "Older"), ("Anonymous", "Younger"),  # age comes with the account
-    ("Non-buyers", "Low-spend"),
+    ("Rare buyers", "Low-spend"),
     ("New", "Recently active"),
 )
 
@@ -425,7 +425,7 @@ def _words(label: str) -> set[str]:
 def labels_compatible(labels: list[str], label: str) -> bool:
     """Whether `label` may join a name made of `labels`: another dimension than each of them,
     no contradicting or redundant pair (CONTRADICTING_LABELS, REDUNDANT_LABELS) and no word in
-    common ("Email readers" and "Content readers", "Non-buyers" and "Non-members")."""
+    common ("Email readers" and "Content readers", "Rare buyers" and "Non-members")."""
     dimension = _LABEL_DIMENSION.get(label, label)
     for other in labels:
         if (_LABEL_DIMENSION.get(other, other) == dimension

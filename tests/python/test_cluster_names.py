@@ -113,7 +113,7 @@ def test_the_rule_tables_are_consistent():
     for feature, (above, below) in TRAIT_NAMES.items():  # a label names one dimension only
         assert {LABEL_DIMENSION[above], LABEL_DIMENSION[below]} == {DIMENSION[feature]}
     assert name_labels("Recently active Lapsed 2") == ["Recently active", "Lapsed"]
-    assert name_labels("Non-buyers Frequent buyers") == ["Non-buyers", "Frequent buyers"]
+    assert name_labels("Rare buyers Frequent buyers") == ["Rare buyers", "Frequent buyers"]
 
 
 def transactions_only_profiles() -> pd.DataFrame:
@@ -133,7 +133,7 @@ def test_no_lapsed_new_on_a_transactions_only_shop():
     """The names a user got were "Lapsed New" (one-order new customers: short tenure, and the
     single order is also the last one) and "New Active"."""
     named = name_clusters(transactions_only_profiles())
-    assert named[0][0] == "Lapsed Non-buyers"  # "New" contradicts "Lapsed": the next trait
+    assert named[0][0] == "Lapsed Rare buyers"  # "New" contradicts "Lapsed": the next trait
     assert named[0][1] == ["inactive_span_share +1.4sd", "log_order_count -0.9sd"]
     assert named[1][0] == "New Active"  # new customers who came back: no contradiction
     assert named[2][0] == "Long-standing Dormant"
@@ -149,7 +149,7 @@ def test_no_lapsed_new_on_a_transactions_only_shop():
     ({"log_days_since_last_activity": 1.3, "log_session_count": 1.2, "age_years": 0.4},
      "Dormant Regulars"),
     ({"log_order_count": -1.5, "log_monetary_total": 1.0, "age_years": 0.4},
-     "Non-buyers High-value"),
+     "Rare buyers High-value"),
     ({"account_holder": -1.4, "loyalty_level": -1.0, "log_order_count": -0.9,
       "night_session_share": 0.6}, "Anonymous Non-members"),
     ({"promo_day_session_share": 1.5, "discount_session_share": 1.4, "age_years": -0.5},
@@ -197,7 +197,7 @@ def test_a_taken_name_takes_the_next_compatible_trait_then_a_number():
 def test_traits_of_a_kept_name_explain_it_with_todays_z_scores():
     z = pd.Series({"inactive_span_share": 0.9, "log_recency_days": 0.4, "log_order_count": -1.1,
                    "age_years": 2.0})
-    assert name_traits("Lapsed Non-buyers", z) == [
+    assert name_traits("Lapsed Rare buyers", z) == [
         "inactive_span_share +0.9sd", "log_recency_days +0.4sd", "log_order_count -1.1sd"]
     assert name_traits("Typical customers 2", z) == ["no trait beyond 0.25sd"]
     assert name_traits("My VIPs", z) == []
@@ -234,10 +234,10 @@ def test_a_kept_name_that_breaks_the_rules_is_replaced_and_its_id_stays():
     assert renamed[newcomers] == dict(zip(first.cluster_ids, first.cluster_names))[newcomers]
     assert second.cluster_names == first.cluster_names  # the others keep theirs
     # and a consistent kept name stays, explained by today's traits of its labels
-    kept = renamed_model(first, newcomers, "Lapsed Non-buyers")
+    kept = renamed_model(first, newcomers, "Lapsed Rare buyers")
     third, _ = fit_cluster_model(frame, params, previous=kept)
     index = third.cluster_ids.index(newcomers)
-    assert third.cluster_names[index] == "Lapsed Non-buyers"
+    assert third.cluster_names[index] == "Lapsed Rare buyers"
     assert [t.split()[0] for t in third.cluster_traits[index]] == [
         "inactive_span_share", "log_order_count"]
 

@@ -98,7 +98,12 @@ segment_facts as (
                 then 'segment_max_share_engagement_tier'
             else 'segment_max_share'
         end as max_share_variable,
-        sizes.segment_family || ' segment ' || sizes.segment_name as segment_label
+        sizes.segment_family || ' segment ' || sizes.segment_name as segment_label,
+        case catalog.bounds
+            when 'informative' then ' (its catalogue bounds are informative: a warning only)'
+            when 'binding' then ' (its catalogue bounds are binding)'
+            else ', or set its bounds = informative in seeds/segment_catalog.csv to only warn'
+        end as bounds_hint
     from sizes
     inner join families
         on sizes.segment_family = families.segment_family
@@ -140,7 +145,7 @@ segment_gates as (
         end as status,
         segment_label || ' has ' || cast(member_count as varchar) || ' members, fewer than its'
         || ' catalogue min_size ' || cast(min_size as varchar) || ': lower min_size in'
-        || ' seeds/segment_catalog.csv, or set bounds = informative there to only warn' as message
+        || ' seeds/segment_catalog.csv' || bounds_hint as message
     from segment_facts
     union all
     select
@@ -161,8 +166,7 @@ segment_gates as (
         segment_label || ' holds ' || cast(round(100 * member_share, 1) as varchar) || '% of '
         || cast(person_count as varchar) || ' persons, above ' || max_share_variable || ' '
         || cast(max_share as varchar) || ': raise the var ' || max_share_variable
-        || ', or set bounds = informative for it in seeds/segment_catalog.csv to only warn'
-            as message
+        || bounds_hint as message
     from segment_facts
     union all
     select
@@ -183,8 +187,7 @@ segment_gates as (
         segment_label || ' holds ' || cast(round(100 * member_share, 1) as varchar) || '% of '
         || cast(person_count as varchar) || ' persons, below segment_min_share '
         || cast({{ var('segment_min_share') }} as varchar) || ': lower the var'
-        || ' segment_min_share, or set bounds = informative for it in seeds/segment_catalog.csv'
-        || ' to only warn' as message
+        || ' segment_min_share' || bounds_hint as message
     from segment_facts
     union all
     select
