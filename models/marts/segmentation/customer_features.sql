@@ -468,10 +468,9 @@ final as (
         -- inactive at the end
         case
             when combined.days_since_first_activity is not null
-                then 1.0 * combined.days_since_last_activity
-                    / greatest(
-                        combined.days_since_first_activity, {{ var('features_min_span_days') }}
-                    )
+                then 1.0 * combined.days_since_last_activity / greatest(
+                    combined.days_since_first_activity, {{ var('features_min_span_days') }}
+                )
             else 0.5
         end as inactive_span_share,
         ln(1 + {{ shrunk_rate(
