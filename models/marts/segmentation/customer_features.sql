@@ -463,14 +463,10 @@ final as (
         ln(1 + combined.active_days) as log_active_days,
         ln(1 + coalesce(combined.days_since_last_activity, {{ var('features_missing_days') }}))
             as log_days_since_last_activity,
-        -- share of the person's observed span (first touch to as_of, at least
-        -- features_min_span_days: a first and only touch yesterday is recent, not lapsed) spent
-        -- inactive at the end
+        -- share of the person's observed span (first touch to as_of) spent inactive at the end
         case
-            when combined.days_since_first_activity is not null
-                then 1.0 * combined.days_since_last_activity / greatest(
-                    combined.days_since_first_activity, {{ var('features_min_span_days') }}
-                )
+            when combined.days_since_first_activity > 0
+                then 1.0 * combined.days_since_last_activity / combined.days_since_first_activity
             else 0.5
         end as inactive_span_share,
         ln(1 + {{ shrunk_rate(
