@@ -228,7 +228,10 @@ def summarize(shape: str, returncode: int, seconds: float, results: list[dict],
             outcome.failures[r["unique_id"]] = f"(business gate) {text}" if gate and (
                 r["status"] == "fail") else text
         elif r["status"] == "warn":
-            outcome.warnings.append(f"{r['unique_id']}: {first_line(r.get('message'))}")
+            rows = failing_rows(database, r.get("compiled_code")) if database else ""
+            text = f"{r['unique_id']}: {'(business gate) ' if gate else ''}"
+            text += first_line(r.get("message")) + (f" [{rows}]" if rows else "")
+            outcome.warnings.append(text)
     if returncode != 0 and not outcome.failures:
         errors = [line for line in output.splitlines() if "error" in line.lower()]
         outcome.error = first_line(errors[-1] if errors else output.strip()[-300:]) or (
@@ -359,7 +362,9 @@ def run(out: Path, names: list[str] | None = None, threads: int | None = None,
         echo(f"[{i}/{len(shapes)}] {shape.name}: generating and building ...")
         outcome = run_shape(shape, out, project_dir, threads)
         outcomes.append(outcome)
-        verdict = "green" if outcome.green else (
+        gates = (f", {len(outcome.gate_failures)} business gate(s) failing or warning"
+                 if outcome.gate_failures else "")
+        verdict = f"green{gates}" if outcome.green else (
             f"{len(outcome.failures) + bool(outcome.error)} failed/errored, "
             f"{outcome.models_skipped} models skipped")
         echo(f"[{i}/{len(shapes)}] {shape.name}: {verdict} "
