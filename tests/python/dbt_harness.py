@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +50,27 @@ def write_profiles(folder: Path) -> Path:
     return folder
 
 
+# dbt's partial parse (target/partial_parse.msgpack) saves the full parse of the project, ~6-10 s
+# of CPU, on every invocation that finds a valid one. dbt accepts one only if the vars, the
+# profile's connection values (the DuckDB path included) and dbt_project.yml are unchanged, and
+# re-reads every changed project file itself. So each test's fresh work folder gets the last
+# parse saved by a run with the same project, target, vars and environment, and the DuckDB path
+# is the same relative name in every folder (dbt runs in the work folder, on the project named by
+# DBT_PROJECT_DIR): the parse of one test serves the next. dbt's own check still decides, and a
+# mismatch parses in full.
+PARTIAL_PARSE = "partial_parse.msgpack"
+_parse_cache: Path | None = None
+
+
+def _parse_cache_file(key: dict) -> Path:
+    global _parse_cache
+    if _parse_cache is None:
+        _parse_cache = Path(tempfile.mkdtemp(prefix="dbt-parse-cache-"))
+        atexit.register(shutil.rmtree, _parse_cache, ignore_errors=True)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    return _parse_cache / f"{digest[:24]}.msgpack"
+
+
 def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
     """Run the demo data generator CLI; raises on failure."""
     command = [sys.executable, "-m", "python_utils", "generate", "--out", str(out), "--quiet", *args]
@@ -62,7 +87,8 @@ def run_dbt(
     project_dir: Path = PROJECT_DIR,
     timeout: float = 900,
 ) -> DbtRun:
-    """Run dbt (from the project root) against a DuckDB file in work_dir or another target."""
+    """Run dbt (in work_dir, on the project in project_dir) against the DuckDB file
+    work_dir/segments.duckdb or another target."""
     profiles = write_profiles(work_dir / "profiles")
     database = work_dir / "segments.duckdb"
     target_path = work_dir / "target"
@@ -70,23 +96,36 @@ def run_dbt(
         **os.environ,
         "DBT_PROFILES_DIR": str(profiles),
         "SEGMENTS_RAW_PATH": str(raw_path),
-        "SEGMENTS_DUCKDB_PATH": str(database),
+        # relative to the work folder, where dbt runs: the same profile in every folder
+        "SEGMENTS_DUCKDB_PATH": database.name,
         "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SEGMENTS_TARGET": target,
         **(extra_env or {}),
+        "DBT_PROJECT_DIR": str(project_dir),
     }
     args = [DBT, *command, "--target-path", str(target_path), "--log-path", str(work_dir / "logs")]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     for stale in ("run_results.json", "manifest.json"):
         (target_path / stale).unlink(missing_ok=True)
+    parse_file = target_path / PARTIAL_PARSE
+    cached_parse = _parse_cache_file({"project": str(project_dir), "target": target,
+                                      "vars": dbt_vars or {}, "env": extra_env or {}})
+    if not parse_file.exists() and cached_parse.exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copy(cached_parse, parse_file)
+    work_dir.mkdir(parents=True, exist_ok=True)
     try:
         proc = subprocess.run(
-            args, cwd=project_dir, env=env, capture_output=True, text=True, timeout=timeout
+            args, cwd=work_dir, env=env, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"dbt {' '.join(command)} took more than {timeout} s") from exc
+    if parse_file.exists():
+        partial = cached_parse.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copy(parse_file, partial)
+        os.replace(partial, cached_parse)
     # Read the artifacts now: a later invocation in the same folder replaces them.
     results_file = target_path / "run_results.json"
     manifest_file = target_path / "manifest.json"

@@ -25,12 +25,11 @@ def raw(tmp_path_factory) -> Path:
     return folder
 
 
-def _on_fresh_duckdb(command: list[str], raw: Path, work: Path, name: str) -> DbtRun:
-    """One dbt command on a DuckDB file that does not exist yet (the work folder, and so the
-    target folder with dbt's partial parse, is shared between commands)."""
-    database = work / f"{name}.duckdb"
-    assert not database.exists()
-    run = run_dbt(command, raw, work, extra_env={"SEGMENTS_DUCKDB_PATH": str(database)})
+def _on_fresh_duckdb(command: list[str], raw: Path, work: Path) -> DbtRun:
+    """One dbt command on a DuckDB file that does not exist yet (work/segments.duckdb, a folder
+    of its own; dbt_harness hands it the partial parse of the previous command)."""
+    assert not (work / "segments.duckdb").exists()
+    run = run_dbt(command, raw, work)
     assert run.returncode == 0, run.output[-6000:]
     return run
 
@@ -42,10 +41,8 @@ def _model_relations(database: Path) -> list[tuple]:
 
 
 def test_compile_docs_and_ls_succeed_on_a_fresh_duckdb_file(raw, tmp_path):
-    work = tmp_path / "work"
-
-    compiled = _on_fresh_duckdb(["compile"], raw, work, "compile")
-    assert _model_relations(work / "compile.duckdb") == []
+    compiled = _on_fresh_duckdb(["compile"], raw, tmp_path / "compile")
+    assert _model_relations(compiled.database) == []
     nodes = compiled.manifest["nodes"]
     assert sum(1 for n in nodes.values() if n["resource_type"] == "model"
                and n.get("compiled_code")) > 50
@@ -53,14 +50,14 @@ def test_compile_docs_and_ls_succeed_on_a_fresh_duckdb_file(raw, tmp_path):
     assert "stg_app__events" in nodes[REALTIME]["compiled_code"]
     assert KNOWN_BOUND not in nodes[REALTIME]["compiled_code"]
 
-    docs = _on_fresh_duckdb(["docs", "generate"], raw, work, "docs")
+    docs = _on_fresh_duckdb(["docs", "generate"], raw, tmp_path / "docs")
     assert (docs.target_path / "catalog.json").exists()
-    assert _model_relations(work / "docs.duckdb") == []
+    assert _model_relations(docs.database) == []
 
     listed = _on_fresh_duckdb(["ls", "--resource-type", "model", "--output", "name"],
-                              raw, work, "ls")
+                              raw, tmp_path / "ls")
     assert "int_realtime_events" in listed.output.split()
-    assert not (work / "ls.duckdb").exists() or _model_relations(work / "ls.duckdb") == []
+    assert not listed.database.exists() or _model_relations(listed.database) == []
 
 
 def test_the_constant_bound_is_written_once_its_table_exists(raw, tmp_path):

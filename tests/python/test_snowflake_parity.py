@@ -158,28 +158,10 @@ def test_compiled_project_parses_as_snowflake_sql(snowflake_local):
     assert "try_to_timestamp_tz" in events["compiled_code"]
 
 
-def test_a_duckdb_only_model_fails_the_check_with_its_name(snowflake_local, tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for item in ("dbt_project.yml", "models", "macros", "tests", "analyses", "docs", "seeds"):
-        source = PROJECT_DIR / item
-        if source.is_dir():
-            shutil.copytree(source, project / item, ignore=shutil.ignore_patterns("python"))
-        elif source.exists():
-            shutil.copy(source, project / item)
-    bad = project / "models" / "marts" / "duckdb_only_days.sql"
-    bad.write_text(
-        "select\n"
-        "    occurred_at + interval 1 day as next_day,\n"
-        "    list_value(event_id, user_id) as ids,\n"
-        "    epoch_ms(0) as zero_ms\n"
-        "from {{ ref('int_events_permitted') }}\n"
-    )
-    run = run_dbt(["compile", "--select", "duckdb_only_days"], snowflake_local["raw"],
-                  tmp_path / "work", target="snowflake_local", project_dir=project,
-                  extra_env=snowflake_local["env"], dbt_vars=NO_SHIMS)
-    assert run.returncode == 0, run.output[-4000:]
-    problems = [str(p) for p in check_manifest(run.target_path / "manifest.json")
+def test_a_duckdb_only_model_fails_the_check_with_its_name(python_model_manifest):
+    """A model written in DuckDB's dialect, added to a copy of the project (compiled in the
+    fixture below, with the Python models), is caught by the check, named."""
+    problems = [str(p) for p in check_manifest(python_model_manifest["manifest_path"])
                 if "duckdb_only_days" in p.node]
     assert len(problems) == 3, problems
     assert any("interval" in p for p in problems)
@@ -285,16 +267,30 @@ def _run_on_snowpark(node: dict, manifest: dict, duckdb_file: Path, work: Path) 
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+DUCKDB_ONLY_MODEL = (
+    "select\n"
+    "    occurred_at + interval 1 day as next_day,\n"
+    "    list_value(event_id, user_id) as ids,\n"
+    "    epoch_ms(0) as zero_ms\n"
+    "from {{ ref('int_events_permitted') }}\n"
+)
+
+
 @pytest.fixture(scope="module")
 def python_model_manifest(snowflake_local, tmp_path_factory):
-    """The project plus the probe model, compiled for Snowflake (shims off)."""
+    """The project plus the probe model and a DuckDB-only SQL model, compiled for Snowflake
+    (shims off): every Python model, the probe and the DuckDB-only model, in one dbt compile."""
     root = tmp_path_factory.mktemp("python_models")
     project = _copy_project(root / "project")
     (project / "models" / "marts" / "monitoring" / "snowpark_probe.py").write_text(PROBE_MODEL)
-    run = run_dbt(["compile"], snowflake_local["raw"], root / "work", target="snowflake_local",
-                  project_dir=project, extra_env=snowflake_local["env"], dbt_vars=NO_SHIMS)
+    (project / "models" / "marts" / "duckdb_only_days.sql").write_text(DUCKDB_ONLY_MODEL)
+    selected = [*snowflake_local["python_models"], "snowpark_probe", "duckdb_only_days"]
+    run = run_dbt(["compile", "--select", *selected], snowflake_local["raw"], root / "work",
+                  target="snowflake_local", project_dir=project,
+                  extra_env=snowflake_local["env"], dbt_vars=NO_SHIMS)
     assert run.returncode == 0, run.output[-4000:]
-    return run.manifest, root
+    return {"manifest": run.manifest, "manifest_path": run.target_path / "manifest.json",
+            "root": root}
 
 
 def test_snowpark_environment_has_pandas_2():
@@ -309,7 +305,7 @@ def test_snowpark_environment_has_pandas_2():
 def test_every_python_model_runs_on_snowpark(snowflake_local, python_model_manifest):
     """Each dbt Python model (the probe included) runs from the code dbt-snowflake generates,
     reading with session.table / to_pandas and writing upper-case columns."""
-    manifest, root = python_model_manifest
+    manifest, root = python_model_manifest["manifest"], python_model_manifest["root"]
     python_models = [n for n in manifest["nodes"].values()
                      if n["resource_type"] == "model" and n["language"] == "python"]
     assert "snowpark_probe" in {n["name"] for n in python_models}
@@ -335,9 +331,10 @@ def test_snowflake_local_reads_contract_files_when_no_raw_table_exists(snowflake
     _write(raw, "orders", ORDERS, "csv")
     _write(raw, "events", EVENTS, "parquet")
     dbt_vars = {"raw_schema": "NO_RAW_TABLES", "as_of": "2026-03-07"}
-    # Python models (and what reads them) cannot run on the emulator: see the fixture.
-    exclude = ["--exclude", *[f"{name}+" for name in snowflake_local["python_models"]]]
-    run = run_dbt(["build", *exclude], raw, tmp_path / "work", target="snowflake_local",
+    # staging reads the files, intermediate holds what its row-accounting tests compare with
+    # (the marts are built by the fixture, from tables)
+    run = run_dbt(["build", "--select", "staging", "intermediate"], raw, tmp_path / "work",
+                  target="snowflake_local",
                   extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "FROM_FILES"},
                   dbt_vars=dbt_vars)
     assert run.returncode == 0, run.output[-4000:]
