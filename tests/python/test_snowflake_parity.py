@@ -17,6 +17,7 @@ SMALL_ARGS = ("--customers", "120", "--days", "14", "--seed", "5", "--dirty-rate
 NO_SHIMS = {"fakesnow_shims": False}
 NO_LINEAGE_RAW = "RAW_NO_LINEAGE"
 READER = "BI_READER"
+NO_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 COMPARED_MODELS = [
     "stg_app__events", "stg_app__events_quarantine", "stg_shop__orders",
@@ -33,7 +34,9 @@ def snowflake_local(tmp_path_factory):
     root = tmp_path_factory.mktemp("snowflake_local")
     raw = root / "raw"
     generate(raw, *SMALL_ARGS, "--truth-out", str(root / "truth"))
-    duckdb_run = run_dbt(["build"], raw, root / "duckdb")
+    # the models only: the DuckDB side is what the emulator's rows are compared with (its data
+    # tests run on DuckDB in every other suite)
+    duckdb_run = run_dbt(["build", *NO_TESTS], raw, root / "duckdb")
     assert duckdb_run.returncode == 0, duckdb_run.output[-4000:]
     python_models = sorted(
         node["name"] for node in duckdb_run.manifest["nodes"].values()
@@ -325,16 +328,14 @@ def test_every_python_model_runs_on_snowpark(snowflake_local, python_model_manif
 def test_snowflake_local_reads_contract_files_when_no_raw_table_exists(snowflake_local, tmp_path):
     """Emulator-only fallback: with no raw tables, `dbt build --target snowflake_local` reads
     SEGMENTS_RAW_PATH like the DuckDB target, with the same accepted and quarantined rows."""
-    from test_contract_inputs import EVENTS, ORDERS, _write
+    from test_contract_inputs import EVENTS, ORDERS, STAGING_ONLY, _write
 
     raw = tmp_path / "raw"
     _write(raw, "orders", ORDERS, "csv")
     _write(raw, "events", EVENTS, "parquet")
     dbt_vars = {"raw_schema": "NO_RAW_TABLES", "as_of": "2026-03-07"}
-    # staging reads the files, intermediate holds what its row-accounting tests compare with
-    # (the marts are built by the fixture, from tables)
-    run = run_dbt(["build", "--select", "staging", "intermediate"], raw, tmp_path / "work",
-                  target="snowflake_local",
+    # staging reads the files (the marts are built by the fixture, from tables)
+    run = run_dbt(STAGING_ONLY, raw, tmp_path / "work", target="snowflake_local",
                   extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "FROM_FILES"},
                   dbt_vars=dbt_vars)
     assert run.returncode == 0, run.output[-4000:]
@@ -561,7 +562,9 @@ def test_grants_are_issued_for_marts_only_in_a_layered_build(snowflake_local):
     dbt_vars = {"layer_schemas_enabled": True, "reader_role": READER,
                 "landing_schema": schemas["landing"],
                 "layer_schemas": {layer: schemas[layer] for layer in LAYERS}}
-    run = run_dbt(["build", "--select", "+sessions", "+customer_rfm"], snowflake_local["raw"],
+    # models only: grants are issued by the materializations (the fixture's build tests)
+    run = run_dbt(["build", "--select", "+sessions", "+customer_rfm", *NO_TESTS],
+                  snowflake_local["raw"],
                   snowflake_local["root"] / "layered", target="snowflake_local",
                   extra_env={**snowflake_local["env"], "FAKESNOW_SCHEMA": "LAYERED"},
                   dbt_vars=dbt_vars)
