@@ -47,6 +47,9 @@ EVENTS = pd.DataFrame(
 # (source_rows_accounted_for_*) stays, the staging-to-intermediate one (rows_accounted_for_stg_*)
 # would read models not built here.
 STAGING_ONLY = ["build", "--select", "staging", "--exclude", "rows_accounted_for_stg_*"]
+# A whole build on partial data; the unit tests (fixed inputs, not this data) run in the session
+# build of conftest.py.
+NO_UNIT_TESTS = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def _write(folder: Path, table: str, frame: pd.DataFrame, fmt: str) -> None:
@@ -60,7 +63,7 @@ def _write(folder: Path, table: str, frame: pd.DataFrame, fmt: str) -> None:
 def test_only_orders_as_csv_builds(tmp_path):
     raw = tmp_path / "raw"
     _write(raw, "orders", ORDERS, "csv")
-    run = run_dbt(["build"], raw, tmp_path / "work")
+    run = run_dbt(NO_UNIT_TESTS, raw, tmp_path / "work")
     assert run.returncode == 0, run.output[-4000:]
     db = run.database
     accepted = query(db, "select order_id, status, currency, total_amount from stg_shop__orders "
@@ -92,7 +95,7 @@ def test_only_orders_as_csv_builds(tmp_path):
 def test_only_events_as_parquet_with_native_timestamps_builds(tmp_path):
     raw = tmp_path / "raw"
     _write(raw, "events", EVENTS, "parquet")
-    run = run_dbt(["build"], raw, tmp_path / "work", dbt_vars={"as_of": "2026-03-02"})
+    run = run_dbt(NO_UNIT_TESTS, raw, tmp_path / "work", dbt_vars={"as_of": "2026-03-02"})
     assert run.returncode == 0, run.output[-4000:]
     db = run.database
     rows = query(db, "select event_id, event_type, occurred_at from stg_app__events order by 1")

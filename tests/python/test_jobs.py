@@ -52,6 +52,7 @@ def job_env(work: Path, raw: Path | None = None, **extra: str) -> dict[str, str]
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SEGMENTS_TARGET": "duckdb",
         "PYTHONUNBUFFERED": "1",
+        "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "none"),  # see dbt_harness
         **extra,
     }
 
