@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import itertools
 import lzma
 import pickle
 import warnings
@@ -180,23 +181,16 @@ def _response_and_metric(scoring):
         return ((lambda model, x: model.predict(x)),
                 lambda y, answer: f1_score(y, answer, average="macro"))
     if scoring is _neg_brier:
-        return ((lambda model, x: model.predict_proba(x)[:, 1]),
-                lambda y, answer: -float(np.mean((answer - y) ** 2)))
+        return (lambda model, x: model.predict_proba(x)[:, 1]), _negative_brier_score
     raise ValueError(f"unknown scoring {scoring!r}")
 
 
-def _permutation_scores(model, x: np.ndarray, y: np.ndarray, scoring, seed: int,
-                        n_repeats: int) -> tuple[float, np.ndarray]:
-    """(baseline score, scores[feature, repeat]) of sklearn's permutation_importance, with the
-    same shuffles (one seed drawn from `seed`, each column shuffled cumulatively from a fresh
-    RandomState of it), but every shuffled copy is stacked and predicted in a few calls: a
-    boosted model pays a per-tree cost on every predict call, so one call per shuffle (what
-    sklearn does) costs ~15x more on a few thousand rows. Tree predictions are row by row, so
-    the answers and scores are the same numbers."""
-    respond, metric = _response_and_metric(scoring)
+def _shuffled_copies(x: np.ndarray, seed: int, n_repeats: int):
+    """x with one column shuffled, for every column and repeat in that order, with
+    sklearn's permutation_importance shuffles: one seed drawn from `seed`, and each column
+    shuffled cumulatively by a fresh RandomState of it."""
     n_rows, n_features = x.shape
     column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
-    copies = []
     for column in range(n_features):
         state = np.random.RandomState(column_seed)
         order = np.arange(n_rows)
@@ -206,14 +200,25 @@ def _permutation_scores(model, x: np.ndarray, y: np.ndarray, scoring, seed: int,
             shuffled = shuffled[order]
             copy = x.copy()
             copy[:, column] = shuffled
-            copies.append(copy)
-    per_call = max(1, PERMUTATION_BATCH_ROWS // max(n_rows, 1))
-    answers = []
-    for start in range(0, len(copies), per_call):
-        stacked = np.vstack(copies[start:start + per_call])
-        answers.extend(np.split(respond(model, stacked), len(copies[start:start + per_call])))
-    scores = np.array([metric(y, answer) for answer in answers], dtype="float64")
-    return metric(y, respond(model, x)), scores.reshape(n_features, n_repeats)
+            yield copy
+
+
+def _permutation_scores(model, x: np.ndarray, y: np.ndarray, scoring, seed: int,
+                        n_repeats: int) -> tuple[float, np.ndarray]:
+    """(baseline score, scores[feature, repeat]) of sklearn's permutation_importance with the
+    same shuffles, but the shuffled copies are stacked (at most PERMUTATION_BATCH_ROWS rows at a
+    time) and predicted in a few calls instead of one call per shuffle, which saves the
+    per-call overhead (measured 1.2x to 1.5x faster on the build's data). Tree predictions are
+    row by row, so the scores are the same numbers (test_supervised compares them)."""
+    respond, metric = _response_and_metric(scoring)
+    per_call = max(1, PERMUTATION_BATCH_ROWS // max(len(x), 1))
+    copies = _shuffled_copies(x, seed, n_repeats)
+    scores = []
+    while batch := list(itertools.islice(copies, per_call)):
+        answers = np.split(respond(model, np.vstack(batch)), len(batch))
+        scores.extend(metric(y, answer) for answer in answers)
+    return metric(y, respond(model, x)), np.array(scores, "float64").reshape(x.shape[1],
+                                                                               n_repeats)
 
 
 def _ranked_importances(model, x: np.ndarray, y: np.ndarray, features: list[str], scoring,
@@ -306,9 +311,13 @@ class StoredModel:
 
 # --- churn -----------------------------------------------------------------------------------
 
+def _negative_brier_score(y: np.ndarray, probability: np.ndarray) -> float:
+    return -float(np.mean((probability - y) ** 2))
+
+
 def _neg_brier(estimator, x: np.ndarray, y: np.ndarray) -> float:
     """Scorer used for drivers when the holdout has one class (AUC undefined)."""
-    return -float(np.mean((estimator.predict_proba(x)[:, 1] - y) ** 2))
+    return _negative_brier_score(y, estimator.predict_proba(x)[:, 1])
 
 
 def calibration_table(y: np.ndarray, probability: np.ndarray,

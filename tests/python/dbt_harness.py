@@ -18,6 +18,10 @@ import duckdb
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DBT = str(VENV_BIN / "dbt")
+#: dbt arguments that leave the unit tests out of a build (they check logic on fixed inputs: the
+#: session build of conftest.py runs them), and the data tests too (a build only to compare)
+NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+NO_TESTS = [*NO_UNIT_TESTS, "--exclude-resource-type", "test"]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dbt_harness import query, run_dbt, scalar
+from dbt_harness import NO_UNIT_TESTS, query, run_dbt, scalar
 
 ORDERS = pd.DataFrame(
     {
@@ -47,9 +47,8 @@ EVENTS = pd.DataFrame(
 # (source_rows_accounted_for_*) stays, the staging-to-intermediate one (rows_accounted_for_stg_*)
 # would read models not built here.
 STAGING_ONLY = ["build", "--select", "staging", "--exclude", "rows_accounted_for_stg_*"]
-# A whole build on partial data; the unit tests (fixed inputs, not this data) run in the session
-# build of conftest.py.
-NO_UNIT_TESTS = ["build", "--exclude-resource-type", "unit_test"]
+# A whole build on partial data (the unit tests run in the session build)
+WHOLE_BUILD = ["build", *NO_UNIT_TESTS]
 
 
 def _write(folder: Path, table: str, frame: pd.DataFrame, fmt: str) -> None:
@@ -63,7 +62,7 @@ def _write(folder: Path, table: str, frame: pd.DataFrame, fmt: str) -> None:
 def test_only_orders_as_csv_builds(tmp_path):
     raw = tmp_path / "raw"
     _write(raw, "orders", ORDERS, "csv")
-    run = run_dbt(NO_UNIT_TESTS, raw, tmp_path / "work")
+    run = run_dbt(WHOLE_BUILD, raw, tmp_path / "work")
     assert run.returncode == 0, run.output[-4000:]
     db = run.database
     accepted = query(db, "select order_id, status, currency, total_amount from stg_shop__orders "
@@ -95,7 +94,7 @@ def test_only_orders_as_csv_builds(tmp_path):
 def test_only_events_as_parquet_with_native_timestamps_builds(tmp_path):
     raw = tmp_path / "raw"
     _write(raw, "events", EVENTS, "parquet")
-    run = run_dbt(NO_UNIT_TESTS, raw, tmp_path / "work", dbt_vars={"as_of": "2026-03-02"})
+    run = run_dbt(WHOLE_BUILD, raw, tmp_path / "work", dbt_vars={"as_of": "2026-03-02"})
     assert run.returncode == 0, run.output[-4000:]
     db = run.database
     rows = query(db, "select event_id, event_type, occurred_at from stg_app__events order by 1")

@@ -27,17 +27,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_harness import generate, query, run_dbt
+from dbt_harness import NO_TESTS, NO_UNIT_TESTS, generate, query, run_dbt
 
 ARGS = ("--customers", "300", "--days", "30", "--seed", "3", "--dirty-rate", "0.02")
 # Size gates judge segments, not equivalence: 300 customers make small segments. The fast path
 # keeps the last daily build's as_of; batches of five days need that much future tolerance.
 # (Unit tests pin the default vars: they run in the other suites, not here.)
 VARS = {"segment_test_severity": "warn", "future_tolerance_days": 10}
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
+BUILD = ["build", *NO_UNIT_TESTS]
 # The first build and the full-refresh reference only need to be built: the data tests judge the
 # incremental side (every build after the first, and the final one).
-MODELS_ONLY = [*BUILD, "--exclude-resource-type", "test"]
+MODELS_ONLY = ["build", *NO_TESTS]
 STAGING = ["--select", "+stg_app__events", "+stg_app__events_quarantine"]
 STAGING_COMPARED = ("base_app__events_triaged", "stg_app__events", "stg_app__events_quarantine")
 VOLATILE_COLUMNS = {"fit_seconds"}  # wall-clock fit times in the model logs

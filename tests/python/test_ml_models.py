@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from dbt_harness import generate, query, run_dbt
+from dbt_harness import NO_TESTS, NO_UNIT_TESTS, generate, query, run_dbt
 from python_utils.evaluate_clusters import persona_of_persons
 
 ML_ARGS = ("--customers", "2000", "--days", "120", "--seed", "5", "--dirty-rate", "0")
@@ -69,7 +69,7 @@ def persons_with_personas(database: Path, truth: Path) -> pd.DataFrame:
     return clusters.merge(personas, on="person_id").sort_values("person_id")
 
 
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
+BUILD = ["build", *NO_UNIT_TESTS]
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +85,9 @@ def ml_demo(tmp_path_factory) -> dict:
     smaller, grown = root / "raw_95", root / "raw_grown"
     subset_raw(raw, smaller, removed, grown)
     work = root / "work"
-    # The rule segments' size gates are proven elsewhere; here only the ML gates must hold (and
-    # the unit tests run in the session build of conftest.py).
-    # the first build is the history the second matches against: its data tests add nothing
-    first = run_dbt([*BUILD, "--exclude-resource-type", "test"], smaller, work, dbt_vars=ML_VARS)
+    # The rule segments' size gates are proven elsewhere; here only the ML gates must hold. The
+    # first build is the history the second matches against: its data tests add nothing.
+    first = run_dbt(["build", *NO_TESTS], smaller, work, dbt_vars=ML_VARS)
     assert first.returncode == 0, first.output[-4000:]
     before = pd.DataFrame(query(first.database, "select person_id, cluster_id, cluster_name "
                                                 "from customer_clusters"),

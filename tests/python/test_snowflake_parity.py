@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dbt_harness import PROJECT_DIR, FakesnowServer, generate, query, run_dbt
+from dbt_harness import NO_TESTS, PROJECT_DIR, FakesnowServer, generate, query, run_dbt
 from python_utils.snowflake_dialect import check_manifest, check_sql
 from python_utils.warehouse import load_raw_folder
 
@@ -17,7 +17,6 @@ SMALL_ARGS = ("--customers", "120", "--days", "14", "--seed", "5", "--dirty-rate
 NO_SHIMS = {"fakesnow_shims": False}
 NO_LINEAGE_RAW = "RAW_NO_LINEAGE"
 READER = "BI_READER"
-NO_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 COMPARED_MODELS = [
     "stg_app__events", "stg_app__events_quarantine", "stg_shop__orders",

@@ -255,6 +255,35 @@ def test_permutation_table_ranks_the_planted_feature_first_for_a_multiclass_targ
     assert table["baseline_score"].iloc[0] > 0.9
 
 
+@pytest.mark.parametrize("scoring", ["roc_auc", "f1_macro", "neg_brier"])
+def test_batched_permutation_scores_equal_sklearns_permutation_importance(scoring, monkeypatch):
+    """The stacked predictions give sklearn's numbers exactly, across several predict batches
+    (a batch smaller than the copies) and with missing values in the features."""
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import get_scorer
+
+    from python_utils import supervised
+
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(400, 6))
+    x[rng.random_sample(x.shape) < 0.1] = np.nan
+    if scoring == "f1_macro":
+        y = np.array(["a", "b", "c"])[(np.nan_to_num(x[:, 0]) > 0).astype(int)
+                                      + (np.nan_to_num(x[:, 1]) > 1).astype(int)]
+    else:
+        y = (np.nan_to_num(x[:, 0]) + rng.normal(size=len(x)) > 0).astype(int)
+    scorer = supervised._neg_brier if scoring == "neg_brier" else scoring
+    model = supervised._classifier(42, 20).fit(x[:300], y[:300])
+    monkeypatch.setattr(supervised, "PERMUTATION_BATCH_ROWS", 250)  # 2 copies per predict call
+    baseline, scores = supervised._permutation_scores(model, x[300:], y[300:], scorer, 7, 3)
+    reference = permutation_importance(model, x[300:], y[300:], scoring=scorer, n_repeats=3,
+                                       random_state=7)
+    expected_baseline = (scorer if callable(scorer) else get_scorer(scorer))(model, x[300:],
+                                                                             y[300:])
+    assert baseline == expected_baseline
+    np.testing.assert_array_equal(baseline - scores, reference.importances)
+
+
 def test_permutation_table_with_one_class_has_zero_importance_and_no_baseline():
     frame = churn_frame(n=80).assign(is_churned=1)
     table = permutation_importance_table(frame, "is_churned", "churn", exclude=("noise_c",))
