@@ -1,5 +1,7 @@
 -- Identity graph resolved into persons: every user id and anonymous id (from events, customers
--- and orders) with the person it belongs to. Accepted links form an undirected graph whose
+-- and orders) with the person it belongs to. Accepted links (a device and a user seen on one
+-- event; two CRM records sharing an e-mail or phone key, or a reviewed merge:
+-- int_identity_customer_links) form an undirected graph whose
 -- connected components are found by min-label propagation (var identity_max_hops rounds; a data
 -- test proves convergence), so chains such as device A - user - device B collapse to one person
 -- in a single build. Components with more ids than identity_max_ids_per_person are not merged:
@@ -11,6 +13,11 @@ with
 
 links as (
     select * from {{ ref('int_identity_links') }}
+),
+
+customer_links as (
+    select * from {{ ref('int_identity_customer_links') }}
+    where rejection_reason is null
 ),
 
 -- before consent: a decision on one id covers the person its links make
@@ -68,6 +75,11 @@ edges as (
         {{ identity_node_label('user_id', 'user_id') }} as node_b
     from links
     where rejection_reason is null
+    union all
+    select
+        {{ identity_node_label('user_id', 'customer_id') }} as node_a,
+        {{ identity_node_label('user_id', 'linked_customer_id') }} as node_b
+    from customer_links
 ),
 
 -- Both directions of every accepted link, plus a self-loop per node, so that one join per round

@@ -1,8 +1,62 @@
--- Typed raw customers with row-level checks. PII is hashed here, before anything else sees it.
+-- Typed raw customers with row-level checks. PII is hashed here, before anything else sees it:
+-- the e-mail and phone match keys of the identity graph (normalised per the seeds
+-- identity_email_domains and identity_shared_email_local_parts, and to E.164) are computed and
+-- hashed in this model's CTEs; only their salted hashes and flags leave it.
 with
 
 source as (
     select * from {{ source('crm', 'customers') }}
+),
+
+email_domains as (
+    select * from {{ ref('identity_email_domains') }}
+),
+
+shared_local_parts as (
+    select * from {{ ref('identity_shared_email_local_parts') }}
+),
+
+-- raw contact values, normalised: never selected out of this model (only their hashes are).
+-- No regular expressions: replace, translate and split_part behave the same on both engines.
+contacts as (
+    select
+        source.*,
+        {{ email_local_part('source.email') }} as email_local_part,
+        {{ email_domain('source.email') }} as email_domain,
+        {{ phone_stripped('source.phone') }} as phone_stripped,
+        {{ clean_text('source.country', 'upper') }} as country_code
+    from source
+),
+
+contact_keys as (
+    select
+        contacts.*,
+        {{ email_match_key(
+            'contacts.email_local_part',
+            'coalesce(email_domains.canonical_domain, contacts.email_domain)',
+            'coalesce(email_domains.strip_dots, false)',
+            'coalesce(email_domains.strip_plus_tags, false)'
+        ) }} as email_match_key,
+        coalesce(email_domains.is_shared_domain, false) as is_shared_domain,
+        {{ phone_e164('contacts.phone_stripped', 'contacts.country_code') }} as phone_e164
+    from contacts
+    left join email_domains
+        on contacts.email_domain = email_domains.domain
+),
+
+contact_flags as (
+    select
+        contact_keys.*,
+        case
+            when contact_keys.email_match_key is not null
+                then contact_keys.is_shared_domain or shared_local_parts.local_part is not null
+        end as is_shared_email
+    from contact_keys
+    left join shared_local_parts
+        on nullif(
+            {{ dbt.split_part(dbt.split_part('contact_keys.email_match_key', "'@'", 1), "'+'", 1) }},
+            ''
+        ) = shared_local_parts.local_part
 ),
 
 typed as (
@@ -10,18 +64,22 @@ typed as (
         {{ clean_text('customer_id') }} as customer_id,
         {{ hash_pii('email') }} as email_hash,
         {{ hash_pii('phone') }} as phone_hash,
+        {{ hash_pii('email_match_key') }} as email_match_hash,
+        {{ hash_pii('phone_e164') }} as phone_match_hash,
+        coalesce(is_shared_email, false) as is_shared_email,
+        {{ hash_pii("replace(upper(trim(postal_code)), ' ', '')") }} as postal_match_hash,
         {{ clean_text('signup_at') }} as signup_at_raw,
         {{ parse_timestamp_utc('signup_at') }} as signup_at,
         {{ dbt.safe_cast('trim(birth_year)', dbt.type_int()) }} as birth_year,
         {{ clean_text('gender', 'lower') }} as gender,
-        {{ clean_text('country', 'upper') }} as country,
+        country_code as country,
         {{ clean_text('city') }} as city,
         upper(left({{ clean_text('postal_code') }}, 3)) as postal_code_prefix,
         {{ clean_text('loyalty_tier', 'lower') }} as loyalty_tier,
         {{ clean_text('acquisition_channel', 'lower') }} as acquisition_channel,
         _source_file,
         _source_row
-    from source
+    from contact_flags
 ),
 
 final as (
