@@ -28,6 +28,10 @@ persons as (
     select * from {{ ref('int_persons') }}
 ),
 
+person_customers as (
+    select * from {{ ref('int_person_customers') }}
+),
+
 customers as (
     select * from {{ ref('int_customers_permitted') }}
 ),
@@ -184,18 +188,49 @@ recorded_regions as (
     where region_rank = 1
 ),
 
-crm_regions as (
+-- The region of the person's CRM records: with several records in different regions, a region
+-- with its own defaults (consent_region_defaults: the opt-in ones) wins, then the primary
+-- record's, then the smallest customer id's, so a person is never less protected for having
+-- a second record.
+crm_record_regions as (
     select
-        persons.person_id,
+        person_customers.person_id,
+        person_customers.customer_id,
+        person_customers.is_primary_customer,
         case
             {%- for country, region in var('consent_country_regions').items() %}
             when upper(customers.country) = '{{ country }}' then '{{ region }}'
             {%- endfor %}
             else upper(customers.country)
         end as region
-    from persons
+    from person_customers
     inner join customers
-        on persons.customer_id = customers.customer_id
+        on person_customers.customer_id = customers.customer_id
+),
+
+crm_regions as (
+    select
+        person_id,
+        region
+    from (
+        select
+            person_id,
+            region,
+            row_number() over (
+                partition by person_id
+                order by
+                    case
+                        when region in ({{ sql_string_list(var('consent_region_defaults').keys() | list) }})
+                            then 0
+                        else 1
+                    end,
+                    case when is_primary_customer then 0 else 1 end,
+                    customer_id
+            ) as region_rank
+        from crm_record_regions
+        where region is not null
+    ) as ranked_crm_regions
+    where region_rank = 1
 ),
 
 person_regions as (

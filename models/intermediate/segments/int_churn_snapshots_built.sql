@@ -6,17 +6,29 @@
 --             enters a training feature, so there is no leakage.
 --   scoring:  the same features as of observation_end_at (label unknown: null).
 -- Only customers with at least one completed order before the snapshot's cutoff are included
--- (churn is about customers who have bought).
+-- (churn is about customers who have bought). A customer is a person: the orders of all its
+-- customer ids (int_person_customers) count, and customer_id is the primary one.
 with
 
+person_customers as (
+    select * from {{ ref('int_person_customers') }}
+),
+
 orders as (
-    select * from {{ ref('int_orders_permitted') }}
-    where status = 'completed' and customer_id is not null
+    select
+        person_customers.person_id,
+        permitted.order_id,
+        permitted.ordered_at,
+        permitted.total_amount
+    from {{ ref('int_orders_permitted') }} as permitted
+    inner join person_customers
+        on permitted.customer_id = person_customers.customer_id
+    where permitted.status = 'completed'
 ),
 
 sessions as (
     select * from {{ ref('int_sessions_built') }}
-    where customer_id is not null
+    where person_id is not null
 ),
 
 persons as (
@@ -46,7 +58,7 @@ snapshots as (
 order_history as (
     select
         snapshots.snapshot_kind,
-        orders.customer_id,
+        orders.person_id,
         count(distinct orders.order_id) as order_count,
         sum(orders.total_amount) as monetary_total,
         min(orders.ordered_at) as first_order_at,
@@ -64,13 +76,13 @@ order_history as (
         on snapshots.cutoff_at > orders.ordered_at
     group by
         snapshots.snapshot_kind,
-        orders.customer_id
+        orders.person_id
 ),
 
 session_history as (
     select
         snapshots.snapshot_kind,
-        sessions.customer_id,
+        sessions.person_id,
         count(*) as session_count,
         sum(
             case
@@ -95,11 +107,11 @@ session_history as (
         on snapshots.cutoff_at > sessions.started_at
     group by
         snapshots.snapshot_kind,
-        sessions.customer_id
+        sessions.person_id
 ),
 
 horizon_buyers as (
-    select distinct orders.customer_id
+    select distinct orders.person_id
     from orders
     inner join snapshots
         on
@@ -112,7 +124,7 @@ final as (
     select
         order_history.snapshot_kind,
         persons.person_id,
-        order_history.customer_id,
+        persons.customer_id,
         snapshots.cutoff_at,
         order_history.order_count,
         ln(1 + order_history.monetary_total) as log_monetary_total,
@@ -135,22 +147,22 @@ final as (
         ln(1 + coalesce(session_history.avg_engaged_seconds, 0)) as log_avg_engaged_seconds,
         case
             when order_history.snapshot_kind = 'scoring' then null
-            when horizon_buyers.customer_id is null then 1
+            when horizon_buyers.person_id is null then 1
             else 0
         end as is_churned
     from order_history
     inner join snapshots
         on order_history.snapshot_kind = snapshots.snapshot_kind
     inner join persons
-        on order_history.customer_id = persons.customer_id
+        on order_history.person_id = persons.person_id
     left join session_history
         on
             order_history.snapshot_kind = session_history.snapshot_kind
-            and order_history.customer_id = session_history.customer_id
+            and order_history.person_id = session_history.person_id
     left join horizon_buyers
         on
             order_history.snapshot_kind = 'training'
-            and order_history.customer_id = horizon_buyers.customer_id
+            and order_history.person_id = horizon_buyers.person_id
 )
 
 select * from final

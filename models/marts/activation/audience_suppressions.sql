@@ -17,8 +17,8 @@ resolved as (
     select * from {{ ref('int_identity_resolved') }}
 ),
 
-persons as (
-    select * from {{ ref('int_persons') }}
+person_customers as (
+    select * from {{ ref('int_person_customers') }}
 ),
 
 customers as (
@@ -60,16 +60,17 @@ refused_ids as (
     from refused
     where not refused.is_in_identity_graph and refused.latest_subject_id is not null
     union all
+    -- the e-mail of every CRM record of the person, not only the primary one's
     select
         customers.email_hash as subject_hash,
         'email' as id_type,
         refused.reason,
         refused.suppressed_since
     from refused
-    inner join persons
-        on refused.person_id = persons.person_id
+    inner join person_customers
+        on refused.person_id = person_customers.person_id
     inner join customers
-        on persons.customer_id = customers.customer_id
+        on person_customers.customer_id = customers.customer_id
     where customers.email_hash is not null
 ),
 

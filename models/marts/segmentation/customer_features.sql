@@ -10,6 +10,11 @@
 -- Per-person shares and per-visit means are shrunk towards the population value with
 -- var('features_prior_sessions') pseudo-visits, so a person with one or two visits (or none,
 -- e.g. without analytics consent) sits near the population instead of at an extreme.
+-- A person is one human: RFM, orders, order lines, surveys, e-mail reach and CRM attributes
+-- combine all of the person's customer ids (int_person_customers: CRM records linked by a shared
+-- e-mail or phone key, or logins on one device). CRM attributes over several records: the
+-- earliest sign-up, the highest loyalty tier, the primary record's birth year (else the
+-- smallest id's that has one).
 {%- set prior = var('features_prior_sessions') %}
 with
 
@@ -28,15 +33,25 @@ events as (
 ),
 
 rfm as (
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_person_rfm_scored') }}
+),
+
+person_customers as (
+    select * from {{ ref('int_person_customers') }}
 ),
 
 customers as (
     select * from {{ ref('int_customers_permitted') }}
 ),
 
+-- orders of all the person's customer ids, keyed by person
 orders as (
-    select * from {{ ref('int_orders_permitted') }}
+    select
+        person_customers.person_id,
+        permitted.*
+    from {{ ref('int_orders_permitted') }} as permitted
+    inner join person_customers
+        on permitted.customer_id = person_customers.customer_id
 ),
 
 order_items as (
@@ -55,8 +70,25 @@ consents as (
     select * from {{ ref('int_person_consents') }}
 ),
 
-resolved as (
-    select * from {{ ref('int_identity_resolved') }}
+-- CRM attributes per person, over all its customer records
+person_crm as (
+    select
+        person_customers.person_id,
+        min(customers.signup_at) as signup_at,
+        max(
+            case customers.loyalty_tier
+                when 'bronze' then 1 when 'silver' then 2 when 'gold' then 3
+                when 'platinum' then 4 else 0
+            end
+        ) as loyalty_level,
+        coalesce(
+            max(case when person_customers.is_primary_customer then customers.birth_year end),
+            min(customers.birth_year)
+        ) as birth_year
+    from person_customers
+    inner join customers
+        on person_customers.customer_id = customers.customer_id
+    group by person_customers.person_id
 ),
 
 observation_window as (
@@ -205,7 +237,7 @@ event_features as (
 -- analytics consent).
 order_features as (
     select
-        orders.customer_id,
+        orders.person_id,
         count(*) as orders,
         sum(
             case
@@ -229,8 +261,7 @@ order_features as (
         sum(case when promo_days.session_date is not null then 1.0 else 0.0 end) as promo_day_orders
     from orders
     left join promo_days on orders.ordered_date = promo_days.session_date
-    where orders.customer_id is not null
-    group by orders.customer_id
+    group by orders.person_id
 ),
 
 -- E-mail sends, observed as the first open of each e-mail campaign.
@@ -248,29 +279,26 @@ email_sends as (
 -- consent), both at the end of as_of (int_person_consents).
 email_reach as (
     select
-        customers.customer_id,
+        person_crm.person_id,
         count(email_sends.utm_campaign) as emails_sent
-    from customers
-    inner join resolved
-        on customers.customer_id = resolved.id_value
-            and resolved.id_type = 'user_id'
+    from person_crm
     inner join consents as marketing
-        on resolved.person_id = marketing.person_id
+        on person_crm.person_id = marketing.person_id
             and marketing.purpose = 'marketing'
             and (marketing.is_granted or marketing.decision_count > 1)
     inner join consents as analytics
-        on resolved.person_id = analytics.person_id
+        on person_crm.person_id = analytics.person_id
             and analytics.purpose = 'analytics'
             and analytics.is_granted
     inner join email_sends
-        on customers.signup_at <= email_sends.sent_at
+        on person_crm.signup_at <= email_sends.sent_at
             and (marketing.is_granted or marketing.decided_at > email_sends.sent_at)
-    group by customers.customer_id
+    group by person_crm.person_id
 ),
 
 order_item_features as (
     select
-        orders.customer_id,
+        orders.person_id,
         count(*) as order_lines,
         sum(
             case
@@ -287,13 +315,12 @@ order_item_features as (
     from orders
     inner join order_items on orders.order_id = order_items.order_id
     left join product_price_levels on order_items.product_id = product_price_levels.product_id
-    where orders.customer_id is not null
-    group by orders.customer_id
+    group by orders.person_id
 ),
 
 survey_features as (
     select
-        customer_id,
+        person_customers.person_id,
         1 as has_survey,
         max(case when answer in ('tech', 'gaming') then 1 else 0 end) as interest_tech,
         max(case when answer in ('fashion', 'beauty') then 1 else 0 end) as interest_style,
@@ -306,7 +333,9 @@ survey_features as (
         max(case when answer = 'sustainability' then 1 else 0 end) as values_sustainability,
         max(case when answer = 'convenience' then 1 else 0 end) as values_convenience
     from surveys
-    group by customer_id
+    inner join person_customers
+        on surveys.customer_id = person_customers.customer_id
+    group by person_customers.person_id
 ),
 
 combined as (
@@ -384,12 +413,9 @@ combined as (
         coalesce(rfm.monetary_total, 0) as monetary_total,
         rfm.monetary_avg,
         rfm.recency_days,
-        customers.birth_year,
-        case customers.loyalty_tier
-            when 'bronze' then 1 when 'silver' then 2 when 'gold' then 3 when 'platinum' then 4
-            else 0
-        end as loyalty_level,
-        {{ dbt.datediff('coalesce(customers.signup_at, all_activity.first_activity_at)',
+        person_crm.birth_year,
+        coalesce(person_crm.loyalty_level, 0) as loyalty_level,
+        {{ dbt.datediff('coalesce(person_crm.signup_at, all_activity.first_activity_at)',
                         'observation_window.observation_end_at', 'day') }} as tenure_days,
         survey_features.interest_tech,
         survey_features.interest_style,
@@ -407,12 +433,12 @@ combined as (
     left join session_features on persons.person_id = session_features.person_id
     left join all_activity on persons.person_id = all_activity.person_id
     left join event_features on persons.person_id = event_features.person_id
-    left join rfm on persons.customer_id = rfm.customer_id
-    left join customers on persons.customer_id = customers.customer_id
-    left join order_item_features on persons.customer_id = order_item_features.customer_id
-    left join order_features on persons.customer_id = order_features.customer_id
-    left join email_reach on persons.customer_id = email_reach.customer_id
-    left join survey_features on persons.customer_id = survey_features.customer_id
+    left join rfm on persons.person_id = rfm.person_id
+    left join person_crm on persons.person_id = person_crm.person_id
+    left join order_item_features on persons.person_id = order_item_features.person_id
+    left join order_features on persons.person_id = order_features.person_id
+    left join email_reach on persons.person_id = email_reach.person_id
+    left join survey_features on persons.person_id = survey_features.person_id
 ),
 
 -- Population values the per-person rates are shrunk towards (pooled over all web sessions,

@@ -5,6 +5,9 @@
 -- The content block follows the person's personalization consent (int_person_consents, the
 -- latest decision): without it, the default block of the seed (general_audience) with the
 -- reason no_personalization_consent. has_marketing_consent tells activation whom it may contact.
+-- A person is one human: customer_ids lists all its user ids (CRM records of one human linked by
+-- a shared e-mail or phone key), and the RFM scores combine all their orders
+-- (int_person_rfm_scored), so a CRM twin is one row here, not two.
 -- No raw PII: only ids, segments and scores.
 with
 
@@ -17,7 +20,7 @@ rules as (
 ),
 
 rfm as (
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_person_rfm_scored') }}
 ),
 
 engagement as (
@@ -48,6 +51,8 @@ final as (
     select
         persons.person_id,
         persons.customer_id,
+        persons.customer_count,
+        persons.customer_ids,
         rules.is_high_value_cart_abandoner,
         rules.is_cart_abandoner,
         rules.is_high_intent_product_viewer,
@@ -96,7 +101,7 @@ final as (
     left join rules
         on persons.person_id = rules.person_id
     left join rfm
-        on persons.customer_id = rfm.customer_id
+        on persons.person_id = rfm.person_id
     left join engagement
         on persons.person_id = engagement.person_id
     left join clusters

@@ -12,7 +12,7 @@ engagement as (
 ),
 
 rfm as (
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_person_rfm_scored') }}
 ),
 
 surveys as (
@@ -55,13 +55,13 @@ lifecycle as (
         segments.person_id,
         'lifecycle_stage' as tag_family,
         case
-            when rfm.customer_id is null then 'prospect'
+            when rfm.person_id is null then 'prospect'
             when rfm.recency_days > {{ var('rule_lapsed_after_days') }} then 'lapsed_customer'
             when rfm.purchase_days = 1 then 'new_customer'
             else 'repeat_customer'
         end as tag,
         case
-            when rfm.customer_id is null then 'no completed order yet'
+            when rfm.person_id is null then 'no completed order yet'
             else {{ dbt.concat(["'last purchase '",
                                 dbt.cast('rfm.recency_days', dbt.type_string()),
                                 "' days before as_of, '",
@@ -70,7 +70,7 @@ lifecycle as (
         end as reason
     from segments
     left join rfm
-        on segments.customer_id = rfm.customer_id
+        on segments.person_id = rfm.person_id
 ),
 
 engagement_levels as (

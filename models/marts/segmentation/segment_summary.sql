@@ -13,7 +13,7 @@ engagement as (
 ),
 
 rfm as (
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_person_rfm_scored') }}
 ),
 
 person_facts as (
@@ -30,14 +30,14 @@ person_facts as (
         coalesce(rfm.order_count, 0) as order_count,
         coalesce(engagement.session_count, 0) as session_count,
         coalesce(engagement.converting_session_count, 0) as converting_session_count,
-        case when rfm.customer_id is not null then 1 else 0 end as is_buyer,
-        case when rfm.customer_id is not null and segments.is_lapsed_customer then 1 else 0 end
+        case when rfm.person_id is not null then 1 else 0 end as is_buyer,
+        case when rfm.person_id is not null and segments.is_lapsed_customer then 1 else 0 end
             as is_churned_buyer
     from segments
     left join engagement
         on segments.person_id = engagement.person_id
     left join rfm
-        on segments.customer_id = rfm.customer_id
+        on segments.person_id = rfm.person_id
 ),
 
 memberships as (

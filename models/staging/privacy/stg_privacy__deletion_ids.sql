@@ -1,6 +1,9 @@
 -- Every id whose data must be kept out because of a deletion request, as raw ids: the requesting
--- id, the user ids seen with a requesting device, and every device seen with a requesting or
--- such a user (the person behind the request, reached through the events it left).
+-- id, the user ids seen with a requesting device, the CRM records of the same human (sharing an
+-- e-mail or phone match key under the identity guards, or a reviewed merge: the links of
+-- int_identity_customer_links, judged here on staged customers, as a deleted record is no
+-- longer a permitted one), and every device seen with any of those users (the person behind the
+-- request, reached through the events and CRM records it left).
 -- A small staging table: the privacy layer drops every row of these ids (is_deleted_subject) and
 -- hashes them into the suppression list (int_privacy_deleted_subjects), so no model downstream
 -- of staging keeps a raw id of a deleted person. Rebuilt by the fast path too (a deletion that
@@ -19,6 +22,42 @@ events as (
     select * from {{ ref('stg_app__events') }}
 ),
 
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+    where lower(customer_id) not in ({{ sql_string_list(var('identity_id_blocklist')) }})
+),
+
+decisions as (
+    select * from {{ ref('identity_match_decisions') }}
+    where decision = 'merge'
+),
+
+-- the match keys that link CRM records (the guards of int_identity_customer_links)
+customer_keys as (
+    select
+        customer_id,
+        'email' as link_type,
+        email_match_hash as match_key_hash
+    from customers
+    where email_match_hash is not null and not is_shared_email
+    union all
+    select
+        customer_id,
+        'phone' as link_type,
+        phone_match_hash as match_key_hash
+    from customers
+    where phone_match_hash is not null
+),
+
+linking_keys as (
+    select
+        link_type,
+        match_key_hash
+    from customer_keys
+    group by 1, 2
+    having count(*) between 2 and {{ var('identity_max_customers_per_match_key') }}
+),
+
 requested as (
     select
         subject_id,
@@ -28,7 +67,7 @@ requested as (
 ),
 
 -- the users of the request: a requested id itself, and the users seen with a requested device
-users as (
+request_users as (
     select
         subject_id as user_id,
         requested_at,
@@ -43,6 +82,41 @@ users as (
     inner join requested
         on events.anonymous_id = requested.subject_id
     where events.user_id is not null
+),
+
+-- the CRM records of the same human as a request user
+crm_twins as (
+    select
+        twin.customer_id as user_id,
+        request_users.requested_at,
+        'linked_identity' as matched_via
+    from request_users
+    inner join customer_keys as own
+        on request_users.user_id = own.customer_id
+    inner join linking_keys
+        on own.link_type = linking_keys.link_type
+        and own.match_key_hash = linking_keys.match_key_hash
+    inner join customer_keys as twin
+        on own.link_type = twin.link_type
+        and own.match_key_hash = twin.match_key_hash
+        and own.customer_id <> twin.customer_id
+    union all
+    select
+        case
+            when request_users.user_id = decisions.customer_id_a then decisions.customer_id_b
+            else decisions.customer_id_a
+        end as user_id,
+        request_users.requested_at,
+        'linked_identity' as matched_via
+    from request_users
+    inner join decisions
+        on request_users.user_id in (decisions.customer_id_a, decisions.customer_id_b)
+),
+
+users as (
+    select * from request_users
+    union all
+    select * from crm_twins
 ),
 
 -- every device seen with one of those users
