@@ -1,9 +1,11 @@
 """The incremental pipeline equals a full build. Events land in batches: days 1-20, then 21-25,
 then 26-30 with late events from days 21-25, a replay of 200 early rows under a new file name,
 a late identity merge (an anonymous visitor of the first batch logs in as a customer) followed by
-that visitor's cart abandonment, and a revocation: a customer withdraws analytics consent in a
+that visitor's cart abandonment, a revocation: a customer withdraws analytics consent in a
 new consent file, and a device of the first batch (no consent record of its own refuses) logs in
-as that customer only in this batch; then a run with nothing new.
+as that customer only in this batch, and a CRM merge: a new customers file holds a second record
+of a buying customer (the same e-mail in capitals, a customer id that sorts first, so the
+person's id and all its history move to the merged person); then a run with nothing new.
 
 The incremental side runs the whole project once (batch 1, the daily build), the incremental
 run (`--selector incremental`: staging, as_of and the sessions of the visitors whose events
@@ -107,11 +109,37 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
             ) to '{batches / 'revoke-c.parquet'}' (format parquet)""")
         write_login_and_cart(connection, source, device_id, revoked_id, last, "revoke",
                              batches / "revoke-device-c.parquet")
+        # The CRM twin: a buying customer with marketing consent and an e-mail that links
+        # (not a test domain), registered again under an id that sorts before its own.
+        original = connection.sql(f"""
+            select customers.customer_id
+            from read_parquet('{raw}/customers/*.parquet') as customers
+            where customers.customer_id in ({granted})
+                and customers.customer_id in (
+                    select subject_id from read_parquet('{raw}/consents/*.parquet')
+                    where purpose = 'marketing')
+                and customers.customer_id in (
+                    select customer_id from read_parquet('{raw}/orders/*.parquet')
+                    where status = 'completed')
+                and customers.customer_id not in ('{user_id}', '{revoked_id}')
+                and customers.customer_id like 'C%'
+                and customers.email like '%_@_%' and customers.email not like '%@example.%'
+                and customers.email not like '%@%@%'
+            order by customers.customer_id limit 1""").fetchall()[0][0]
+        twin = "B" + original[1:]
+        connection.execute(f"""
+            copy (
+                select * replace ('{twin}' as customer_id, upper(email) as email)
+                from read_parquet('{raw}/customers/*.parquet')
+                where customer_id = '{original}'
+                limit 1
+            ) to '{batches / 'twin-customer-c.parquet'}' (format parquet)""")
     schedule = [["part-a.parquet"], ["part-b.parquet"],
                 ["part-c.parquet", "late-b.parquet", "replay-a.parquet", "merge-c.parquet",
-                 "revoke-c.parquet", "revoke-device-c.parquet"], []]
+                 "twin-customer-c.parquet", "revoke-c.parquet", "revoke-device-c.parquet"], []]
     return schedule, {"anonymous_id": anonymous_id, "user_id": user_id,
-                      "device_id": device_id, "revoked_id": revoked_id}
+                      "device_id": device_id, "revoked_id": revoked_id,
+                      "crm_original": original, "crm_twin": twin}
 
 
 def write_login_and_cart(connection, source: str, anonymous_id: str, user_id: str, last,
@@ -139,7 +167,8 @@ def write_login_and_cart(connection, source: str, anonymous_id: str, user_id: st
 
 def land(raw: Path, batches: Path, names: list[str]) -> None:
     for name in names:
-        table = "consents" if name == "revoke-c.parquet" else "events"
+        table = {"revoke-c.parquet": "consents",
+                 "twin-customer-c.parquet": "customers"}.get(name, "events")
         shutil.copy(batches / name, raw / table / name)
 
 
@@ -327,3 +356,31 @@ def test_a_revocation_reaches_the_device_linked_only_later(batches, incremental_
         "permitted": 0, "sessions": 0, "realtime": 0}
     assert query(database, "select count(*) from int_events_sessionized "
                            f"where visitor_id in ('{device_id}', '{revoked_id}')") == [(0,)]
+
+
+def test_a_crm_twin_in_a_later_batch_moves_the_persons_history(batches, incremental_runs):
+    """A second CRM record of a buying customer lands with the third batch (the same e-mail in
+    capitals, under an id that sorts first). The next daily build links the two records: the
+    person is now labelled by the twin, so its person id changes and every row of the person's
+    history (sessions, segments) moves to the new id, while the full-refresh equality above
+    proves the incremental tables followed. The change log records the move: the old person id
+    exits every segment it held, the merged person enters them."""
+    import hashlib
+
+    original, twin = batches["merge"]["crm_original"], batches["merge"]["crm_twin"]
+    database = incremental_runs["final"].database
+    old_person = hashlib.md5(f"0{original}".encode()).hexdigest()
+    new_person = hashlib.md5(f"0{twin}".encode()).hexdigest()
+    assert person_of(database, "user_id", original) == person_of(database, "user_id", twin) == new_person
+    assert query(database, "select customer_id, customer_count, customer_ids from customer_segments "
+                           f"where person_id = '{new_person}'") == [(twin, 2, f"{twin},{original}")]
+    assert query(database, f"select count(*) from sessions where person_id = '{old_person}'") == [(0,)]
+    assert query(database, f"select count(*) from sessions where person_id = '{new_person}'")[0][0] > 0
+    # customer_rfm stays per customer id: the original's orders, under its own id
+    assert query(database, f"select count(*) from customer_rfm where customer_id = '{original}'") == [(1,)]
+    logged = current_memberships(database)
+    assert not [m for m in logged if m[0] == old_person]
+    assert [m for m in logged if m[0] == new_person]
+    exits = query(database, "select count(*) from segment_membership_changes "
+                            f"where person_id = '{old_person}' and change_type = 'exited'")[0][0]
+    assert exits > 0

@@ -24,6 +24,7 @@ COMPARED_MODELS = [
     "stg_crm__customers", "stg_crm__customers_quarantine", "stg_privacy__consents",
     "stg_privacy__consents_quarantine", "int_events_permitted", "int_orders_permitted",
     "int_customers_permitted", "int_privacy_exclusions", "int_person_consents",
+    "int_identity_customer_links", "int_person_customers",
 ]
 
 
@@ -122,7 +123,8 @@ def test_snowflake_and_duckdb_give_the_same_rows(snowflake_local, model):
     columns = [c for (c,) in query(
         duck, "select column_name from information_schema.columns "
               f"where table_name = '{model}' and table_schema = 'main'")]
-    group = next((c for c in ("reason", "exclusion_reason", "purpose", "status", "event_type")
+    group = next((c for c in ("reason", "exclusion_reason", "rejection_reason", "purpose",
+                              "status", "event_type")
                   if c in columns), None)
     select = f"select {group or 'null'} as k, count(*) from {{}}.{model} group by 1"
     duck_rows = {str(k): n for k, n in query(duck, select.format("main"))}
@@ -133,6 +135,23 @@ def test_snowflake_and_duckdb_give_the_same_rows(snowflake_local, model):
         }
     assert snow_rows == duck_rows
     assert sum(duck_rows.values()) > 0
+
+
+def test_snowflake_and_duckdb_resolve_the_same_persons(snowflake_local):
+    """The identity graph, CRM record links included, gives every id the same person on both
+    engines, and every person the same customer ids."""
+    duck = snowflake_local["duckdb"].database
+    queries = ["select id_type, id_value, person_id, customer_id from {}.int_identity_resolved",
+               "select person_id, customer_count, customer_ids from {}.int_persons"]
+    with snowflake_local["server"].connect() as connection:
+        cursor = connection.cursor()
+        for sql in queries:
+            duck_rows = {tuple(r) for r in query(duck, sql.format("main"))}
+            snow_rows = {tuple(r) for r in cursor.execute(sql.format("SEGMENTS.ANALYTICS")).fetchall()}
+            assert snow_rows == duck_rows, sql
+    linked = query(duck, "select count(*) from int_identity_customer_links "
+                         "where rejection_reason is null")[0][0]
+    assert linked > 0  # the generator's CRM twins are linked
 
 
 def test_observation_window_agrees(snowflake_local):
