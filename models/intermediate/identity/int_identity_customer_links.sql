@@ -45,7 +45,8 @@ keyed as (
         count(*) over (partition by link_type, match_key_hash) as customers_of_key,
         -- a key is shared when any of its records is a role, test or system address
         max(case when is_shared then 1 else 0 end)
-            over (partition by link_type, match_key_hash) = 1 as is_shared_key,
+            over (partition by link_type, match_key_hash)
+        = 1 as is_shared_key,
         min(case when lower(customer_id) not in ({{ blocklist }}) then customer_id end)
             over (partition by link_type, match_key_hash) as anchor_customer_id
     from match_keys
@@ -61,8 +62,8 @@ vetoed_keys as (
         on decisions.customer_id_a = side_a.customer_id
     inner join keyed as side_b
         on decisions.customer_id_b = side_b.customer_id
-        and side_a.link_type = side_b.link_type
-        and side_a.match_key_hash = side_b.match_key_hash
+            and side_a.link_type = side_b.link_type
+            and side_a.match_key_hash = side_b.match_key_hash
     where decisions.decision = 'keep_apart'
 ),
 
@@ -83,7 +84,7 @@ key_links as (
     from keyed
     left join vetoed_keys
         on keyed.link_type = vetoed_keys.link_type
-        and keyed.match_key_hash = vetoed_keys.match_key_hash
+            and keyed.match_key_hash = vetoed_keys.match_key_hash
     where keyed.customers_of_key > 1
         and keyed.customer_id <> coalesce(keyed.anchor_customer_id, '')
 ),

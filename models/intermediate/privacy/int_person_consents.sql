@@ -220,7 +220,8 @@ crm_regions as (
                 partition by person_id
                 order by
                     case
-                        when region in ({{ sql_string_list(var('consent_region_defaults').keys() | list) }})
+                        when region
+                            in ({{ sql_string_list(var('consent_region_defaults').keys() | list) }})
                             then 0
                         else 1
                     end,

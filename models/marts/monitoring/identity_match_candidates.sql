@@ -59,7 +59,7 @@ household_pairs as (
     ) as side_a
     inner join household_blocks as side_b
         on side_a.block_key = side_b.block_key
-        and side_a.customer_id < side_b.customer_id
+            and side_a.customer_id < side_b.customer_id
     where side_a.block_size <= {{ max_block }}
 ),
 
@@ -83,7 +83,7 @@ device_pairs as (
     from device_customers as side_a
     inner join device_customers as side_b
         on side_a.anonymous_id = side_b.anonymous_id
-        and side_a.customer_id < side_b.customer_id
+            and side_a.customer_id < side_b.customer_id
     where side_a.block_size <= {{ max_block }}
 ),
 
@@ -95,12 +95,12 @@ blocked_pairs as (
 
 evidence as (
     select
-        blocked_pairs.customer_id_a,
-        blocked_pairs.customer_id_b,
-        max(case when blocked_pairs.evidence = 'postal_birth_year_gender' then 1 else 0 end)
-            = 1 as has_postal_birth_year_gender,
-        max(case when blocked_pairs.evidence = 'shared_device' then 1 else 0 end)
-            = 1 as has_shared_device
+        customer_id_a,
+        customer_id_b,
+        max(case when evidence = 'postal_birth_year_gender' then 1 else 0 end)
+        = 1 as has_postal_birth_year_gender,
+        max(case when evidence = 'shared_device' then 1 else 0 end)
+        = 1 as has_shared_device
     from blocked_pairs
     group by 1, 2
 ),
@@ -115,10 +115,14 @@ scored as (
         evidence.has_shared_device,
         coalesce(customer_a.city = customer_b.city, false) as has_same_city,
         (case when evidence.has_postal_birth_year_gender
-            then {{ weights['postal_birth_year_gender'] }} else 0 end)
+                then {{ weights['postal_birth_year_gender'] }}
+            else 0
+        end)
         + (case when evidence.has_shared_device then {{ weights['shared_device'] }} else 0 end)
         + (case when coalesce(customer_a.city = customer_b.city, false)
-            then {{ weights['same_city'] }} else 0 end) as raw_score
+                then {{ weights['same_city'] }}
+            else 0
+        end) as raw_score
     from evidence
     inner join customers as customer_a
         on evidence.customer_id_a = customer_a.customer_id
@@ -152,7 +156,7 @@ final as (
     cross join observation_window
     left join decisions
         on scored.customer_id_a = decisions.customer_id_a
-        and scored.customer_id_b = decisions.customer_id_b
+            and scored.customer_id_b = decisions.customer_id_b
     where scored.raw_score >= {{ var('identity_candidate_min_score') }}
 )
 
@@ -162,10 +166,10 @@ select
     person_id_a,
     person_id_b,
     score,
-    replace(trim(evidence_raw), ' ', ',') as evidence,
     has_postal_birth_year_gender,
     has_shared_device,
     has_same_city,
     decision,
-    scored_at
+    scored_at,
+    replace(trim(evidence_raw), ' ', ',') as evidence
 from final

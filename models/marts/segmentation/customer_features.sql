@@ -47,8 +47,8 @@ customers as (
 -- orders of all the person's customer ids, keyed by person
 orders as (
     select
-        person_customers.person_id,
-        permitted.*
+        permitted.*,
+        person_customers.person_id
     from {{ ref('int_orders_permitted') }} as permitted
     inner join person_customers
         on permitted.customer_id = person_customers.customer_id
@@ -322,16 +322,16 @@ survey_features as (
     select
         person_customers.person_id,
         1 as has_survey,
-        max(case when answer in ('tech', 'gaming') then 1 else 0 end) as interest_tech,
-        max(case when answer in ('fashion', 'beauty') then 1 else 0 end) as interest_style,
-        max(case when answer in ('outdoors', 'fitness') then 1 else 0 end) as interest_active,
-        max(case when answer in ('cooking', 'home_decor', 'parenting') then 1 else 0 end)
+        max(case when surveys.answer in ('tech', 'gaming') then 1 else 0 end) as interest_tech,
+        max(case when surveys.answer in ('fashion', 'beauty') then 1 else 0 end) as interest_style,
+        max(case when surveys.answer in ('outdoors', 'fitness') then 1 else 0 end) as interest_active,
+        max(case when surveys.answer in ('cooking', 'home_decor', 'parenting') then 1 else 0 end)
             as interest_home,
-        max(case when answer = 'reading' then 1 else 0 end) as interest_reading,
-        max(case when answer = 'price' then 1 else 0 end) as values_price,
-        max(case when answer = 'quality' then 1 else 0 end) as values_quality,
-        max(case when answer = 'sustainability' then 1 else 0 end) as values_sustainability,
-        max(case when answer = 'convenience' then 1 else 0 end) as values_convenience
+        max(case when surveys.answer = 'reading' then 1 else 0 end) as interest_reading,
+        max(case when surveys.answer = 'price' then 1 else 0 end) as values_price,
+        max(case when surveys.answer = 'quality' then 1 else 0 end) as values_quality,
+        max(case when surveys.answer = 'sustainability' then 1 else 0 end) as values_sustainability,
+        max(case when surveys.answer = 'convenience' then 1 else 0 end) as values_convenience
     from surveys
     inner join person_customers
         on surveys.customer_id = person_customers.customer_id

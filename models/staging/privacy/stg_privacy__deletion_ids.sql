@@ -95,11 +95,11 @@ crm_twins as (
         on request_users.user_id = own.customer_id
     inner join linking_keys
         on own.link_type = linking_keys.link_type
-        and own.match_key_hash = linking_keys.match_key_hash
+            and own.match_key_hash = linking_keys.match_key_hash
     inner join customer_keys as twin
         on own.link_type = twin.link_type
-        and own.match_key_hash = twin.match_key_hash
-        and own.customer_id <> twin.customer_id
+            and own.match_key_hash = twin.match_key_hash
+            and own.customer_id <> twin.customer_id
     union all
     select
         case

@@ -20,7 +20,7 @@ shared_local_parts as (
 -- No regular expressions: replace, translate and split_part behave the same on both engines.
 contacts as (
     select
-        source.*,
+        *,
         {{ email_local_part('source.email') }} as email_local_part,
         {{ email_domain('source.email') }} as email_domain,
         {{ phone_stripped('source.phone') }} as phone_stripped,
@@ -54,9 +54,9 @@ contact_flags as (
     from contact_keys
     left join shared_local_parts
         on nullif(
-            {{ dbt.split_part(dbt.split_part('contact_keys.email_match_key', "'@'", 1), "'+'", 1) }},
-            ''
-        ) = shared_local_parts.local_part
+                {{ dbt.split_part(dbt.split_part('contact_keys.email_match_key', "'@'", 1), "'+'", 1) }},
+                ''
+            ) = shared_local_parts.local_part
 ),
 
 typed as (
