@@ -22,40 +22,106 @@ events as (
     select * from {{ ref('stg_app__events') }}
 ),
 
+observation_window as (
+    select * from {{ ref('stg_observation_window') }}
+),
+
+-- the CRM records the identity graph may link (int_customers_permitted before deletions)
 customers as (
-    select * from {{ ref('stg_crm__customers') }}
-    where lower(customer_id) not in ({{ sql_string_list(var('identity_id_blocklist')) }})
+    select customers.*
+    from {{ ref('stg_crm__customers') }} as customers
+    cross join observation_window
+    where customers.signup_at < observation_window.observation_end_at
 ),
 
 decisions as (
     select * from {{ ref('identity_match_decisions') }}
-    where decision = 'merge'
 ),
 
--- the match keys that link CRM records (the guards of int_identity_customer_links)
+-- the match keys that link CRM records, under the guards of int_identity_customer_links: not a
+-- shared address, 2 to identity_max_customers_per_match_key records (blocklisted ones count),
+-- no reviewed keep_apart pair on the key
 customer_keys as (
     select
         customer_id,
         'email' as link_type,
-        email_match_hash as match_key_hash
+        email_match_hash as match_key_hash,
+        is_shared_email as is_shared
     from customers
-    where email_match_hash is not null and not is_shared_email
+    where email_match_hash is not null
     union all
     select
         customer_id,
         'phone' as link_type,
-        phone_match_hash as match_key_hash
+        phone_match_hash as match_key_hash,
+        false as is_shared
     from customers
     where phone_match_hash is not null
 ),
 
+vetoed_keys as (
+    select distinct
+        side_a.link_type,
+        side_a.match_key_hash
+    from decisions
+    inner join customer_keys as side_a
+        on decisions.customer_id_a = side_a.customer_id
+    inner join customer_keys as side_b
+        on decisions.customer_id_b = side_b.customer_id
+            and side_a.link_type = side_b.link_type
+            and side_a.match_key_hash = side_b.match_key_hash
+    where decisions.decision = 'keep_apart'
+),
+
 linking_keys as (
     select
-        link_type,
-        match_key_hash
+        customer_keys.link_type,
+        customer_keys.match_key_hash
     from customer_keys
+    left join vetoed_keys
+        on customer_keys.link_type = vetoed_keys.link_type
+            and customer_keys.match_key_hash = vetoed_keys.match_key_hash
+    where vetoed_keys.match_key_hash is null
     group by 1, 2
     having count(*) between 2 and {{ var('identity_max_customers_per_match_key') }}
+        and max(case when customer_keys.is_shared then 1 else 0 end) = 0
+),
+
+-- both directions of every CRM link between two non-blocklisted records
+crm_edges as (
+    select
+        own.customer_id,
+        twin.customer_id as linked_customer_id
+    from customer_keys as own
+    inner join linking_keys
+        on own.link_type = linking_keys.link_type
+            and own.match_key_hash = linking_keys.match_key_hash
+    inner join customer_keys as twin
+        on own.link_type = twin.link_type
+            and own.match_key_hash = twin.match_key_hash
+            and own.customer_id <> twin.customer_id
+    union all
+    select
+        customer_id_a as customer_id,
+        customer_id_b as linked_customer_id
+    from decisions
+    where decision = 'merge'
+    union all
+    select
+        customer_id_b as customer_id,
+        customer_id_a as linked_customer_id
+    from decisions
+    where decision = 'merge'
+),
+
+crm_links as (
+    select distinct
+        customer_id,
+        linked_customer_id
+    from crm_edges
+    where lower(customer_id) not in ({{ sql_string_list(var('identity_id_blocklist')) }})
+        and lower(linked_customer_id)
+        not in ({{ sql_string_list(var('identity_id_blocklist')) }})
 ),
 
 requested as (
@@ -84,33 +150,41 @@ request_users as (
     where events.user_id is not null
 ),
 
--- the CRM records of the same human as a request user
+-- the CRM records of the same human as a request user: every record its CRM links reach, in up
+-- to identity_max_hops steps (a twin of a twin is the same human too)
+reach_0 as (
+    select
+        user_id,
+        requested_at
+    from request_users
+),
+-- noqa: disable=LT02
+{% for hop in range(1, var('identity_max_hops') | int + 1) %}
+reach_{{ hop }} as (
+    select
+        user_id,
+        min(requested_at) as requested_at
+    from (
+        select * from reach_{{ hop - 1 }}
+        union all
+        select
+            crm_links.linked_customer_id as user_id,
+            reach_{{ hop - 1 }}.requested_at
+        from reach_{{ hop - 1 }}
+        inner join crm_links
+            on reach_{{ hop - 1 }}.user_id = crm_links.customer_id
+    ) as reached
+    group by user_id
+),
+{% endfor %}
+-- noqa: enable=LT02
+
 crm_twins as (
     select
-        twin.customer_id as user_id,
-        request_users.requested_at,
+        user_id,
+        requested_at,
         'linked_identity' as matched_via
-    from request_users
-    inner join customer_keys as own
-        on request_users.user_id = own.customer_id
-    inner join linking_keys
-        on own.link_type = linking_keys.link_type
-            and own.match_key_hash = linking_keys.match_key_hash
-    inner join customer_keys as twin
-        on own.link_type = twin.link_type
-            and own.match_key_hash = twin.match_key_hash
-            and own.customer_id <> twin.customer_id
-    union all
-    select
-        case
-            when request_users.user_id = decisions.customer_id_a then decisions.customer_id_b
-            else decisions.customer_id_a
-        end as user_id,
-        request_users.requested_at,
-        'linked_identity' as matched_via
-    from request_users
-    inner join decisions
-        on request_users.user_id in (decisions.customer_id_a, decisions.customer_id_b)
+    from reach_{{ var('identity_max_hops') | int }}
 ),
 
 users as (
