@@ -50,12 +50,14 @@ def _run(args: list[str], log: Path, env: dict | None = None) -> tuple[float, fl
     return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def run_baseline(raw: str, as_of: str, database: str) -> None:
+def run_baseline(raw: str, as_of: str, database: str,
+                 seeds: str = str(PROJECT_DIR / "seeds")) -> None:
     """Run python_utils/sql/baseline.sql on the raw folder into a DuckDB file (its own process in
-    the bench, so its time and peak memory are its own; the tests call it directly)."""
+    the bench, so its time and peak memory are its own; the tests call it directly). It reads the
+    identity seeds (CRM match-key rules, reviewed decisions) from the project's seeds folder."""
     import duckdb
 
-    script = BASELINE_SQL.read_text().format(raw=raw, as_of=as_of)
+    script = BASELINE_SQL.read_text().format(raw=raw, as_of=as_of, seeds=seeds)
     with duckdb.connect(database) as connection:
         connection.execute(script)
 

@@ -1,13 +1,25 @@
 -- Hand-written DuckDB baseline that computes the SAME rows as the dbt marts `sessions`,
 -- `customer_rfm` and `customer_engagement` (all columns, same names) straight from the raw
--- Parquet files, with the project's default variables. Unlike baseline.sql it keeps every rule
--- that changes output rows: typing and UTC parsing, row validity, the future cutoff, replay
--- dedupe (first by time, then file order), deletion exclusions, identity stitching (before
--- consent), person-level analytics consent with region defaults, sessions, RFM and engagement.
+-- Parquet files, with the project's default variables. It keeps every rule that changes output
+-- rows: typing and UTC parsing, row validity, the future cutoff, replay dedupe (first by time,
+-- then file order), deletion exclusions (reaching a requested user's CRM twins and their
+-- devices), identity stitching (before consent) with CRM record links on e-mail and phone match
+-- keys, person-level analytics consent with region defaults (the strictest region of a person's
+-- CRM records), sessions, RFM and engagement.
 -- It keeps nothing the outputs do not need (no quarantine, no reasons, no row accounting, no
--- tests, no purposes other than analytics beyond the region they record).
+-- tests, no refused-link reports, no PII hashes: the normalised keys themselves are compared,
+-- which links the same records as their salted hashes; no purposes other than analytics beyond
+-- the region they record).
 -- Placeholders (Python str.format): {raw} = raw folder, {as_of} = 'YYYY-MM-DD' (inclusive last
--- day). Project defaults from dbt_project.yml are hard-coded as literals, marked "var:".
+-- day), {seeds} = the project's seeds folder. Project defaults from dbt_project.yml are
+-- hard-coded as literals, marked "var:", as is the seed rfm_segment_map. The
+-- three identity seeds are read from {seeds} instead (read_csv, marked "seed:"): the e-mail
+-- provider rules and role local parts are lists the project expects to be edited, and the
+-- reviewed decisions (identity_match_decisions, empty in the demo) are data reviewers keep
+-- adding to, so a hard-coded copy would drift from the models without failing.
+-- E-mail and phone keys are normalised with DuckDB regular expressions (the models use
+-- replace/split_part/translate for Snowflake portability): an independent implementation of the
+-- same rules.
 -- Reads *.parquet only (the contract also allows *.csv) and expects the optional tables
 -- consents, deletion_requests and products to be present.
 -- Numbers and timestamps go through varchar first, exactly as the landing views cast them.
@@ -86,9 +98,127 @@ where rowid in (
         partition by event_id order by occurred_at, filename, file_row_number) > 1
 );
 
+-- stg_crm__customers (base_crm__customers + triage_rows): per customer_id the first valid row
+-- not after the future cutoff by signup_at, then file order, with its match keys:
+-- e-mail: trimmed, lower case, exactly one '@' with text on both sides; a listed provider's
+-- domain becomes its canonical domain, its '+tag' (from the first '+') and the dots of the local
+-- part go when the provider ignores them (no key if the local part empties); shared when the
+-- provider is a shared (test) domain or the local part before any '+' is a role, test or system
+-- mailbox (seed: identity_email_domains, identity_shared_email_local_parts).
+-- phone: trimmed, '(0)' and the separators space - . ( ) / removed; '+' kept, '00' -> '+', one
+-- trunk '0' -> '+' calling code, bare digits -> '+' calling code; the calling code of the
+-- row's country, else US (var: identity_phone_calling_codes, identity_phone_default_country);
+-- valid with 8 to 15 digits not starting with 0 (var: identity_phone_min/max_digits).
+create or replace temp table staged_customers as
+with typed as (
+    select
+        nullif(trim(customer_id), '') as customer_id,
+        timezone('UTC', try_cast(trim(cast(signup_at as varchar)) as timestamptz)) as signup_at,
+        upper(nullif(trim(country), '')) as country,
+        nullif(lower(trim(email)), '') as email,
+        nullif(regexp_replace(replace(trim(phone), '(0)', ''), '[ ./()-]', '', 'g'), '')
+            as phone,
+        filename,
+        file_row_number
+    from read_parquet('{raw}/customers/*.parquet', union_by_name = true, filename = true,
+                      file_row_number = true)
+),
+accepted as (
+    select * exclude (filename, file_row_number)
+    from typed
+    where customer_id is not null and signup_at is not null
+        and signup_at <= timestamp '{as_of}' + interval 2 day
+    qualify row_number() over (
+        partition by customer_id order by signup_at, filename, file_row_number) = 1
+),
+-- seed: identity_email_domains
+email_domains as (
+    select *
+    from read_csv('{seeds}/identity_email_domains.csv', header = true, auto_detect = false,
+                  columns = {{'domain': 'varchar', 'canonical_domain': 'varchar',
+                              'strip_dots': 'boolean', 'strip_plus_tags': 'boolean',
+                              'is_shared_domain': 'boolean', 'description': 'varchar'}})
+),
+-- seed: identity_shared_email_local_parts
+shared_local_parts as (
+    select local_part
+    from read_csv('{seeds}/identity_shared_email_local_parts.csv', header = true,
+                  auto_detect = false,
+                  columns = {{'local_part': 'varchar', 'category': 'varchar',
+                              'description': 'varchar'}})
+),
+email_parts as (
+    select
+        accepted.*,
+        nullif(regexp_extract(accepted.email, '^([^@]+)@([^@]+)$', 1), '') as local_part,
+        nullif(regexp_extract(accepted.email, '^([^@]+)@([^@]+)$', 2), '') as domain
+    from accepted
+),
+email_keys as (
+    select
+        email_parts.*,
+        coalesce(email_domains.canonical_domain, email_parts.domain) as key_domain,
+        coalesce(email_domains.is_shared_domain, false) as is_shared_domain,
+        -- the local part up to the first '+' when the provider delivers +tags, without its dots
+        -- when the provider ignores them
+        nullif(
+            case
+                when email_domains.strip_dots
+                    then replace(
+                        case
+                            when email_domains.strip_plus_tags
+                                then regexp_extract(email_parts.local_part, '^[^+]*')
+                            else email_parts.local_part
+                        end, '.', '')
+                when email_domains.strip_plus_tags
+                    then regexp_extract(email_parts.local_part, '^[^+]*')
+                else email_parts.local_part
+            end, '') as key_local_part
+    from email_parts
+    left join email_domains on email_parts.domain = email_domains.domain
+),
+keyed as (
+    select
+        customer_id,
+        signup_at,
+        country,
+        case when key_local_part is not null then key_local_part || '@' || key_domain end
+            as email_key,
+        is_shared_domain,
+        -- the calling code (var: identity_phone_calling_codes, default country US)
+        case
+            when starts_with(phone, '+') then phone
+            when starts_with(phone, '00') then '+' || substr(phone, 3)
+            else '+' || case country
+                    when 'US' then '1' when 'CA' then '1' when 'GB' then '44' when 'DE' then '49'
+                    when 'FR' then '33' when 'NL' then '31' when 'ES' then '34' when 'IT' then '39'
+                    when 'SE' then '46' when 'AU' then '61' else '1'
+                end || (case when starts_with(phone, '0') then substr(phone, 2) else phone end)
+        end as phone_prefixed
+    from email_keys
+)
+select
+    customer_id,
+    signup_at,
+    country,
+    -- compared as hash_pii compares them: trimmed, lower case (a no-op unless a seed's canonical
+    -- domain is not)
+    lower(trim(email_key)) as email_key,
+    email_key is not null and (
+        is_shared_domain
+        or regexp_extract(email_key, '^[^+@]*') in (select local_part from shared_local_parts)
+    ) as is_shared_email,
+    case
+        when regexp_full_match(phone_prefixed, '\+[1-9][0-9]{{7,14}}') then phone_prefixed
+    end as phone_key
+from keyed;
+
 -- stg_privacy__deletion_ids: the ids of valid deletion requests (never cut off as future), the
--- user ids seen with a requested device, and every device seen with a requested id or such a
--- user, on any accepted event (events after as_of included).
+-- user ids seen with a requested device, the CRM twins of those users (the other staged,
+-- not blocklisted records sharing a linking key with one: a phone key, or an e-mail key that is
+-- not shared on that record, of 2 to 3 such records (var: identity_max_customers_per_match_key);
+-- or the other id of a reviewed merge), and every device seen with a requested id or any of
+-- those users, on any accepted event (events after as_of included).
 create or replace temp table deleted_ids as
 with requested as (
     select distinct nullif(trim(subject_id), '') as subject_id
@@ -96,11 +226,52 @@ with requested as (
     where nullif(trim(subject_id), '') is not null
         and try_cast(trim(cast(requested_at as varchar)) as timestamptz) is not null
 ),
-users as (
+request_users as (
     select subject_id as user_id from requested
     union
     select ev.user_id from ev inner join requested on ev.anonymous_id = requested.subject_id
     where ev.user_id is not null
+),
+staged_keys as (
+    select customer_id, 'email' as key_type, email_key as match_key
+    from staged_customers
+    where email_key is not null and not is_shared_email
+    union all
+    select customer_id, 'phone', phone_key
+    from staged_customers
+    where phone_key is not null
+),
+linking_keys as (
+    select *
+    from staged_keys
+    where lower(customer_id) not in (
+        '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test')
+    qualify count(*) over (partition by key_type, match_key) between 2 and 3
+),
+-- seed: identity_match_decisions
+merges as (
+    select customer_id_a, customer_id_b
+    from read_csv('{seeds}/identity_match_decisions.csv', header = true, auto_detect = false,
+                  columns = {{'customer_id_a': 'varchar', 'customer_id_b': 'varchar',
+                              'decision': 'varchar', 'reviewed_at': 'varchar',
+                              'reviewed_by': 'varchar', 'note': 'varchar'}})
+    -- (a null id would match nothing in the models either)
+    where decision = 'merge' and customer_id_a is not null and customer_id_b is not null
+),
+users as (
+    select user_id from request_users
+    union
+    select twin.customer_id
+    from request_users
+    inner join linking_keys as own on request_users.user_id = own.customer_id
+    inner join linking_keys as twin
+        on own.key_type = twin.key_type and own.match_key = twin.match_key
+    union
+    select merges.customer_id_b
+    from merges inner join request_users on merges.customer_id_a = request_users.user_id
+    union
+    select merges.customer_id_a
+    from merges inner join request_users on merges.customer_id_b = request_users.user_id
 )
 select user_id as subject_id from users
 union
@@ -145,33 +316,21 @@ from accepted
 anti join deleted_ids on accepted.customer_id = deleted_ids.subject_id
 where accepted.ordered_at < timestamp '{as_of}' + interval 1 day;
 
--- int_customers_permitted (stg_crm__customers + privacy): per customer_id the first valid row not
--- after the future cutoff by signup_at, then file order; signed up before the end of as_of, not
--- deleted. Its country gives the person's region when no consent records one.
+-- int_customers_permitted (stg_crm__customers + privacy): the staged customers signed up before
+-- the end of as_of, not deleted. Their country gives the person's region when no consent records
+-- one; their match keys link CRM records in the identity graph.
 create or replace temp table customers as
-select customer_id, country
-from (
-    select
-        nullif(trim(customer_id), '') as customer_id,
-        timezone('UTC', try_cast(trim(cast(signup_at as varchar)) as timestamptz)) as signup_at,
-        upper(nullif(trim(country), '')) as country,
-        filename,
-        file_row_number
-    from read_parquet('{raw}/customers/*.parquet', union_by_name = true, filename = true,
-                      file_row_number = true)
-)
-where customer_id is not null and signup_at is not null
-    and signup_at <= timestamp '{as_of}' + interval 2 day
-qualify row_number() over (
-        partition by customer_id order by signup_at, filename, file_row_number) = 1
-    and signup_at < timestamp '{as_of}' + interval 1 day
+select *
+from staged_customers
+where signup_at < timestamp '{as_of}' + interval 1 day
     and customer_id not in (select subject_id from deleted_ids);
 
 -- int_identity_resolved. Nodes: user ids and anonymous ids of the events above, permitted
 -- customers and customers of permitted orders, minus blocklisted values; labels '0'||user,
 -- '1'||anonymous so a component's smallest label is its smallest user id. Edges: the
 -- anonymous/user pairs of those events, unless blocklisted or the anonymous id has more
--- than 3 users (var: identity_id_blocklist, identity_max_users_per_anonymous_id).
+-- than 3 users (var: identity_id_blocklist, identity_max_users_per_anonymous_id), and the
+-- accepted CRM record links (int_identity_customer_links, below).
 create or replace temp table id_pairs as
 select distinct anonymous_id, user_id from ev;
 
@@ -201,6 +360,73 @@ where users_of_anonymous_id <= 3
     and lower(anonymous_id) not in (
         '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test')
     and lower(user_id) not in (
+        '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test');
+
+-- int_identity_customer_links (accepted): the permitted customers sharing an e-mail or phone key
+-- link as a star, every record to the key's smallest not blocklisted customer id, unless the
+-- record is blocklisted, any record of the key has a shared e-mail (role, test or system
+-- address, shared domain), the key has more than 3 records, blocklisted ones included (var:
+-- identity_max_customers_per_match_key), or a reviewed keep_apart pair shares the key; and the
+-- reviewed merges of two permitted, not blocklisted customers (seed: identity_match_decisions).
+insert into id_edges
+with decisions as (
+    select customer_id_a, customer_id_b, decision
+    from read_csv('{seeds}/identity_match_decisions.csv', header = true, auto_detect = false,
+                  columns = {{'customer_id_a': 'varchar', 'customer_id_b': 'varchar',
+                              'decision': 'varchar', 'reviewed_at': 'varchar',
+                              'reviewed_by': 'varchar', 'note': 'varchar'}})
+),
+record_keys as (
+    select customer_id, 'email' as key_type, email_key as match_key, is_shared_email as is_shared
+    from customers
+    where email_key is not null
+    union all
+    select customer_id, 'phone', phone_key, false
+    from customers
+    where phone_key is not null
+),
+key_groups as (
+    select
+        key_type,
+        match_key,
+        count(*) as records,
+        bool_or(is_shared) as is_shared,
+        min(customer_id) filter (where lower(customer_id) not in (
+            '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test'))
+            as anchor
+    from record_keys
+    group by 1, 2
+),
+vetoed_keys as (
+    select distinct side_a.key_type, side_a.match_key
+    from decisions
+    inner join record_keys as side_a on decisions.customer_id_a = side_a.customer_id
+    inner join record_keys as side_b
+        on decisions.customer_id_b = side_b.customer_id
+        and side_a.key_type = side_b.key_type and side_a.match_key = side_b.match_key
+    where decisions.decision = 'keep_apart'
+)
+select '0' || record_keys.customer_id, '0' || key_groups.anchor
+from record_keys
+inner join key_groups using (key_type, match_key)
+where key_groups.records between 2 and 3
+    and not key_groups.is_shared
+    and record_keys.customer_id <> key_groups.anchor
+    and lower(record_keys.customer_id) not in (
+        '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test')
+    and not exists (
+        select 1 from vetoed_keys
+        where vetoed_keys.key_type = record_keys.key_type
+            and vetoed_keys.match_key = record_keys.match_key)
+union all
+select '0' || decisions.customer_id_b, '0' || decisions.customer_id_a
+from decisions
+where decisions.decision = 'merge'
+    and decisions.customer_id_a in (select customer_id from customers)
+    and decisions.customer_id_b in (select customer_id from customers)
+    and lower(decisions.customer_id_a) not in (
+        '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test')
+    and lower(decisions.customer_id_b) not in (
         '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test');
 
 -- Min-label propagation, exactly 12 rounds (var: identity_max_hops) over the linked nodes (an
@@ -251,10 +477,10 @@ from person_labels;
 -- person, the latest analytics decision recorded before the end of as_of on any of its ids (a
 -- consent subject matches the graph's ids of either kind), a refusal winning a tie; without one
 -- the default of the person's region: the region of its latest consent with a region before the
--- end of as_of (any purpose; consent_decision_order, then region), else its CRM country mapped
--- to a region. Consents: valid, not after the future cutoff, one row per subject, purpose and
--- recorded_at (the refusal, then file order). Deleted and blocklisted subjects are no graph ids,
--- so the inner join to the graph drops them.
+-- end of as_of (any purpose; consent_decision_order, then region), else the region of its CRM
+-- records' countries (crm_regions below). Consents: valid, not after the future cutoff, one row
+-- per subject, purpose and recorded_at (the refusal, then file order). Deleted and blocklisted
+-- subjects are no graph ids, so the inner join to the graph drops them.
 create or replace temp table refused_persons as
 with consents as (
     select
@@ -307,21 +533,34 @@ recorded_regions as (
         order by recorded_at desc, is_granted, subject_id, filename desc, file_row_number desc,
             region) = 1
 ),
--- var: consent_country_regions
+-- var: consent_country_regions. The region of the person's CRM records (every user id of the
+-- person that is a permitted customer): a region with its own defaults (EU, UK) first, then the
+-- primary record's (the person's customer id), then the smallest customer id's.
 crm_regions as (
-    select distinct
-        id_resolved.person_id,
-        case
-            when customers.country in ('AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR',
-                                       'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL',
-                                       'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO')
-                then 'EU'
-            when customers.country = 'GB' then 'UK'
-            else customers.country
-        end as region
-    from id_resolved
-    inner join customers on id_resolved.customer_id = customers.customer_id
-    where id_resolved.is_user and id_resolved.id_value = id_resolved.customer_id
+    select person_id, region
+    from (
+        select
+            id_resolved.person_id,
+            id_resolved.id_value,
+            id_resolved.id_value = id_resolved.customer_id as is_primary,
+            case
+                when customers.country in ('AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI',
+                                           'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU',
+                                           'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE',
+                                           'IS', 'LI', 'NO')
+                    then 'EU'
+                when customers.country = 'GB' then 'UK'
+                else customers.country
+            end as region
+        from id_resolved
+        inner join customers on id_resolved.id_value = customers.customer_id
+        where id_resolved.is_user
+    )
+    where region is not null
+    qualify row_number() over (
+        partition by person_id
+        -- var: consent_region_defaults (the regions with their own defaults)
+        order by region in ('EU', 'UK') desc, is_primary desc, id_value) = 1
 ),
 persons as (
     select
