@@ -214,13 +214,14 @@ select
 from keyed;
 
 -- stg_privacy__deletion_ids: the ids of valid deletion requests (never cut off as future), the
--- user ids seen with a requested device, the CRM twins of those users (the other staged,
--- not blocklisted records sharing a linking key with one: a phone key, or an e-mail key that is
--- not shared on that record, of 2 to 3 such records (var: identity_max_customers_per_match_key);
--- or the other id of a reviewed merge), and every device seen with a requested id or any of
--- those users, on any accepted event (events after as_of included).
+-- user ids seen with a requested device, every CRM record those users' CRM links reach (any
+-- number of steps; a link: two staged records signed up before the end of as_of sharing a key
+-- of 2 to 3 records (var: identity_max_customers_per_match_key; blocklisted records count) with
+-- no shared-address record on it and no reviewed keep_apart pair on it, or a reviewed merge;
+-- blocklisted ids never link), and every device seen with a requested id or any of those
+-- users, on any accepted event (events after as_of included).
 create or replace temp table deleted_ids as
-with requested as (
+with recursive requested as (
     select distinct nullif(trim(subject_id), '') as subject_id
     from read_parquet('{raw}/deletion_requests/*.parquet', union_by_name = true)
     where nullif(trim(subject_id), '') is not null
@@ -232,46 +233,66 @@ request_users as (
     select ev.user_id from ev inner join requested on ev.anonymous_id = requested.subject_id
     where ev.user_id is not null
 ),
-staged_keys as (
-    select customer_id, 'email' as key_type, email_key as match_key
-    from staged_customers
-    where email_key is not null and not is_shared_email
-    union all
-    select customer_id, 'phone', phone_key
-    from staged_customers
-    where phone_key is not null
-),
-linking_keys as (
-    select *
-    from staged_keys
-    where lower(customer_id) not in (
-        '0', '-1', 'null', 'none', 'undefined', 'unknown', 'anonymous', 'guest', 'test')
-    qualify count(*) over (partition by key_type, match_key) between 2 and 3
-),
 -- seed: identity_match_decisions
-merges as (
-    select customer_id_a, customer_id_b
+decisions as (
+    select customer_id_a, customer_id_b, decision
     from read_csv('{seeds}/identity_match_decisions.csv', header = true, auto_detect = false,
                   columns = {{'customer_id_a': 'varchar', 'customer_id_b': 'varchar',
                               'decision': 'varchar', 'reviewed_at': 'varchar',
                               'reviewed_by': 'varchar', 'note': 'varchar'}})
     -- (a null id would match nothing in the models either)
-    where decision = 'merge' and customer_id_a is not null and customer_id_b is not null
+    where customer_id_a is not null and customer_id_b is not null
 ),
-users as (
-    select user_id from request_users
-    union
-    select twin.customer_id
-    from request_users
-    inner join linking_keys as own on request_users.user_id = own.customer_id
-    inner join linking_keys as twin
+staged_keys as (
+    select customer_id, 'email' as key_type, email_key as match_key, is_shared_email as is_shared
+    from staged_customers
+    where email_key is not null and signup_at < timestamp '{as_of}' + interval 1 day
+    union all
+    select customer_id, 'phone', phone_key, false
+    from staged_customers
+    where phone_key is not null and signup_at < timestamp '{as_of}' + interval 1 day
+),
+vetoed as (
+    select distinct a.key_type, a.match_key
+    from decisions
+    inner join staged_keys as a on decisions.customer_id_a = a.customer_id
+    inner join staged_keys as b
+        on decisions.customer_id_b = b.customer_id
+        and a.key_type = b.key_type and a.match_key = b.match_key
+    where decisions.decision = 'keep_apart'
+),
+linking_keys as (
+    select key_type, match_key
+    from staged_keys
+    where (key_type, match_key) not in (select (key_type, match_key) from vetoed)
+    group by all
+    having count(*) between 2 and 3 and not bool_or(is_shared)
+),
+blocklist(id) as (
+    values ('0'), ('-1'), ('null'), ('none'), ('undefined'), ('unknown'), ('anonymous'),
+        ('guest'), ('test')
+),
+crm_links as (
+    select own.customer_id as from_id, twin.customer_id as to_id
+    from staged_keys as own
+    inner join linking_keys using (key_type, match_key)
+    inner join staged_keys as twin
         on own.key_type = twin.key_type and own.match_key = twin.match_key
     union
-    select merges.customer_id_b
-    from merges inner join request_users on merges.customer_id_a = request_users.user_id
+    select customer_id_a, customer_id_b from decisions where decision = 'merge'
     union
-    select merges.customer_id_a
-    from merges inner join request_users on merges.customer_id_b = request_users.user_id
+    select customer_id_b, customer_id_a from decisions where decision = 'merge'
+),
+allowed_links as (
+    select * from crm_links
+    where lower(from_id) not in (select id from blocklist)
+        and lower(to_id) not in (select id from blocklist)
+),
+users(user_id) as (
+    select user_id from request_users
+    union
+    select allowed_links.to_id
+    from users inner join allowed_links on users.user_id = allowed_links.from_id
 )
 select user_id as subject_id from users
 union

@@ -181,10 +181,13 @@ reach_{{ hop }} as (
 
 crm_twins as (
     select
-        user_id,
-        requested_at,
+        reached.user_id,
+        reached.requested_at,
         'linked_identity' as matched_via
-    from reach_{{ var('identity_max_hops') | int }}
+    from reach_{{ var('identity_max_hops') | int }} as reached
+    left join request_users
+        on reached.user_id = request_users.user_id
+    where request_users.user_id is null
 ),
 
 users as (
