@@ -13,6 +13,7 @@ final as (
         email_match_hash,
         phone_match_hash,
         is_shared_email,
+        is_internal_account,
         postal_match_hash,
         signup_at,
         cast(signup_at as date) as signup_date,

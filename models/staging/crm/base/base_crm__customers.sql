@@ -16,6 +16,10 @@ shared_local_parts as (
     select * from {{ ref('identity_shared_email_local_parts') }}
 ),
 
+internal_patterns as (
+    select * from {{ ref('internal_account_patterns') }}
+),
+
 -- raw contact values, normalised: never selected out of this model (only their hashes are).
 -- No regular expressions: replace, translate and split_part behave the same on both engines.
 contacts as (
@@ -59,6 +63,23 @@ contact_flags as (
             ) = shared_local_parts.local_part
 ),
 
+-- internal accounts (seed internal_account_patterns): an e-mail at the shop's own domain, or a
+-- listed customer id prefix
+internal_customers as (
+    select distinct contact_flags._source_file, contact_flags._source_row
+    from contact_flags
+    inner join internal_patterns
+        on (
+            internal_patterns.pattern_type = 'email_domain'
+            and contact_flags.email_domain = lower(internal_patterns.pattern)
+        )
+        or (
+            internal_patterns.pattern_type = 'customer_id_prefix'
+            and left(trim(contact_flags.customer_id), length(internal_patterns.pattern))
+            = internal_patterns.pattern
+        )
+),
+
 typed as (
     select
         {{ clean_text('customer_id') }} as customer_id,
@@ -66,7 +87,8 @@ typed as (
         {{ hash_pii('phone') }} as phone_hash,
         {{ hash_pii('email_match_key') }} as email_match_hash,
         {{ hash_pii('phone_e164') }} as phone_match_hash,
-        coalesce(is_shared_email, false) as is_shared_email,
+        coalesce(contact_flags.is_shared_email, false) as is_shared_email,
+        internal_customers._source_row is not null as is_internal_account,
         {{ hash_pii("replace(upper(trim(postal_code)), ' ', '')") }} as postal_match_hash,
         {{ clean_text('signup_at') }} as signup_at_raw,
         {{ parse_timestamp_utc('signup_at') }} as signup_at,
@@ -77,9 +99,12 @@ typed as (
         upper(left({{ clean_text('postal_code') }}, 3)) as postal_code_prefix,
         {{ clean_text('loyalty_tier', 'lower') }} as loyalty_tier,
         {{ clean_text('acquisition_channel', 'lower') }} as acquisition_channel,
-        _source_file,
-        _source_row
+        contact_flags._source_file,
+        contact_flags._source_row
     from contact_flags
+    left join internal_customers
+        on contact_flags._source_file = internal_customers._source_file
+        and contact_flags._source_row = internal_customers._source_row
 ),
 
 final as (
