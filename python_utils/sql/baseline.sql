@@ -3,7 +3,7 @@
 -- Parquet files, with the project's default variables. It keeps every rule that changes output
 -- rows: typing and UTC parsing, row validity, the future cutoff, replay dedupe (first by time,
 -- then file order), deletion exclusions (reaching a requested user's CRM twins and their
--- devices), identity stitching (before consent) with CRM record links on e-mail and phone match
+-- devices), internal accounts (and their devices) and test orders, identity stitching (before consent) with CRM record links on e-mail and phone match
 -- keys, person-level analytics consent with region defaults (the strictest region of a person's
 -- CRM records), sessions, RFM and engagement.
 -- It keeps nothing the outputs do not need (no quarantine, no reasons, no row accounting, no
@@ -147,6 +147,13 @@ shared_local_parts as (
                   columns = {{'local_part': 'varchar', 'category': 'varchar',
                               'description': 'varchar'}})
 ),
+-- seed: internal_account_patterns
+internal_patterns as (
+    select *
+    from read_csv('{seeds}/internal_account_patterns.csv', header = true, auto_detect = false,
+                  columns = {{'pattern_type': 'varchar', 'pattern': 'varchar',
+                              'description': 'varchar'}})
+),
 email_parts as (
     select
         accepted.*,
@@ -184,6 +191,7 @@ keyed as (
         country,
         case when key_local_part is not null then key_local_part || '@' || key_domain end
             as email_key,
+        domain as email_domain,
         is_shared_domain,
         -- the calling code (var: identity_phone_calling_codes, default country US)
         case
@@ -201,6 +209,13 @@ select
     customer_id,
     signup_at,
     country,
+    -- seed: internal_account_patterns (an e-mail at a listed domain, or a listed id prefix)
+    coalesce(email_domain in (
+        select lower(pattern) from internal_patterns where pattern_type = 'email_domain'), false)
+    or exists (
+        select 1 from internal_patterns
+        where pattern_type = 'customer_id_prefix' and starts_with(customer_id, pattern))
+        as is_internal,
     -- compared as hash_pii compares them: trimmed, lower case (a no-op unless a seed's canonical
     -- domain is not)
     lower(trim(email_key)) as email_key,
@@ -299,13 +314,24 @@ union
 select ev.anonymous_id from ev inner join users on ev.user_id = users.user_id
 where ev.anonymous_id is not null;
 
+-- stg_crm__internal_ids: the internal accounts among the staged customers and every device seen
+-- with one of them on any accepted event.
+create or replace temp table internal_ids as
+select customer_id as subject_id from staged_customers where is_internal
+union
+select ev.anonymous_id
+from ev inner join staged_customers on ev.user_id = staged_customers.customer_id
+where staged_customers.is_internal and ev.anonymous_id is not null;
+
 -- int_events_privacy_checked (exclusion_reason null): from here on ev holds only the events that
--- are not deleted (anonymous_id or user_id covered; a null id matches nothing) and before the end
--- of as_of. The identity graph is built from these, before consent.
+-- are not deleted or of an internal account (anonymous_id or user_id covered; a null id matches
+-- nothing) and before the end of as_of. The identity graph is built from these, before consent.
 delete from ev
 where occurred_at >= timestamp '{as_of}' + interval 1 day
     or anonymous_id in (select subject_id from deleted_ids)
-    or user_id in (select subject_id from deleted_ids);
+    or user_id in (select subject_id from deleted_ids)
+    or anonymous_id in (select subject_id from internal_ids)
+    or user_id in (select subject_id from internal_ids);
 
 -- int_orders_permitted (stg_shop__orders + privacy): valid, deduplicated by order_id (first by
 -- ordered_at, then file order), customer not deleted, before the end of as_of.
@@ -335,7 +361,16 @@ accepted as (
 select accepted.*
 from accepted
 anti join deleted_ids on accepted.customer_id = deleted_ids.subject_id
-where accepted.ordered_at < timestamp '{as_of}' + interval 1 day;
+anti join internal_ids on accepted.customer_id = internal_ids.subject_id
+where accepted.ordered_at < timestamp '{as_of}' + interval 1 day
+    -- seed: internal_account_patterns (test orders by order id prefix)
+    and not exists (
+        select 1
+        from read_csv('{seeds}/internal_account_patterns.csv', header = true, auto_detect = false,
+                      columns = {{'pattern_type': 'varchar', 'pattern': 'varchar',
+                                  'description': 'varchar'}}) as patterns
+        where patterns.pattern_type = 'order_id_prefix'
+            and starts_with(accepted.order_id, patterns.pattern));
 
 -- int_customers_permitted (stg_crm__customers + privacy): the staged customers signed up before
 -- the end of as_of, not deleted. Their country gives the person's region when no consent records
@@ -344,7 +379,8 @@ create or replace temp table customers as
 select *
 from staged_customers
 where signup_at < timestamp '{as_of}' + interval 1 day
-    and customer_id not in (select subject_id from deleted_ids);
+    and customer_id not in (select subject_id from deleted_ids)
+    and not is_internal;
 
 -- int_identity_resolved. Nodes: user ids and anonymous ids of the events above, permitted
 -- customers and customers of permitted orders, minus blocklisted values; labels '0'||user,
