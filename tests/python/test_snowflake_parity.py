@@ -24,6 +24,7 @@ COMPARED_MODELS = [
     "stg_crm__customers", "stg_crm__customers_quarantine", "stg_privacy__consents",
     "stg_privacy__consents_quarantine", "int_events_permitted", "int_orders_permitted",
     "int_customers_permitted", "int_privacy_exclusions", "int_person_consents",
+    "stg_shop__outlier_fences", "stg_app__outlier_fences", "data_quality_profile",
 ]
 
 
