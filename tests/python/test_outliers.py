@@ -15,19 +15,21 @@ from dbt_harness import NO_UNIT_TESTS, generate, query, run_dbt
 ARGS = ("--customers", "300", "--days", "30", "--seed", "11")
 PLANTED_TOTAL = 250_000
 A_WEEK_OF_SECONDS = 7 * 24 * 3600
-# The models the flags reach, with what they need (SQL only: no model fit) and their data tests,
-# the row-accounting tests included.
+# The models the flags reach, with what they need and their data tests, the row-accounting
+# tests included (the unit tests run in the session build).
 BUILD = ["build", *NO_UNIT_TESTS, "--select", "+data_quality_profile", "+raw_row_accounting",
-         "+int_orders_permitted", "+int_events_permitted", "stg_shop__orders_quarantine",
+         "+segment_summary", "+int_events_permitted", "stg_shop__orders_quarantine",
          "stg_app__events_quarantine"]
 
 
 def plant(raw: Path) -> None:
-    """A copy of a USD order with a total of 250,000 and a copy of a page view engaged for a
-    week, each in a new file of its table, under new keys."""
+    """A copy of a completed USD order of a customer with a total of 250,000 and a copy of a
+    page view engaged for a week, each in a new file of its table, under new keys."""
     with duckdb.connect() as connection:
         for table, key, where, column, value in (
-            ("orders", "planted-order", "currency = 'USD'", "total_amount", PLANTED_TOTAL),
+            ("orders", "planted-order",
+             "currency = 'USD' and status = 'completed' and customer_id is not null",
+             "total_amount", PLANTED_TOTAL),
             ("events", "planted-event", "event_type = 'page_view' and engaged_seconds > 0",
              "engaged_seconds", A_WEEK_OF_SECONDS),
         ):
@@ -128,3 +130,21 @@ def test_the_flags_are_counted_in_accounting_and_profile(planted):
                        ("orders", "total_amount", "USD", 1, True)]
     judged = query(db, "select count(*) from data_quality_profile where fence_status = 'judged'")
     assert judged[0][0] >= 8  # totals, quantities, prices, engaged seconds, scroll, revenue
+
+
+def test_segment_summary_averages_with_and_without_the_flagged_order(planted):
+    db = planted["db"]
+    rows = query(db, """
+        select segment_family, segment_name, outlier_order_count, average_order_value,
+            average_order_value_without_outliers
+        from segment_summary
+        where not is_suppressed""")
+    flagged = [row for row in rows if row[2]]
+    # the planted order's customer is in one segment per family (a suppressed one hides it)
+    assert flagged and all(row[2] == 1 for row in flagged)
+    assert len({row[0] for row in flagged}) == len(flagged)
+    for _, _, _, with_outliers, without_outliers in flagged:
+        assert with_outliers > without_outliers
+    for _, _, count, with_outliers, without_outliers in rows:
+        if count == 0:
+            assert with_outliers == without_outliers

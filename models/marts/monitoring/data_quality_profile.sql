@@ -2,15 +2,16 @@
 -- table, column and value group. Numeric columns are profiled per group of their outlier fence
 -- (currency, event type, or 'all'), with the fence and the number of values outside it, from
 -- stg_shop__outlier_fences / stg_app__outlier_fences and the flags beside them; the key text
--- columns (and the CRM birth year, which is not fenced) over the whole table ('all'): rows,
--- nulls and distinct values. Flagged values are counted here, never quarantined.
+-- columns (ids, types, channels; and the CRM birth year, which is not fenced) over the whole
+-- table ('all'): rows, nulls and distinct values. Flagged values are counted here, never
+-- quarantined.
+{#- The tables' own primary keys are left out: never null and unique by their tests. -#}
 {%- set unfenced_columns = {
-    'events': ['event_id', 'anonymous_id', 'user_id', 'event_type', 'product_id',
-               'device_type', 'channel'],
-    'orders': ['order_id', 'customer_id', 'status', 'currency'],
+    'events': ['anonymous_id', 'user_id', 'event_type', 'product_id', 'device_type', 'channel'],
+    'orders': ['customer_id', 'status', 'currency'],
     'order_items': ['order_id', 'product_id'],
-    'products': ['product_id', 'category', 'brand'],
-    'customers': ['customer_id', 'country', 'loyalty_tier', 'birth_year'],
+    'products': ['category', 'brand'],
+    'customers': ['country', 'loyalty_tier', 'birth_year'],
 } %}
 {%- set numeric_unfenced_columns = ['birth_year'] %}
 
