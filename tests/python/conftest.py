@@ -49,6 +49,7 @@ FILE_SECONDS = {
     "test_consent.py": 85,
     "test_compile_empty.py": 75,
     "test_empty_activity.py": 45,
+    "test_outliers.py": 35,
     "test_lint.py": 45,
     "test_clustering.py": 8,
     "test_clustering_degenerate.py": 6,

@@ -146,6 +146,24 @@ def test_demo_database_holds_staging_quarantine_and_accounting(dirty_demo):
     assert {"raw_row_accounting", "stg_observation_window", "int_events_permitted"} <= tables
 
 
+def test_normal_values_around_dirty_rows_flag_no_outlier(dirty_demo):
+    """The generator's values are normal (its dirt is quarantined, not extreme): the outlier
+    fences are judged for every busy group and flag nothing; the small groups are not judged."""
+    db = dirty_demo["db"]
+    assert scalar(db, "select count(*) from stg_shop__outlier_flags") == 0
+    assert scalar(db, "select count(*) from stg_app__outlier_flags") == 0
+    judged = {(table, column) for table, column in query(
+        db, "select source_table, column_name from data_quality_profile "
+            "where fence_status = 'judged' and outlier_count = 0")}
+    assert {("orders", "total_amount"), ("order_items", "quantity"), ("order_items", "unit_price"),
+            ("products", "price"), ("events", "engaged_seconds"), ("events", "scroll_depth_pct"),
+            ("events", "revenue")} <= judged
+    small = query(db, "select count(*) from data_quality_profile "
+                      "where fence_status = 'too_few_values' and lower_fence is not null")
+    assert small == [(0,)]
+    assert scalar(db, "select sum(outlier_row_count) from raw_row_accounting") == 0
+
+
 def test_as_of_is_derived_from_the_data_not_the_clock(dirty_demo):
     db = dirty_demo["db"]
     as_of, source = query(db, "select as_of_date, as_of_source from stg_observation_window")[0]

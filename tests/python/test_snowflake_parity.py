@@ -25,6 +25,7 @@ COMPARED_MODELS = [
     "stg_privacy__consents_quarantine", "int_events_permitted", "int_orders_permitted",
     "int_customers_permitted", "int_privacy_exclusions", "int_person_consents",
     "int_identity_customer_links", "int_person_customers",
+    "stg_shop__outlier_fences", "stg_app__outlier_fences", "data_quality_profile",
 ]
 
 

@@ -2,61 +2,99 @@
 -- of the accepted rows, which were kept out downstream, for which purpose (analytics consent,
 -- deletion) and reason, or for the observation window.
 -- One row per source table, stage, outcome and reason. Rows in = accepted + quarantined.
+-- outlier_row_count: of the accepted rows, those with a value outside its outlier fence
+-- (stg_*__outlier_flags): a count within row_count, not an outcome; they stay accepted.
 with
+
+event_outlier_rows as (
+    select distinct row_key
+    from {{ ref('stg_app__outlier_flags') }}
+),
+
+shop_outlier_rows as (
+    select distinct
+        source_table,
+        row_key,
+        row_subkey
+    from {{ ref('stg_shop__outlier_flags') }}
+),
 
 events as (
     select
         'events' as source_table,
         coalesce(
-            quarantine_reason,
+            triaged.quarantine_reason,
             case
                 when
-                    event_type_raw is null
-                    or event_type_raw not in ('{{ known_event_types() | join("', '") }}')  -- noqa: LT05
+                    triaged.event_type_raw is null
+                    or triaged.event_type_raw not in ('{{ known_event_types() | join("', '") }}')  -- noqa: LT05
                     then 'kept_as_other_event_type'
             end
         ) as reason,
-        quarantine_reason is null as is_accepted
-    from {{ ref('base_app__events_triaged') }}
+        triaged.quarantine_reason is null as is_accepted,
+        triaged.quarantine_reason is null and event_outlier_rows.row_key is not null as is_outlier
+    from {{ ref('base_app__events_triaged') }} as triaged
+    left join event_outlier_rows
+        on triaged.event_id = event_outlier_rows.row_key
 ),
 
 experiment_assignments as (
     select
         'experiment_assignments' as source_table,
         quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
+        quarantine_reason is null as is_accepted,
+        -- not fenced
+        cast(null as boolean) as is_outlier
     from {{ ref('base_app__experiment_assignments_triaged') }}
 ),
 
 orders as (
     select
         'orders' as source_table,
-        quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
-    from {{ ref('base_shop__orders_triaged') }}
+        triaged.quarantine_reason as reason,
+        triaged.quarantine_reason is null as is_accepted,
+        triaged.quarantine_reason is null and shop_outlier_rows.row_key is not null as is_outlier
+    from {{ ref('base_shop__orders_triaged') }} as triaged
+    left join shop_outlier_rows
+        on
+            shop_outlier_rows.source_table = 'orders'
+            and triaged.order_id = shop_outlier_rows.row_key
 ),
 
 order_items as (
     select
         'order_items' as source_table,
-        quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
-    from {{ ref('base_shop__order_items_triaged') }}
+        triaged.quarantine_reason as reason,
+        triaged.quarantine_reason is null as is_accepted,
+        triaged.quarantine_reason is null and shop_outlier_rows.row_key is not null as is_outlier
+    from {{ ref('base_shop__order_items_triaged') }} as triaged
+    left join shop_outlier_rows
+        on
+            shop_outlier_rows.source_table = 'order_items'
+            and triaged.order_id = shop_outlier_rows.row_key
+            and triaged.product_id = shop_outlier_rows.row_subkey
 ),
 
 products as (
     select
         'products' as source_table,
-        quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
-    from {{ ref('base_shop__products_triaged') }}
+        triaged.quarantine_reason as reason,
+        triaged.quarantine_reason is null as is_accepted,
+        triaged.quarantine_reason is null and shop_outlier_rows.row_key is not null as is_outlier
+    from {{ ref('base_shop__products_triaged') }} as triaged
+    left join shop_outlier_rows
+        on
+            shop_outlier_rows.source_table = 'products'
+            and triaged.product_id = shop_outlier_rows.row_key
 ),
 
 customers as (
     select
         'customers' as source_table,
         quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
+        quarantine_reason is null as is_accepted,
+        -- not fenced
+        cast(null as boolean) as is_outlier
     from {{ ref('base_crm__customers_triaged') }}
 ),
 
@@ -64,7 +102,9 @@ survey_responses as (
     select
         'survey_responses' as source_table,
         quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
+        quarantine_reason is null as is_accepted,
+        -- not fenced
+        cast(null as boolean) as is_outlier
     from {{ ref('base_crm__survey_responses_triaged') }}
 ),
 
@@ -72,7 +112,9 @@ consents as (
     select
         'consents' as source_table,
         quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
+        quarantine_reason is null as is_accepted,
+        -- not fenced
+        cast(null as boolean) as is_outlier
     from {{ ref('base_privacy__consents_triaged') }}
 ),
 
@@ -80,7 +122,9 @@ deletion_requests as (
     select
         'deletion_requests' as source_table,
         quarantine_reason as reason,
-        quarantine_reason is null as is_accepted
+        quarantine_reason is null as is_accepted,
+        -- not fenced
+        cast(null as boolean) as is_outlier
     from {{ ref('base_privacy__deletion_requests_triaged') }}
 ),
 
@@ -111,7 +155,14 @@ staging_outcomes as (
         case when is_accepted then 'accepted' else 'quarantined' end as outcome,
         cast(null as {{ dbt.type_string() }}) as purpose,
         reason,
-        count(*) as row_count
+        count(*) as row_count,
+        -- null for quarantined rows and for tables without fences
+        cast(sum(
+            case
+                when is_accepted and is_outlier then 1
+                when is_accepted and not is_outlier then 0
+            end
+        ) as {{ dbt.type_bigint() }}) as outlier_row_count
     from staged_rows
     group by 1, 2, 3, 4, 5
 ),
@@ -123,7 +174,8 @@ downstream_outcomes as (
         'excluded' as outcome,
         purpose,
         exclusion_reason as reason,
-        row_count
+        row_count,
+        cast(null as {{ dbt.type_bigint() }}) as outlier_row_count
     from {{ ref('int_privacy_exclusions') }}
 ),
 

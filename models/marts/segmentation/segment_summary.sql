@@ -2,6 +2,9 @@
 -- and KPIs (conversion rate, average order value, revenue per member, churn rate, engagement).
 -- Segments with fewer members than var('segment_k_anonymity') are suppressed: counts and KPIs
 -- are null and is_suppressed is true, so no small group can be singled out.
+-- Outliers: average_order_value counts every completed order, as int_person_rfm_scored does;
+-- average_order_value_without_outliers leaves out the orders whose total lies outside the outlier
+-- fence of its currency (int_orders_permitted.is_outlier), and outlier_order_count says how many.
 with
 
 segments as (
@@ -16,6 +19,28 @@ rfm as (
     select * from {{ ref('int_person_rfm_scored') }}
 ),
 
+-- the orders int_person_rfm_scored counts: completed, of any of the person's customer ids
+orders as (
+    select
+        permitted.*,
+        person_customers.person_id
+    from {{ ref('int_orders_permitted') }} as permitted
+    inner join {{ ref('int_person_customers') }} as person_customers
+        on permitted.customer_id = person_customers.customer_id
+    where permitted.status = 'completed'
+),
+
+person_orders_without_outliers as (
+    select
+        person_id,
+        sum(case when not is_outlier then total_amount else 0 end) as revenue_without_outliers,
+        count(distinct case when not is_outlier then order_id end)
+            as order_count_without_outliers,
+        count(distinct case when is_outlier then order_id end) as outlier_order_count
+    from orders
+    group by 1
+),
+
 person_facts as (
     select
         segments.person_id,
@@ -28,6 +53,9 @@ person_facts as (
         segments.churn_propensity,
         coalesce(rfm.monetary_total, 0) as revenue,
         coalesce(rfm.order_count, 0) as order_count,
+        coalesce(person_orders.revenue_without_outliers, 0) as revenue_without_outliers,
+        coalesce(person_orders.order_count_without_outliers, 0) as order_count_without_outliers,
+        coalesce(person_orders.outlier_order_count, 0) as outlier_order_count,
         coalesce(engagement.session_count, 0) as session_count,
         coalesce(engagement.converting_session_count, 0) as converting_session_count,
         case when rfm.person_id is not null then 1 else 0 end as is_buyer,
@@ -38,6 +66,8 @@ person_facts as (
         on segments.person_id = engagement.person_id
     left join rfm
         on segments.person_id = rfm.person_id
+    left join person_orders_without_outliers as person_orders
+        on segments.person_id = person_orders.person_id
 ),
 
 memberships as (
@@ -85,6 +115,9 @@ aggregated as (
         sum(converting_session_count) as converting_session_count,
         {{ exact_sum('revenue') }} as revenue,
         sum(order_count) as order_count,
+        {{ exact_sum('revenue_without_outliers') }} as revenue_without_outliers,
+        sum(order_count_without_outliers) as order_count_without_outliers,
+        sum(outlier_order_count) as outlier_order_count,
         sum(is_buyer) as buyer_count,
         sum(is_churned_buyer) as churned_buyer_count,
         -- exact sums: the same input gives the same bits, whatever the order of addition
@@ -117,6 +150,19 @@ final as (
                 and aggregated.order_count > 0
                 then round(aggregated.revenue / aggregated.order_count, 2)
         end as average_order_value,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                and aggregated.order_count_without_outliers > 0
+                then round(
+                        aggregated.revenue_without_outliers
+                        / aggregated.order_count_without_outliers,
+                        2
+                    )
+        end as average_order_value_without_outliers,
+        case
+            when aggregated.member_count >= {{ var('segment_k_anonymity') }}
+                then cast(aggregated.outlier_order_count as {{ dbt.type_bigint() }})
+        end as outlier_order_count,
         case
             when aggregated.member_count >= {{ var('segment_k_anonymity') }}
                 then round(aggregated.revenue / aggregated.member_count, 2)
