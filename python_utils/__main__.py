@@ -25,6 +25,9 @@ run
 evaluate-clusters
     Adjusted Rand index of every clustering algorithm against the planted personas
     (see :mod:`python_utils.evaluate_clusters`).
+evaluate-identity
+    How a built database resolves the generator's planted CRM duplicates and near-misses
+    (see :mod:`python_utils.identity_eval`).
 shapes
     One full dbt build per data shape (complete, orders only, events only, ...) and a table
     of what built, passed and failed (see :mod:`python_utils.shapes`).
@@ -98,6 +101,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         shape=args.shape,
         country=args.country,
         lapsed_days=args.lapsed_days,
+        crm_duplicate_rate=args.crm_duplicate_rate,
+        near_misses=not args.no_near_misses,
+        internal_accounts=not args.no_internal_accounts,
+        outliers=not args.no_outliers,
     )
     try:
         cfg.validate()
@@ -116,7 +123,8 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Write demo data for an e-commerce/content site, one folder per table under --out "
             "(<out>/<table>/part-00000.parquet), and ground truth (personas, identity links, "
-            "dirty rows, generation.json) under --truth-out."
+            "dirty rows, planted CRM duplicates and near-misses, internal accounts, outliers, "
+            "generation.json) under --truth-out."
         ),
     )
     p.add_argument("--customers", type=_positive_int, default=10_000, help="number of registered customers (default: %(default)s)")
@@ -167,6 +175,27 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         help="append this many quiet days to the --days of normal activity (the window still "
              "ends on --end-date): in them only ~3%% of the customers leave rows, so most "
              "customers have lapsed by the last day (default: %(default)s = none)",
+    )
+    p.add_argument(
+        "--crm-duplicate-rate",
+        type=_rate,
+        default=0.03,
+        help="share of customers with a second CRM record of the same person (new id G + the "
+             "digits; e-mail case, Gmail dots, +tag, googlemail, phone format or only weak "
+             "evidence), truth in crm_duplicates.parquet; 0 = none (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-near-misses", action="store_true",
+        help="do not edit customers into look-alikes that must not merge (families at one "
+             "address, office switchboards, role and reserved-domain addresses)",
+    )
+    p.add_argument(
+        "--no-internal-accounts", action="store_true",
+        help="no staff accounts at demoshop.internal and no TEST- orders",
+    )
+    p.add_argument(
+        "--no-outliers", action="store_true",
+        help="no planted extreme values (order totals, quantities, prices, revenue, engaged time)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_generate)
@@ -315,6 +344,36 @@ def _add_evaluate_clusters_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_evaluate_clusters)
 
 
+def _cmd_evaluate_identity(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from python_utils.identity_eval import evaluate_identity, format_identity_report
+
+    for path in (args.database, args.truth):
+        if not Path(path).exists():
+            print(f"error: {path} does not exist: run `make demo` first", file=sys.stderr)
+            return 1
+    with duckdb.connect(args.database, read_only=True) as connection:
+        if not connection.execute(
+            "select count(*) from information_schema.tables where table_name = 'int_person_customers'"
+        ).fetchone()[0]:
+            print(f"error: {args.database} has no int_person_customers", file=sys.stderr)
+            return 1
+        result = evaluate_identity(connection, Path(args.truth))
+    print(format_identity_report(result))
+    return 0
+
+
+def _add_evaluate_identity_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate-identity",
+        help="recall and precision of the identity graph on the generator's planted CRM cases",
+    )
+    p.add_argument("--database", default="data/segments.duckdb", help="a built DuckDB file")
+    p.add_argument("--truth", default="data/ground_truth", help="the generator's ground truth")
+    p.set_defaults(func=_cmd_evaluate_identity)
+
+
 def _cmd_stream(args: argparse.Namespace) -> int:
     from python_utils.stream import run
 
@@ -412,6 +471,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_bench_clusters_parser,
     _add_stream_parser,
     _add_evaluate_clusters_parser,
+    _add_evaluate_identity_parser,
     _add_bench_parser,
     _add_run_parser,
     _add_shapes_parser,

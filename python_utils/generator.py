@@ -19,6 +19,10 @@ Design notes
   (unparseable values, UTC offsets) are representable.
 * Optional dirty data (``dirty_rate``) is injected per table; every injected row
   is listed in ``<truth>/dirty_rows.parquet`` with its file and 0-based row.
+* Identity and data-quality cases are planted after the simulation of each chunk, with random
+  streams of their own (so the rest of the data does not move): second CRM records of one
+  human (``crm_duplicate_rate``), near-miss groups of different humans, internal accounts with
+  test orders, and outliers. Dirt spares the planted rows. See docs/ground-truth.md.
 
 Layout written::
 
@@ -29,7 +33,14 @@ Layout written::
     <truth>/dirty_rows.parquet            table, source_file, source_row,
                                           expected_outcome, expected_reason,
                                           expected_utc_timestamp
-    <truth>/generation.json               parameters, row counts, end date
+    <truth>/crm_duplicates.parquet        customer_id, original_customer_id, kind,
+                                          expected (merge / candidate), moved_order_count
+    <truth>/crm_near_misses.parquet       group_id, customer_id, kind
+    <truth>/internal_accounts.parquet     kind (internal_account / test_order), customer_id,
+                                          order_id, total_amount
+    <truth>/outliers.parquet              table, event_id, order_id, product_id, customer_id,
+                                          column_name, value, kind, is_derived
+    <truth>/generation.json               parameters, row counts, end date, planted counts
 
 Data shapes
 -----------
@@ -272,6 +283,111 @@ UNPARSEABLE_TIMESTAMPS = (
 )
 INVALID_STATUSES = ("shipped", "pending", "??", "processing", "unknown")
 UNKNOWN_EVENT_TYPES = ("scroll_ping", "chat_open", "heartbeat", "app_open", "push_received")
+# Planted identity cases and outliers ------------------------------------- #
+#: A second CRM record of one human (a guest checkout next to a registration): the kinds of
+#: variation, spread evenly over the duplicates. Each kind isolates one matching rule: the
+#: e-mail kinds give the duplicate no phone, ``phone_format`` gives it another e-mail.
+DUPLICATE_KINDS: tuple[str, ...] = (
+    "email_case",  # the same address in other letter case, with surrounding spaces
+    "gmail_dots",  # Gmail: dots added to / removed from the local part
+    "plus_tag",  # a '+tag' on a provider that delivers it to the base address
+    "googlemail",  # gmail.com written as googlemail.com
+    "phone_format",  # another (work) address, the same phone in another format
+    "weak_evidence",  # another address, no phone: only postal code, birth year, gender, city
+)
+#: what the identity graph should do with each kind: link automatically, or list for review
+DUPLICATE_EXPECTED: dict[str, str] = {
+    **{kind: "merge" for kind in DUPLICATE_KINDS if kind != "weak_evidence"},
+    "weak_evidence": "candidate",
+}
+#: a duplicate's customer id: this prefix and the original's digits (sorts after the 'C' id)
+DUPLICATE_PREFIX = "G"
+#: each order of an original moves to its duplicate with this probability
+DUPLICATE_ORDER_SHARE = 0.5
+#: providers that deliver 'local+tag@' to 'local@' (Gmail also ignores dots): the identity
+#: rules of the project's e-mail normalisation, restricted to the generator's domains
+GMAIL_DOMAIN = "gmail.com"
+PLUS_TAG_DOMAINS: tuple[str, ...] = ("gmail.com", "outlook.com", "icloud.com", "proton.me")
+PLUS_TAGS: tuple[str, ...] = ("shop", "orders", "newsletter", "deals", "2026")
+#: the shop's own domain: staff accounts, whose test orders are not real sales
+INTERNAL_EMAIL_DOMAIN = "demoshop.internal"
+#: work addresses (phone_format duplicates) and other personal ones (weak_evidence duplicates):
+#: domains without a normalisation rule
+WORK_DOMAINS: tuple[str, ...] = (
+    "kestrel-consulting.com", "northwind-traders.com", "bluefin-logistics.com",
+    "harbor-analytics.com", "orchard-labs.io", "meridian-care.org",
+)
+OTHER_PERSONAL_DOMAINS: tuple[str, ...] = ("yahoo.com", "web.de", "aol.com")
+#: every domain code a customer's e-mail can carry (EMAIL_DOMAINS first: their codes are drawn)
+EMAIL_DOMAIN_VOCAB: tuple[str, ...] = EMAIL_DOMAINS + (INTERNAL_EMAIL_DOMAIN,)
+INTERNAL_DOMAIN_CODE = EMAIL_DOMAIN_VOCAB.index(INTERNAL_EMAIL_DOMAIN)
+GMAIL_CODE = EMAIL_DOMAINS.index(GMAIL_DOMAIN)
+PLUS_TAG_CODES = np.array([EMAIL_DOMAINS.index(d) for d in PLUS_TAG_DOMAINS])
+
+#: Different humans that look alike: edits of existing customers that must never merge.
+NEAR_MISS_KINDS: tuple[str, ...] = (
+    "family_same_address",  # same last name, city, postal code, country; own e-mails and phones
+    "office_switchboard",  # one company phone (more records than the per-key cap), many formats
+    "role_address",  # one role address such as info@company.com
+    "reserved_domain",  # one address at a reserved test domain (example.com/.net/.org)
+)
+#: members per group (inclusive bounds)
+NEAR_MISS_SIZES: dict[str, tuple[int, int]] = {
+    "family_same_address": (2, 3),
+    "office_switchboard": (6, 10),
+    "role_address": (2, 4),
+    "reserved_domain": (2, 3),
+}
+#: at most this share of a chunk's customers is edited into near-miss groups
+NEAR_MISS_MAX_SHARE = 0.15
+ROLE_LOCAL_PARTS: tuple[str, ...] = ("info", "sales", "support", "office", "contact", "hello", "billing", "team")
+COMPANY_NAMES: tuple[str, ...] = (
+    "brightlane", "copperfield-tools", "greenhollow", "ironbridge-media", "lakeside-dental",
+    "maplewood-studio", "silverline-travel", "tidewater-legal",
+)
+RESERVED_ADDRESSES: tuple[str, ...] = ("customer@example.com", "shopper@example.net", "me@example.org")
+#: birth-year offsets of a family member from the first member (partners, siblings, children)
+FAMILY_BIRTH_OFFSETS = np.array([-30, -28, -26, -24, -5, -3, -2, 2, 3, 5, 24, 26, 28, 30])
+#: test orders per internal account, and their absurd totals (cents)
+TEST_ORDERS_PER_ACCOUNT = 2
+TEST_ORDER_PREFIX = "TEST-"
+TEST_ORDER_TOTALS_CENTS = np.array([100_000_000, 99_999_999, 12_345_678])
+
+#: Planted outliers: valid values (staging accepts them) that are data errors or extremes.
+OUTLIER_KINDS: tuple[str, ...] = (
+    "extreme_order_total",  # orders.total_amount (and its purchase event's revenue) far too high;
+    #                         the order's lines still sum to the real amount
+    "extreme_quantity",  # one order line's quantity (the order total and revenue follow)
+    "extreme_unit_price",  # one order line's unit price (the order total and revenue follow)
+    "event_revenue_in_cents",  # a purchase event's revenue sent in cents (x100); the order is right
+    "extreme_engaged_seconds",  # engaged_seconds of a week (a tab left open)
+)
+OUTLIER_ORDER_TOTALS_CENTS = np.array([100_000_000, 99_999_999, 25_000_000])
+OUTLIER_QUANTITIES = np.array([999, 2_500, 10_000])
+OUTLIER_UNIT_PRICES_CENTS = np.array([9_999_900, 25_000_000, 100_000_000])
+OUTLIER_ENGAGED_TENTHS = 6_048_000  # 604,800 s = one week
+
+#: Phones: a bijection of the customer number (so unrelated customers never share one),
+#: 10 national digits from 2,000,000,000 (no leading 0) below 9,000,013,300; company
+#: switchboards from OFFICE_PHONE_BASE, above every customer's
+PHONE_PRIME = 10_000_019
+PHONE_MULTIPLIER = 6_700_417
+PHONE_SHIFT = 3_141_592
+OFFICE_PHONE_BASE = 9_100_000_000
+OFFICE_PHONE_SPAN = 899_999_999  # switchboard g: BASE + (g * 7,919 + 52,817) mod SPAN (a bijection)
+#: other ways to write a country's national 10 digits ('D'), for duplicates and switchboards;
+#: every one gives the same E.164 number (trunk '0' and '(0)' dropped, '00' = '+')
+_NANP_FORMATS = ("(DDD) DDD-DDDD", "DDD.DDD.DDDD", "001 DDD DDD DDDD", "+1-DDD-DDD-DDDD")
+PHONE_FORMATS: dict[str, tuple[str, ...]] = {
+    "US": _NANP_FORMATS,
+    "CA": _NANP_FORMATS,
+    "GB": ("+44 (0)DDDD DDDDDD", "0DDDD DDDDDD", "0044 DDDD DDDDDD", "+44-DDDD-DDDDDD"),
+    **{
+        country: ("0DDD DDDDDDD", f"00{code} DDD DDD DDDD", f"+{code} DDD/DDDDDDD", f"+{code} (DDD) DDD DDDD")
+        for country, code in (("DE", 49), ("FR", 33), ("NL", 31), ("ES", 34), ("IT", 39), ("SE", 46), ("AU", 61))
+    },
+}
+
 #: Tables each data shape writes (the others are left out: no folder at all). Every shape is
 #: the same simulation as ``complete``, only fewer tables are written.
 SHAPES: dict[str, tuple[str, ...]] = {
@@ -559,6 +675,17 @@ class GeneratorConfig:
     #: ``end_date`` and is ``days + lapsed_days`` long): in them only ~3% of the customers
     #: (LAPSED_ACTIVE_SHARE) leave rows; 0 = none
     lapsed_days: int = 0
+    #: share of customers with a second CRM record of the same human (DUPLICATE_KINDS, truth in
+    #: crm_duplicates.parquet); 0 = none
+    crm_duplicate_rate: float = 0.03
+    #: edit a few groups of existing customers into look-alikes that must not merge
+    #: (NEAR_MISS_KINDS, truth in crm_near_misses.parquet)
+    near_misses: bool = True
+    #: give a few customers a staff address at INTERNAL_EMAIL_DOMAIN and add their test orders
+    #: (truth in internal_accounts.parquet)
+    internal_accounts: bool = True
+    #: plant a few extreme values that staging accepts (OUTLIER_KINDS, truth in outliers.parquet)
+    outliers: bool = True
 
     @property
     def window_days(self) -> int:
@@ -606,6 +733,8 @@ class GeneratorConfig:
             raise ValueError(f"country must be one of {', '.join(COUNTRIES)}")
         if self.lapsed_days < 0:
             raise ValueError("lapsed_days must be >= 0")
+        if not 0.0 <= self.crm_duplicate_rate < 0.5:
+            raise ValueError("crm_duplicate_rate must be in [0, 0.5)")
 
 
 @dataclass
@@ -698,6 +827,51 @@ def id_strings(prefix: str, numbers: np.ndarray, width: int, valid: np.ndarray |
     buf[:, : len(p)] = p
     buf[:, len(p) :] = _digits(numbers, width)
     return _fixed_width_strings(buf, valid)
+
+
+def _customer_ids(numbers: np.ndarray, duplicate: np.ndarray | None, valid: np.ndarray | None = None) -> pa.Array:
+    """Customer ids ``C#######``, or ``G#######`` (DUPLICATE_PREFIX) where ``duplicate``."""
+    ids = id_strings("C", numbers, 7, valid)
+    if duplicate is None or not bool(np.any(duplicate)):
+        return ids
+    return pc.if_else(pa.array(np.asarray(duplicate, bool)), id_strings(DUPLICATE_PREFIX, numbers, 7, valid), ids)
+
+
+def customer_phone_numbers(numbers: np.ndarray) -> np.ndarray:
+    """The 10 national digits of each customer's phone, a bijection of the customer number
+    (1 .. 9,999,999): no two customers share a phone unless one is planted. The first digit is
+    2-9, never 0, so a trunk '0' written before them is never read as an international '00'."""
+    x = np.asarray(numbers, np.int64)
+    permuted = (x * PHONE_MULTIPLIER + PHONE_SHIFT) % PHONE_PRIME
+    return 2_000_000_000 + permuted * 700 + (x * 37) % 700
+
+
+def phone_strings(digits: np.ndarray, country: np.ndarray, variant: np.ndarray | None = None) -> pa.Array:
+    """Phones as the CRM writes them: ``+<calling code> <10 digits>``, or where ``variant`` is
+    >= 0 the country's PHONE_FORMATS[variant % len] (the same E.164 number written otherwise)."""
+    digits = np.asarray(digits, np.int64)
+    country = np.asarray(country, np.int64)
+    base = pc.binary_join_element_wise(_take_strings(DIAL_CODES, country), pc.cast(pa.array(digits), pa.string()), "")
+    if variant is None or not bool(np.any(np.asarray(variant) >= 0)):
+        return base
+    variant = np.asarray(variant, np.int64)
+    rows = np.flatnonzero(variant >= 0)
+    written = np.empty(len(rows), object)
+    matrix = _digits(digits[rows], 10)
+    for ci, code in enumerate(COUNTRIES):  # one pass per country and format (a few dozen)
+        formats = PHONE_FORMATS[code]
+        for fi, template in enumerate(formats):
+            m = (country[rows] == ci) & (variant[rows] % len(formats) == fi)
+            if not m.any():
+                continue
+            tpl = np.frombuffer(template.encode("ascii"), np.uint8)
+            slots = np.flatnonzero(tpl == ord("D"))
+            buf = np.tile(tpl, (int(m.sum()), 1))
+            buf[:, slots] = matrix[m]
+            written[m] = buf.view(f"S{len(tpl)}").reshape(-1).astype(str)
+    mask = np.zeros(len(digits), bool)
+    mask[rows] = True
+    return pc.replace_with_mask(base, pa.array(mask), pa.array(written, pa.string()))
 
 
 def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1381,6 +1555,8 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, n
     o_customer = cust_num[subj[o_sess]]
     e_rev = np.full(len(es), -1, np.int64)
     e_rev[pmask] = total_cents[order_of_sess[es[pmask]]]
+    e_order = np.full(len(es), -1, np.int32)  # the order of each purchase event
+    e_order[pmask] = order_of_sess[es[pmask]]
 
     # ---- identity: purchases force a login on that device; login holds from then on
     login_flat = login.reshape(-1).copy()
@@ -1416,6 +1592,7 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, n
         "scroll": e_scroll[o],
         "engaged": e_eng[o],
         "revenue": e_rev[o],
+        "order": e_order[o],  # not written: the link from a purchase event to its order
     }
     ne = len(es)
     n_events_fixed = int(np.count_nonzero(kind[es] != 0))
@@ -1514,6 +1691,7 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, n
         "first": rng.integers(0, len(FIRST_NAMES), nc),
         "last": rng.integers(0, len(LAST_NAMES), nc),
         "domain": rng.choice(len(EMAIL_DOMAINS), size=nc, p=EMAIL_DOMAIN_WEIGHTS),
+        # drawn and replaced by customer_phone_numbers below, so that the later draws stay put
         "phone": rng.integers(1_000_000_000, 9_999_999_999, nc),
         "phone_ok": rng.random(nc) >= 0.25,
         "signup": signup[:nc],
@@ -1528,6 +1706,7 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, n
         "loyalty": _choice_by_group(rng, cp, PP.loyalty_mix) - 1,
         "acq": np.where(rng.random(nc) < 0.10, -1, _choice_by_group(rng, cp, PP.acquisition_mix)),
     }
+    customers["phone"] = customer_phone_numbers(cust_num[:nc])
 
     orders = {
         "time": o_time,
@@ -1590,7 +1769,7 @@ def _events_table(world: _World, ev: dict[str, np.ndarray], event_off: int, anon
         {
             "event_id": id_strings("E", event_off + np.arange(n) + 1, 12),
             "anonymous_id": id_strings("A", anon_off + ev["anon"] + 1, 8, valid=has_anon),
-            "user_id": id_strings("C", ev["user"], 7, valid=has_user),
+            "user_id": _customer_ids(ev["user"], ev.get("user_dup"), valid=has_user),
             "event_type": _take_strings(world.vocab("event_types", EVENT_TYPES), ev["type"]),
             "occurred_at": iso_strings(ev["time"]),
             "page_url": _dict_strings(world.urls, ev["url"]),
@@ -1617,7 +1796,7 @@ def _orders_tables(world: _World, ch: _Chunk, order_off: int) -> tuple[pa.Table,
     orders = pa.table(
         {
             "order_id": id_strings("O", order_off + np.arange(n) + 1, 8),
-            "customer_id": id_strings("C", o["customer"], 7, valid=o["customer"] >= 0),
+            "customer_id": _customer_ids(o["customer"], o.get("dup"), valid=o["customer"] >= 0),
             "ordered_at": iso_strings(o["time"]),
             "status": _take_strings(world.vocab("statuses", ORDER_STATUSES), o["status"]),
             "currency": _take_strings(world.vocab("currencies", CURRENCIES), o["currency"]),
@@ -1642,10 +1821,10 @@ def _customers_table(world: _World, c: dict[str, np.ndarray]) -> pa.Table:
     last = _take_strings(LAST_NAMES, c["last"])
     num = pc.cast(pa.array(c["number"]), pa.string())
     local = pc.binary_join_element_wise(first, last, num, ".")
-    email = pc.binary_join_element_wise(local, _take_strings(EMAIL_DOMAINS, c["domain"]), "@")
-    phone = pc.binary_join_element_wise(
-        _take_strings(DIAL_CODES, c["country"]), pc.cast(pa.array(c["phone"]), pa.string()), ""
-    )
+    email = pc.binary_join_element_wise(local, _take_strings(EMAIL_DOMAIN_VOCAB, c["domain"]), "@")
+    if "email_override" in c:  # planted shared addresses (role, reserved domain)
+        email = pc.coalesce(pa.array(c["email_override"], pa.string()), email)
+    phone = phone_strings(c["phone"], c["country"], c.get("phone_variant"))
     phone = pc.if_else(pa.array(c["phone_ok"]), phone, pa.scalar(None, pa.string()))
     style = POSTAL_STYLE[c["country"]]
     digits5 = id_strings("", c["postal"], 5)
@@ -1759,6 +1938,609 @@ def _products_table(world: _World) -> pa.Table:
 
 
 # --------------------------------------------------------------------------- #
+# Planted identity cases and outliers (ground truth for identity and outlier checks)
+# --------------------------------------------------------------------------- #
+
+DUPLICATES_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("original_customer_id", pa.string()),
+        ("kind", pa.string()),
+        ("expected", pa.string()),
+        ("moved_order_count", pa.int64()),
+    ]
+)
+NEAR_MISSES_SCHEMA = pa.schema([("group_id", pa.string()), ("customer_id", pa.string()), ("kind", pa.string())])
+INTERNAL_SCHEMA = pa.schema(
+    [("kind", pa.string()), ("customer_id", pa.string()), ("order_id", pa.string()), ("total_amount", pa.float64())]
+)
+OUTLIERS_SCHEMA = pa.schema(
+    [
+        ("table", pa.string()),
+        ("event_id", pa.string()),
+        ("order_id", pa.string()),
+        ("product_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("column_name", pa.string()),
+        ("value", pa.float64()),
+        ("kind", pa.string()),
+        ("is_derived", pa.bool_()),
+    ]
+)
+
+
+def planted_totals(cfg: GeneratorConfig) -> dict[str, int]:
+    """How many cases of each sort a run plants (the chunks share them out by their customers):
+    duplicates, near-miss groups per kind, internal accounts, and outliers per outlier kind."""
+    n = cfg.customers
+    groups = {
+        "family_same_address": max(2, round(n / 250)),
+        "office_switchboard": max(2, round(n / 4_000)),
+        "role_address": max(2, round(n / 4_000)),
+        "reserved_domain": max(1, round(n / 10_000)),
+    }
+    return {
+        "duplicates": int(round(cfg.crm_duplicate_rate * n)),
+        **{kind: count if cfg.near_misses else 0 for kind, count in groups.items()},
+        "internal_accounts": max(3, round(n / 2_000)) if cfg.internal_accounts else 0,
+        "outliers_per_kind": max(2, round(n / 3_000)) if cfg.outliers else 0,
+    }
+
+
+def _share(total: int, c0: int, nc: int, customers: int) -> int:
+    """A chunk's part of ``total`` planted cases, in proportion to its customers."""
+    return (total * (c0 + nc)) // customers - (total * c0) // customers
+
+
+@dataclass
+class _PlantState:
+    """Planted cases across chunks: counters that make kinds and group numbers global (not per
+    chunk), and what each chunk adds to the tables and to the ground truth."""
+
+    totals: dict[str, int]
+    excluded: np.ndarray  # customer numbers never planted (they ask for deletion)
+    duplicates_seen: int = 0
+    groups_seen: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NEAR_MISS_KINDS, 0))
+    duplicate_customers: list[pa.Table] = field(default_factory=list)
+    duplicate_personas: list[pa.Table] = field(default_factory=list)
+    duplicates: list[pa.Table] = field(default_factory=list)
+    near_misses: list[pa.Table] = field(default_factory=list)
+    internal: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # numbers, signups
+    outliers: list[pa.Table] = field(default_factory=list)
+
+
+def _plant_identity(
+    cfg: GeneratorConfig, world: _World, ch: _Chunk, rng: np.random.Generator, state: _PlantState
+) -> np.ndarray:
+    """Plant a chunk's CRM duplicates, internal accounts and near-miss groups: edits the chunk's
+    customers, orders and events in place and adds the duplicates' records and the truth to
+    ``state``. Returns the customers it touched (a mask over the chunk's customers)."""
+    c, nc, c0 = ch.customers, ch.nc, ch.c0
+    free = np.ones(nc, bool)
+    free[state.excluded[(state.excluded > c0) & (state.excluded <= c0 + nc)] - c0 - 1] = False
+    touched = np.zeros(nc, bool)
+    order = rng.permutation(nc)
+
+    def take(count: int, eligible: np.ndarray | None = None, prefer: np.ndarray | None = None) -> np.ndarray:
+        ok = free[order] if eligible is None else free[order] & eligible[order]
+        candidates = order[ok]
+        if prefer is not None:  # the preferred ones first, each part in random order
+            candidates = np.concatenate([candidates[prefer[candidates]], candidates[~prefer[candidates]]])
+        got = candidates[: max(count, 0)]
+        free[got] = False
+        touched[got] = True
+        return got
+
+    # --- originals of the duplicates, by kind (the Gmail kinds need a Gmail address, plus_tag a
+    # provider that ignores '+tags': when too few are left, other customers get a Gmail address).
+    # Customers with orders first: a duplicate is mostly a guest checkout, and it takes orders.
+    buyers = np.zeros(nc, bool)
+    bought = ch.orders["customer"][ch.orders["customer"] >= 0] - c0 - 1
+    buyers[bought] = True
+    n_dup = _share(state.totals["duplicates"], c0, nc, cfg.customers)
+    wanted = (state.duplicates_seen + np.arange(n_dup)) % len(DUPLICATE_KINDS)
+    state.duplicates_seen += n_dup
+    gmail = c["domain"] == GMAIL_CODE
+    plus = np.isin(c["domain"], PLUS_TAG_CODES)
+    picked, picked_kind = [], []
+    for k, kind in enumerate(DUPLICATE_KINDS):
+        want = int(np.count_nonzero(wanted == k))
+        eligible = gmail if kind in ("gmail_dots", "googlemail") else plus if kind == "plus_tag" else None
+        got = take(want, eligible, buyers)
+        if len(got) < want and eligible is not None:
+            more = take(want - len(got), None, buyers)
+            c["domain"][more] = GMAIL_CODE
+            got = np.concatenate([got, more])
+        picked.append(got)
+        picked_kind.append(np.full(len(got), k, np.int64))
+    originals = np.concatenate(picked)
+    by_number = np.argsort(originals, kind="stable")
+    originals, kinds = originals[by_number], np.concatenate(picked_kind)[by_number]
+    is_phone = kinds == DUPLICATE_KINDS.index("phone_format")
+    c["phone_ok"][originals[is_phone]] = True  # the phone is the evidence: the original has one
+    weak = originals[kinds == DUPLICATE_KINDS.index("weak_evidence")]
+    c["postal_ok"][weak] = True  # the weak evidence is there to be found
+    c["birth_ok"][weak] = True
+    c["gender"][weak] = np.where(c["gender"][weak] < 0, rng.integers(0, 2, len(weak)), c["gender"][weak])
+
+    # --- internal (staff) accounts: the shop's own domain
+    internal = np.sort(take(_share(state.totals["internal_accounts"], c0, nc, cfg.customers)))
+    c["domain"][internal] = INTERNAL_DOMAIN_CODE
+    state.internal.append((c["number"][internal], c["signup"][internal]))
+
+    _plant_near_misses(cfg, ch, rng, state, take, free)
+    _plant_duplicates(cfg, world, ch, rng, state, originals, kinds)
+    return touched
+
+
+def _plant_near_misses(
+    cfg: GeneratorConfig,
+    ch: _Chunk,
+    rng: np.random.Generator,
+    state: _PlantState,
+    take: Callable[..., np.ndarray],
+    free: np.ndarray,
+) -> None:
+    """Edit groups of a chunk's free customers into look-alikes (NEAR_MISS_KINDS), one group of
+    each kind per round so that a small chunk (NEAR_MISS_MAX_SHARE) still gets every kind."""
+    c, nc, c0 = ch.customers, ch.nc, ch.c0
+    want = {kind: _share(state.totals[kind], c0, nc, cfg.customers) for kind in NEAR_MISS_KINDS}
+    if not any(want.values()):
+        return
+    c.setdefault("email_override", np.full(nc, None, object))
+    c.setdefault("phone_variant", np.full(nc, -1, np.int64))
+    budget = int(NEAR_MISS_MAX_SHARE * nc)
+    group_ids: list[str] = []
+    members_all: list[np.ndarray] = []
+    kinds: list[str] = []
+    for rnd in range(max(want.values())):
+        for kind in NEAR_MISS_KINDS:
+            if rnd >= want[kind]:
+                continue
+            lo, hi = NEAR_MISS_SIZES[kind]
+            size = int(rng.integers(lo, hi + 1))
+            if size > budget:
+                continue
+            if kind in ("family_same_address", "office_switchboard"):  # one country (phone codes)
+                per_country = np.bincount(c["country"][free], minlength=len(COUNTRIES))
+                countries = np.flatnonzero(per_country >= size)
+                if len(countries) == 0:
+                    continue
+                head = take(1, np.isin(c["country"], countries))
+                members = np.concatenate([head, take(size - 1, c["country"] == c["country"][head[0]])])
+            elif np.count_nonzero(free) >= size:
+                members = take(size)
+            else:
+                continue
+            budget -= size
+            g = state.groups_seen[kind]
+            state.groups_seen[kind] += 1
+            if kind == "family_same_address":
+                head, rest = members[0], members[1:]
+                for key in ("last", "city", "postal", "postal_alpha"):
+                    c[key][rest] = c[key][head]
+                c["postal_ok"][members] = True
+                c["birth_ok"][members] = True
+                years = c["birth_year"][head] + FAMILY_BIRTH_OFFSETS
+                years = years[(years >= 1940) & (years <= 2008)]
+                c["birth_year"][rest] = rng.choice(years, size=len(rest), replace=False)
+            elif kind == "office_switchboard":
+                c["phone"][members] = OFFICE_PHONE_BASE + (g * 7_919 + 52_817) % OFFICE_PHONE_SPAN
+                c["phone_ok"][members] = True
+                c["phone_variant"][members] = np.arange(len(members)) - 1  # as stored, then 4 others
+            else:
+                if kind == "role_address":
+                    suffix = g // (len(ROLE_LOCAL_PARTS) * len(COMPANY_NAMES))
+                    company = COMPANY_NAMES[(g // len(ROLE_LOCAL_PARTS)) % len(COMPANY_NAMES)]
+                    address = f"{ROLE_LOCAL_PARTS[g % len(ROLE_LOCAL_PARTS)]}@{company}{suffix or ''}.com"
+                else:
+                    local, domain = RESERVED_ADDRESSES[g % len(RESERVED_ADDRESSES)].split("@")
+                    suffix = g // len(RESERVED_ADDRESSES)
+                    address = f"{local}{suffix or ''}@{domain}"
+                c["email_override"][members] = _written_variants(address, len(members))
+            members = np.sort(members)
+            members_all.append(members)
+            group_ids.extend([f"{kind}_{g + 1:04d}"] * len(members))
+            kinds.extend([kind] * len(members))
+    if members_all:
+        numbers = c["number"][np.concatenate(members_all)]
+        state.near_misses.append(
+            pa.table(
+                {
+                    "group_id": pa.array(group_ids, pa.string()),
+                    "customer_id": id_strings("C", numbers, 7),
+                    "kind": pa.array(kinds, pa.string()),
+                },
+                schema=NEAR_MISSES_SCHEMA,
+            )
+        )
+
+
+def _written_variants(address: str, n: int) -> list[str]:
+    """``n`` ways a shared address is typed: as is, capitalised, with spaces, upper case."""
+    variants = (address, address.capitalize(), f" {address} ", address.upper())
+    return [variants[i % len(variants)] for i in range(n)]
+
+
+def _plant_duplicates(
+    cfg: GeneratorConfig,
+    world: _World,
+    ch: _Chunk,
+    rng: np.random.Generator,
+    state: _PlantState,
+    originals: np.ndarray,
+    kinds: np.ndarray,
+) -> None:
+    """A second customer record (``G`` + the digits) for each original: the same person's
+    attributes and one kind of variation; half of the original's orders move to it."""
+    c, o, ev = ch.customers, ch.orders, ch.events
+    n, nc = len(originals), ch.nc
+    if n == 0:
+        return
+    # orders: each of an original's orders moves with DUPLICATE_ORDER_SHARE; the purchase event
+    # moves with it as the shop's server records a guest checkout: the duplicate's user id, no
+    # device (a device seen with both ids would link them outside the CRM rules)
+    n_orders = len(o["time"])
+    duplicate_of = np.full(nc, -1, np.int64)
+    duplicate_of[originals] = np.arange(n)
+    owner = np.where(o["customer"] >= 0, duplicate_of[np.clip(o["customer"] - ch.c0 - 1, 0, nc - 1)], -1)
+    moved = (owner >= 0) & (rng.random(n_orders) < DUPLICATE_ORDER_SHARE)
+    o["dup"] = moved
+    events = _event_of_order(ch)[moved]
+    ev["user_dup"] = np.zeros(len(ev["time"]), bool)
+    ev["user_dup"][events] = True
+    ev["anon"][events] = -1
+    ev["device"][events] = -1
+    moved_count = np.bincount(owner[moved], minlength=n).astype(np.int64)
+    first_moved = np.full(n, BIG_TS, np.int64)
+    np.minimum.at(first_moved, owner[moved], o["time"][moved])
+
+    # the record: created just before its first order, else at a time in the active days
+    signup = c["signup"][originals]
+    active_end = min(world.window_end, world.window_start + cfg.days * DAY - 1)
+    lo = np.maximum(signup, world.window_start)
+    hi = np.maximum(lo, active_end)
+    later = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
+    before_order = np.maximum(signup, first_moved - rng.integers(60, 3_600, n))
+    is_phone = kinds == DUPLICATE_KINDS.index("phone_format")
+    record = {key: value[originals].copy() for key, value in c.items() if key != "email_override"}
+    record["signup"] = np.where(first_moved < BIG_TS, before_order, later)
+    record["phone_ok"] = is_phone  # the e-mail kinds carry no phone: one rule per kind
+    record["phone_variant"] = np.where(is_phone, rng.integers(0, 4, n), -1)
+    record["loyalty"][:] = -1  # a guest record: no loyalty tier, no acquisition channel
+    record["acq"][:] = -1
+    emails = _duplicate_emails(record, kinds, rng)
+    table = _customers_table(world, record)
+    ids = id_strings(DUPLICATE_PREFIX, record["number"], 7)
+    table = table.set_column(0, "customer_id", ids).set_column(1, "email", emails)
+    state.duplicate_customers.append(table)
+    state.duplicate_personas.append(
+        pa.table(
+            {
+                "subject_id": ids,
+                "subject_type": _repeat_string("customer", n),
+                "persona": _take_strings(PERSONAS, ch.persona[originals]),
+            }
+        )
+    )
+    state.duplicates.append(
+        pa.table(
+            {
+                "customer_id": ids,
+                "original_customer_id": id_strings("C", record["number"], 7),
+                "kind": _take_strings(DUPLICATE_KINDS, kinds),
+                "expected": _take_strings(tuple(DUPLICATE_EXPECTED[k] for k in DUPLICATE_KINDS), kinds),
+                "moved_order_count": pa.array(moved_count, pa.int64()),
+            },
+            schema=DUPLICATES_SCHEMA,
+        )
+    )
+
+
+def _event_of_order(ch: _Chunk) -> np.ndarray:
+    """Index of each order's purchase event in the chunk's events."""
+    ev = ch.events
+    out = np.full(len(ch.orders["time"]), -1, np.int64)
+    purchase = np.flatnonzero(ev["order"] >= 0)
+    out[ev["order"][purchase]] = purchase
+    return out
+
+
+def _duplicate_emails(record: dict[str, np.ndarray], kinds: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    """The duplicate's e-mail for each kind (see DUPLICATE_KINDS), from the original's parts
+    (``first.last.number@domain``)."""
+    n = len(kinds)
+    if n == 0:
+        return pa.array([], pa.string())
+    join = pc.binary_join_element_wise
+
+    def pick(values: list[pa.Array], codes: np.ndarray) -> pa.Array:
+        return pc.choose(pa.array(np.asarray(codes, np.int8)), *values)
+
+    first = _take_strings(FIRST_NAMES, record["first"])
+    last = _take_strings(LAST_NAMES, record["last"])
+    num = pc.cast(pa.array(record["number"]), pa.string())
+    domain = _take_strings(EMAIL_DOMAIN_VOCAB, record["domain"])
+    local = join(first, last, num, ".")
+    original = join(local, domain, "@")
+    initial, rest = pc.utf8_slice_codeunits(first, 0, 1), pc.utf8_slice_codeunits(first, 1)
+    recased = pick([pc.utf8_capitalize(original), pc.utf8_title(original), pc.utf8_upper(original)], rng.integers(0, 3, n))
+    email_case = pick([join(" ", recased, ""), join(recased, " ", ""), join(" ", recased, "  ", "")], rng.integers(0, 3, n))
+    dotted = pick(
+        [join(first, last, num, ""), join(join(first, last, "."), num, ""), join(initial, rest, last, num, ".")],
+        rng.integers(0, 3, n),
+    )
+    gmail_dots = join(dotted, domain, "@")
+    plus_tag = join(join(local, _take_strings(PLUS_TAGS, rng.integers(0, len(PLUS_TAGS), n)), "+"), domain, "@")
+    googlemail = join(
+        local, pick([_repeat_string("googlemail.com", n), _repeat_string("GoogleMail.com", n)], rng.integers(0, 2, n)), "@"
+    )
+    work = join(join(initial, last, num, ""), _take_strings(WORK_DOMAINS, rng.integers(0, len(WORK_DOMAINS), n)), "@")
+    other = _take_strings(OTHER_PERSONAL_DOMAINS, rng.integers(0, len(OTHER_PERSONAL_DOMAINS), n))
+    weak = join(join(last, join(first, num, ""), "."), other, "@")
+    return pick([email_case, gmail_dots, plus_tag, googlemail, work, weak], kinds)
+
+
+def _plant_outliers(
+    cfg: GeneratorConfig, ch: _Chunk, rng: np.random.Generator, state: _PlantState, touched: np.ndarray
+) -> dict[str, list]:
+    """Plant a chunk's outliers (OUTLIER_KINDS) on completed orders and events of customers the
+    identity cases left alone; edits the chunk in place and returns, per table, the planted
+    cells as (local row, column, value, kind, is_derived) arrays."""
+    o, it, ev = ch.orders, ch.items, ch.events
+    nc, c0 = ch.nc, ch.c0
+    n = _share(state.totals["outliers_per_kind"], c0, nc, cfg.customers)
+    cells: dict[str, list] = {"orders": [], "order_items": [], "events": []}
+    if n == 0:
+        return cells
+    n_orders = len(o["time"])
+    plain = ~touched[np.clip(o["customer"] - c0 - 1, 0, nc - 1)] & ~o.get("dup", np.zeros(n_orders, bool))
+    eligible = (o["customer"] >= 0) & (o["status"] == 0) & plain
+    perm = rng.permutation(n_orders)
+    candidates = perm[eligible[perm]]
+    event_of = _event_of_order(ch)
+    first_item = np.searchsorted(it["order"], np.arange(n_orders))  # items are grouped by order
+
+    def add(table: str, rows: np.ndarray, column: str, values: np.ndarray, kind: str, derived: bool) -> None:
+        cells[table].append((rows, column, np.asarray(values, np.float64), kind, derived))
+
+    for k, kind in enumerate(OUTLIER_KINDS[:4]):  # the order kinds: disjoint orders
+        j = candidates[k * n : (k + 1) * n]
+        e = event_of[j]
+        if kind == "extreme_order_total":
+            o["total_cents"][j] = OUTLIER_ORDER_TOTALS_CENTS[rng.integers(0, len(OUTLIER_ORDER_TOTALS_CENTS), len(j))]
+            ev["revenue"][e] = o["total_cents"][j]
+            add("orders", j, "total_amount", o["total_cents"][j] / 100.0, kind, False)
+            add("events", e, "revenue", ev["revenue"][e] / 100.0, kind, True)
+        elif kind in ("extreme_quantity", "extreme_unit_price"):
+            i = first_item[j]
+            if kind == "extreme_quantity":
+                qty = OUTLIER_QUANTITIES[rng.integers(0, len(OUTLIER_QUANTITIES), len(j))]
+                o["total_cents"][j] += (qty - it["qty"][i]) * it["cents"][i]
+                it["qty"][i] = qty
+                add("order_items", i, "quantity", qty, kind, False)
+            else:
+                cents = OUTLIER_UNIT_PRICES_CENTS[rng.integers(0, len(OUTLIER_UNIT_PRICES_CENTS), len(j))]
+                o["total_cents"][j] += it["qty"][i] * (cents - it["cents"][i])
+                it["cents"][i] = cents
+                add("order_items", i, "unit_price", cents / 100.0, kind, False)
+            ev["revenue"][e] = o["total_cents"][j]
+            add("orders", j, "total_amount", o["total_cents"][j] / 100.0, kind, True)
+            add("events", e, "revenue", ev["revenue"][e] / 100.0, kind, True)
+        else:  # event_revenue_in_cents: the tracker sent cents, the order is right
+            ev["revenue"][e] = o["total_cents"][j] * 100
+            add("events", e, "revenue", ev["revenue"][e] / 100.0, kind, False)
+
+    user = ev["user"].astype(np.int64)
+    engaged_ok = (ev["engaged"] >= 0) & (user >= 0) & ~ev.get("user_dup", np.zeros(len(user), bool))
+    engaged_ok &= ~touched[np.clip(user - c0 - 1, 0, nc - 1)]
+    perm = rng.permutation(len(user))
+    e = np.sort(perm[engaged_ok[perm]][:n])
+    ev["engaged"][e] = OUTLIER_ENGAGED_TENTHS
+    add("events", e, "engaged_seconds", ev["engaged"][e] / 10.0, "extreme_engaged_seconds", False)
+    return cells
+
+
+def _outlier_truth(ch: _Chunk, cells: dict[str, list], event_off: int, order_off: int) -> pa.Table:
+    """The planted outlier cells of a chunk with their global keys (OUTLIERS_SCHEMA)."""
+    o, it, ev = ch.orders, ch.items, ch.events
+    parts: list[pa.Table] = []
+    for table, entries in cells.items():
+        for rows, column, values, kind, derived in entries:
+            m = len(rows)
+            if m == 0:
+                continue
+            none = pa.nulls(m, pa.string())
+            if table == "events":
+                keys = {"event_id": id_strings("E", event_off + rows + 1, 12), "order_id": none, "product_id": none}
+                customer = ev["user"][rows]
+            elif table == "orders":
+                keys = {"event_id": none, "order_id": id_strings("O", order_off + rows + 1, 8), "product_id": none}
+                customer = o["customer"][rows]
+            else:
+                keys = {
+                    "event_id": none,
+                    "order_id": id_strings("O", order_off + it["order"][rows] + 1, 8),
+                    "product_id": id_strings("P", it["product"][rows] + 1, 4),
+                }
+                customer = o["customer"][it["order"][rows]]
+            parts.append(
+                pa.table(
+                    {
+                        "table": _repeat_string(table, m),
+                        **keys,
+                        "customer_id": id_strings("C", customer, 7),
+                        "column_name": _repeat_string(column, m),
+                        "value": pa.array(values, pa.float64()),
+                        "kind": _repeat_string(kind, m),
+                        "is_derived": pa.array(np.full(m, derived), pa.bool_()),
+                    },
+                    schema=OUTLIERS_SCHEMA,
+                )
+            )
+    return pa.concat_tables(parts) if parts else OUTLIERS_SCHEMA.empty_table()
+
+
+def _test_orders(cfg: GeneratorConfig, world: _World, state: _PlantState) -> tuple[pa.Table, pa.Table]:
+    """TEST_ORDERS_PER_ACCOUNT test orders of each internal account (ids ``TEST-000001``, ...),
+    one line each, at absurd totals; at a time after the account's signup in the active days."""
+    numbers = np.concatenate([num for num, _ in state.internal]) if state.internal else np.zeros(0, np.int64)
+    signups = np.concatenate([t for _, t in state.internal]) if state.internal else np.zeros(0, np.int64)
+    rng = _rng(cfg.seed, 8)
+    n = len(numbers) * TEST_ORDERS_PER_ACCOUNT
+    who = np.repeat(np.arange(len(numbers)), TEST_ORDERS_PER_ACCOUNT)
+    active_end = min(world.window_end, world.window_start + cfg.days * DAY - 1)
+    lo = np.maximum(signups[who], world.window_start)
+    t = lo + (rng.random(n) * np.maximum(active_end - lo + 1, 1)).astype(np.int64)
+    t = np.minimum(t, world.window_end)
+    cents = TEST_ORDER_TOTALS_CENTS[rng.integers(0, len(TEST_ORDER_TOTALS_CENTS), n)]
+    status = np.where(rng.random(n) < 0.75, 0, 1)  # completed, some cancelled
+    product = rng.integers(0, len(world.prod_cat), n)
+    ids = id_strings(TEST_ORDER_PREFIX, np.arange(n) + 1, 6)
+    orders = pa.table(
+        {
+            "order_id": ids,
+            "customer_id": id_strings("C", numbers[who], 7),
+            "ordered_at": iso_strings(t),
+            "status": _take_strings(ORDER_STATUSES, status),
+            "currency": _take_strings(CURRENCIES, np.zeros(n, np.int64)),
+            "total_amount": pa.array(cents / 100.0, pa.float64()),
+        }
+    )
+    items = pa.table(
+        {
+            "order_id": ids,
+            "product_id": id_strings("P", product + 1, 4),
+            "quantity": pa.array(np.ones(n, np.int64), pa.int64()),
+            "unit_price": pa.array(cents / 100.0, pa.float64()),
+        }
+    )
+    return orders, items
+
+
+def _internal_truth(state: _PlantState, test_orders: pa.Table) -> pa.Table:
+    """internal_accounts.parquet: the staff accounts and their test orders (INTERNAL_SCHEMA)."""
+    numbers = np.sort(np.concatenate([num for num, _ in state.internal])) if state.internal else np.zeros(0, np.int64)
+    m = len(numbers)
+    accounts = pa.table(
+        {
+            "kind": _repeat_string("internal_account", m),
+            "customer_id": id_strings("C", numbers, 7),
+            "order_id": pa.nulls(m, pa.string()),
+            "total_amount": pa.nulls(m, pa.float64()),
+        },
+        schema=INTERNAL_SCHEMA,
+    )
+    orders = pa.table(
+        {
+            "kind": _repeat_string("test_order", test_orders.num_rows),
+            "customer_id": test_orders.column("customer_id"),
+            "order_id": test_orders.column("order_id"),
+            "total_amount": test_orders.column("total_amount"),
+        },
+        schema=INTERNAL_SCHEMA,
+    )
+    return pa.concat_tables([accounts, orders])
+
+
+def _duplicate_ids_of(customer_ids: pa.Array) -> pa.Array:
+    """The duplicate-record ids (DUPLICATE_PREFIX + the digits) of ``C`` customer ids."""
+    return pc.utf8_replace_slice(customer_ids, 0, 1, DUPLICATE_PREFIX)
+
+
+def _is_in(table: pa.Table, column: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Mask of the rows of ``table`` whose ``column`` is one of ``values``."""
+    value_set = pa.chunked_array([values]).combine_chunks()
+    return pc.fill_null(pc.is_in(table.column(column), value_set=value_set), False).to_numpy(zero_copy_only=False)
+
+
+def _planted_truth(plant: _PlantState, test_orders: pa.Table, small: dict[str, list[pa.Table]]) -> dict[str, pa.Table]:
+    """The planted cases' truth tables, restricted to the rows the run holds (before dirt):
+    crm_duplicates, crm_near_misses, internal_accounts and outliers, each in a fixed order."""
+
+    def concat(parts: list[pa.Table], schema: pa.Schema) -> pa.Table:
+        return pa.concat_tables(parts).combine_chunks() if parts else schema.empty_table()
+
+    customers = pa.concat_tables(small["customers"]).column("customer_id").combine_chunks()
+    orders = pa.concat_tables(small["orders"])
+    order_ids = orders.column("order_id").combine_chunks()
+
+    duplicates = concat(plant.duplicates, DUPLICATES_SCHEMA)
+    duplicates = duplicates.filter(
+        pc.and_(
+            pc.is_in(duplicates.column("customer_id"), value_set=customers),
+            pc.is_in(duplicates.column("original_customer_id"), value_set=customers),
+        )
+    )
+    # the orders each duplicate holds in the end
+    per_customer = orders.group_by("customer_id").aggregate([("order_id", "count")])
+    held = dict(zip(per_customer.column("customer_id").to_pylist(), per_customer.column("order_id_count").to_pylist()))
+    duplicates = duplicates.set_column(
+        4, "moved_order_count", pa.array([held.get(c, 0) for c in duplicates.column("customer_id").to_pylist()], pa.int64())
+    )
+    near_misses = concat(plant.near_misses, NEAR_MISSES_SCHEMA)
+    near_misses = near_misses.filter(pc.is_in(near_misses.column("customer_id"), value_set=customers))
+    internal = _internal_truth(plant, test_orders)
+    internal = internal.filter(
+        pc.and_(
+            pc.is_in(internal.column("customer_id"), value_set=customers),
+            pc.or_(pc.is_null(internal.column("order_id")), pc.is_in(internal.column("order_id"), value_set=order_ids)),
+        )
+    )
+    outliers = concat(plant.outliers, OUTLIERS_SCHEMA)
+    outliers = outliers.filter(
+        pc.or_(pc.equal(outliers.column("table"), "events"), pc.is_in(outliers.column("order_id"), value_set=order_ids))
+    )
+    return {
+        "crm_duplicates": duplicates.sort_by("customer_id"),
+        "crm_near_misses": near_misses.sort_by([("group_id", "ascending"), ("customer_id", "ascending")]),
+        "internal_accounts": internal.sort_by(
+            [("kind", "ascending"), ("customer_id", "ascending"), ("order_id", "ascending")]
+        ),
+        "outliers": outliers.sort_by(
+            [(c, "ascending") for c in ("table", "kind", "event_id", "order_id", "product_id", "column_name")]
+        ),
+    }
+
+
+def _protected_keys(truth: dict[str, pa.Table]) -> dict[str, pa.Array]:
+    """Keys of the rows that dirt must spare, per table: the planted customers, the outlier
+    and test orders (and their lines)."""
+    names = ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers")
+    dup, near, internal, outliers = (truth[k] for k in names)
+    customers = pa.chunked_array(
+        [*dup.column("customer_id").chunks, *dup.column("original_customer_id").chunks,
+         *near.column("customer_id").chunks, *internal.column("customer_id").chunks],
+        pa.string(),
+    ).combine_chunks()
+    orders = pa.chunked_array([*outliers.column("order_id").chunks, *internal.column("order_id").chunks], pa.string())
+    orders = pc.drop_null(orders.combine_chunks())
+    return {"customers": customers, "orders": orders, "order_items": orders}
+
+
+def _planted_counts(truth: dict[str, pa.Table]) -> dict[str, object]:
+    """generation.json's summary of the planted cases."""
+
+    def counts(table: pa.Table, column: str, vocab: Sequence[str]) -> dict[str, int]:
+        values = table.column(column).to_pylist()
+        return {v: values.count(v) for v in vocab}
+
+    near = truth["crm_near_misses"]
+    groups = {}
+    for kind in NEAR_MISS_KINDS:
+        rows = near.filter(pc.equal(near.column("kind"), kind))
+        groups[kind] = {"groups": len(set(rows.column("group_id").to_pylist())), "customers": rows.num_rows}
+    internal = truth["internal_accounts"]
+    outliers = truth["outliers"]
+    return {
+        "crm_duplicates": counts(truth["crm_duplicates"], "kind", DUPLICATE_KINDS),
+        "crm_near_misses": groups,
+        "internal_accounts": counts(internal, "kind", ("internal_account", "test_order")),
+        "outliers": counts(outliers.filter(pc.invert(outliers.column("is_derived"))), "kind", OUTLIER_KINDS),
+    }
+
+
+# --------------------------------------------------------------------------- #
 # Dirty-data injection
 # --------------------------------------------------------------------------- #
 
@@ -1773,24 +2555,32 @@ _DIRTY_SCHEMA = pa.schema(
 
 
 def inject_defects(
-    table: pa.Table, spec: DirtySpec, rate: float, rng: np.random.Generator, end_day_start: int
+    table: pa.Table,
+    spec: DirtySpec,
+    rate: float,
+    rng: np.random.Generator,
+    end_day_start: int,
+    protect: np.ndarray | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Inject ``round(rate * rows)`` defects (one per row) into ``table``.
 
     Kinds are assigned round-robin over randomly chosen rows; tables with at
     least ``10 * len(spec.kinds)`` rows get at least one defect of every kind.  ``duplicate_key`` copies a clean row and inserts the copy at a
-    random *later* position.  Returns the new table and a log table with the
-    0-based row of every dirty row in the returned table.
+    random *later* position.  Rows where ``protect`` is true (planted cases whose truth a defect
+    would break) are never chosen; without protected rows the draws are those of no mask.
+    Returns the new table and a log table with the 0-based row of every dirty row in the
+    returned table.
     """
     n = table.num_rows
     kinds = spec.kinds
+    pool = np.arange(n, dtype=np.int64) if protect is None else np.flatnonzero(~np.asarray(protect, bool))
     k = int(round(rate * n))
     if rate > 0 and n >= 10 * len(kinds):
         k = max(k, len(kinds))  # every kind appears once the table is big enough
-    k = min(k, n)
+    k = min(k, len(pool))
     if k <= 0:
         return table, _DIRTY_SCHEMA.empty_table()
-    sel = rng.choice(n, size=k, replace=False)
+    sel = pool[rng.choice(len(pool), size=k, replace=False)]
     kind_of = (np.arange(k) + int(rng.integers(len(kinds)))) % len(kinds)
     cols = {name: table.column(name).combine_chunks() for name in table.column_names}
     logs: list[tuple[np.ndarray, str, pa.Array | None]] = []
@@ -2004,7 +2794,16 @@ def _shape_rows(cfg: GeneratorConfig, table: str, data: pa.Table) -> pa.Table:
 
 
 #: files written to the ground-truth folder (and only these are replaced there)
-TRUTH_FILES = ("personas.parquet", "identity_links.parquet", "dirty_rows.parquet", "generation.json")
+TRUTH_FILES = (
+    "personas.parquet",
+    "identity_links.parquet",
+    "dirty_rows.parquet",
+    "crm_duplicates.parquet",
+    "crm_near_misses.parquet",
+    "internal_accounts.parquet",
+    "outliers.parquet",
+    "generation.json",
+)
 
 # --------------------------------------------------------------------------- #
 # Orchestration
@@ -2142,6 +2941,16 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     write_events = "events" in cfg.tables
     cutoff = _lapsed_cutoff(cfg)
     active_customers = _lapsed_active_customers(cfg) if cutoff is not None else None
+    # the active customers' duplicate records (if planted) stay active with them
+    active_ids = (
+        pa.concat_arrays([active_customers, _duplicate_ids_of(active_customers)]) if cutoff is not None else None
+    )
+    # deletion requests (~0.3% of customers, at least one): chosen first, as the planted cases
+    # leave these customers alone
+    rng_del = _rng(cfg.seed, 3)
+    n_del = max(1, int(round(cfg.customers * 0.003)))
+    who = np.sort(rng_del.choice(cfg.customers, size=min(n_del, cfg.customers), replace=False))
+    plant = _PlantState(totals=planted_totals(cfg), excluded=who + 1)
 
     def add_dirty(log: pa.Table, table: str, file_for_row: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
         if log.num_rows == 0:
@@ -2167,15 +2976,26 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             na = anon_bounds[ci + 1] - anon_bounds[ci]
             rng = _rng(cfg.seed, 1, ci)
             ch = _simulate_chunk(world, rng, c0, nc, na)
+            touched = _plant_identity(cfg, world, ch, _rng(cfg.seed, 6, ci), plant)
+            cells = _plant_outliers(cfg, ch, _rng(cfg.seed, 7, ci), plant, touched)
             ev_table = _events_table(world, ch.events, event_off, anon_off)
+            outliers = _outlier_truth(ch, cells, event_off, order_off)
             event_off += ev_table.num_rows
             chunk_links = _links_table(ch, anon_off)
             if cutoff is not None and write_events:
-                subjects = _active_subjects(active_customers, chunk_links)
+                subjects = _active_subjects(active_ids, chunk_links)
                 ev_table = _restrict_to_active(ev_table, "events", cutoff, subjects)
+            # outlier events the export still holds (the quiet days keep few); dirt spares them
+            is_event = pc.equal(outliers.column("table"), "events")
+            planted_events = outliers.filter(is_event).column("event_id")
+            if write_events:
+                planted_events = pc.filter(planted_events, pc.is_in(planted_events, value_set=ev_table.column("event_id")))
+            kept = pc.or_(pc.invert(is_event), pc.is_in(outliers.column("event_id"), value_set=planted_events))
+            plant.outliers.append(outliers.filter(kept))
             if cfg.dirty_rate > 0 and write_events:
                 ev_table, log = inject_defects(
-                    ev_table, DIRTY_SPECS["events"], cfg.dirty_rate, _rng(cfg.seed, 2, ci), world.end_day_start
+                    ev_table, DIRTY_SPECS["events"], cfg.dirty_rate, _rng(cfg.seed, 2, ci), world.end_day_start,
+                    protect=_is_in(ev_table, "event_id", planted_events),
                 )
                 base = sink.rows
 
@@ -2209,11 +3029,15 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     files["events"] = sink.files
     row_counts: dict[str, int] = {"events": sink.rows} if write_events else {}
 
-    # deletion requests (~0.3% of customers, at least one)
-    rng_del = _rng(cfg.seed, 3)
+    # planted records after the simulated ones: duplicates (G ids) and the test orders
+    small["customers"].extend(plant.duplicate_customers)
+    personas.extend(plant.duplicate_personas)
+    test_orders, test_items = _test_orders(cfg, world, plant)
+    small["orders"].append(test_orders)
+    small["order_items"].append(test_items)
+
+    # deletion requests (chosen above)
     signup_all = np.concatenate(signups)
-    n_del = max(1, int(round(cfg.customers * 0.003)))
-    who = np.sort(rng_del.choice(cfg.customers, size=min(n_del, cfg.customers), replace=False))
     lo = np.maximum(signup_all[who], world.window_start)
     t_del = lo + (rng_del.random(len(who)) * (world.window_end - lo + 1)).astype(np.int64)
     o = np.argsort(t_del, kind="stable")
@@ -2222,13 +3046,17 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     ]
     small["products"] = [_products_table(world)]
     if cutoff is not None:
-        subjects = _active_subjects(active_customers, pa.concat_tables(links))
+        subjects = _active_subjects(active_ids, pa.concat_tables(links))
         for table in LAPSED_COLUMNS:
             if table != "events":  # events were restricted chunk by chunk
                 small[table] = [_restrict_to_active(pa.concat_tables(small[table]), table, cutoff, subjects)]
         kept_orders = small["orders"][0].column("order_id")
         items = pa.concat_tables(small["order_items"])
         small["order_items"] = [items.filter(pc.is_in(items.column("order_id"), value_set=kept_orders))]
+
+    # ground truth of the planted cases, of the rows the run holds (the quiet days keep few)
+    truth_tables = _planted_truth(plant, test_orders, small)
+    protected = _protected_keys(truth_tables)
 
     # same index ti as in a complete run, so a table's injected defects do not depend on the shape
     for ti, table in enumerate(t for t in TABLES if t != "events"):
@@ -2237,7 +3065,11 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         data = _shape_rows(cfg, table, pa.concat_tables(small[table]).combine_chunks())
         rel = f"{table}/part-00000.{ext}"
         if cfg.dirty_rate > 0 and table in DIRTY_SPECS:
-            data, log = inject_defects(data, DIRTY_SPECS[table], cfg.dirty_rate, _rng(cfg.seed, 4, ti), world.end_day_start)
+            key = DIRTY_SPECS[table].primary_key
+            data, log = inject_defects(
+                data, DIRTY_SPECS[table], cfg.dirty_rate, _rng(cfg.seed, 4, ti), world.end_day_start,
+                protect=_is_in(data, key, protected[table]) if table in protected else None,
+            )
             add_dirty(log, table, lambda rows, rel=rel: (np.full(len(rows), rel, object), rows))
         _write_table(data, out / rel, cfg.fmt)
         files[table].append(rel)
@@ -2262,6 +3094,8 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     dirty = pa.concat_tables(dirty_logs) if dirty_logs else dirty_schema.empty_table()
     dirty = dirty.sort_by([("table", "ascending"), ("source_file", "ascending"), ("source_row", "ascending")])
     _write_truth_parquet(dirty.combine_chunks(), truth / "dirty_rows.parquet")
+    for name, table in truth_tables.items():
+        _write_truth_parquet(table, truth / f"{name}.parquet")
     dirty_counts = {t: 0 for t in DIRTY_SPECS}
     if dirty.num_rows:
         for t, cnt in zip(*np.unique(dirty.column("table").to_numpy(zero_copy_only=False), return_counts=True)):
@@ -2287,6 +3121,10 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             **({"country": cfg.country} if cfg.country is not None else {}),
             **({"lapsed_days": cfg.lapsed_days, "lapsed_active_customers": len(active_customers),
                 "lapsed_from": cutoff} if cutoff is not None else {}),
+            "crm_duplicate_rate": cfg.crm_duplicate_rate,
+            "near_misses": cfg.near_misses,
+            "internal_accounts": cfg.internal_accounts,
+            "outliers": cfg.outliers,
         },
         "end_date": cfg.end_date.isoformat(),
         "window_start": datetime.fromtimestamp(world.window_start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -2297,6 +3135,8 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         "files": files,
         "personas": {name: float(share) for name, share in zip(CUSTOMER_PERSONAS, PERSONA_SHARES)},
         "reasons": sorted({k for s in DIRTY_SPECS.values() for k in s.kinds}),
+        "planted": _planted_counts(truth_tables),
+        "truth_files": [name for name in TRUTH_FILES if name != "generation.json"],
     }
     (truth / "generation.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
 

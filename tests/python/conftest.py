@@ -54,7 +54,8 @@ FILE_SECONDS = {
     "test_clustering.py": 8,
     "test_clustering_degenerate.py": 6,
     "test_supervised.py": 5,
-    "test_generator.py": 4,
+    "test_generator.py": 12,
+    "test_identity_eval.py": 3,
     "test_stream.py": 3,
 }
 UNKNOWN_SECONDS = 10 ** 6

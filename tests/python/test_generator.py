@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +23,15 @@ if str(ROOT) not in sys.path:
 from python_utils.generator import (  # noqa: E402
     CUSTOMER_PERSONAS,
     DIRTY_SPECS,
+    DUPLICATE_KINDS,
     EVENT_TYPES,
+    NEAR_MISS_KINDS,
+    NEAR_MISS_SIZES,
+    OUTLIER_KINDS,
     PERSONA_SHARES,
     SHAPES,
     TABLES,
+    TRUTH_FILES,
     GenerationResult,
     GeneratorConfig,
     generate,
@@ -152,6 +158,14 @@ class Dataset:
             con.execute(f"create view {table} as select * from {reader}('{self.files(table)}'{opts})")
         con.execute(f"create view personas as select * from read_parquet('{self.truth / 'personas.parquet'}')")
         con.execute(f"create view dirty as select * from read_parquet('{self.truth / 'dirty_rows.parquet'}')")
+        for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers"):
+            con.execute(f"create view {name} as select * from read_parquet('{self.truth / f'{name}.parquet'}')")
+        # the orders the planted cases leave alone: no test order, no outlier
+        con.execute(
+            """create view plain_orders as select * from orders
+            where order_id not in (select order_id from outliers where order_id is not null)
+            and order_id not in (select order_id from internal_accounts where order_id is not null)"""
+        )
         return con
 
 
@@ -198,8 +212,9 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) 
     raw_a, raw_b = _files_bytes(a.raw), _files_bytes(b.raw)
     assert len(raw_a) >= len(TABLES) + 1
     assert raw_a == raw_b
-    for name in ("personas.parquet", "dirty_rows.parquet"):
-        assert (a.truth / name).read_bytes() == (b.truth / name).read_bytes()
+    for name in TRUTH_FILES:
+        if name != "generation.json":
+            assert (a.truth / name).read_bytes() == (b.truth / name).read_bytes(), name
     meta_a, meta_b = (json.loads((d.truth / "generation.json").read_text()) for d in (a, b))
     for meta in (meta_a, meta_b):
         meta["parameters"].pop("out")
@@ -240,14 +255,21 @@ def test_id_formats(clean: Dataset) -> None:
     con = clean.con()
     checks = {
         "events": "regexp_full_match(event_id, 'E[0-9]{12}') and (anonymous_id is null or regexp_full_match(anonymous_id, 'A[0-9]{8}'))"
-        " and (user_id is null or regexp_full_match(user_id, 'C[0-9]{7}'))"
+        " and (user_id is null or regexp_full_match(user_id, '[CG][0-9]{7}'))"
         " and (product_id is null or regexp_full_match(product_id, 'P[0-9]{4}'))",
-        "orders": "regexp_full_match(order_id, 'O[0-9]{8}')",
-        "customers": "regexp_full_match(customer_id, 'C[0-9]{7}')",
+        "orders": "regexp_full_match(order_id, 'O[0-9]{8}|TEST-[0-9]{6}')",
+        "customers": "regexp_full_match(customer_id, '[CG][0-9]{7}')",
         "products": "regexp_full_match(product_id, 'P[0-9]{4}')",
     }
     for table, cond in checks.items():
         assert con.execute(f"select count(*) from {table} where not ({cond})").fetchone()[0] == 0, table
+    # a G id is a planted duplicate record, a TEST- order a planted test order
+    assert con.execute(
+        "select count(*) from customers where customer_id like 'G%' and customer_id not in (select customer_id from crm_duplicates)"
+    ).fetchone()[0] == 0
+    assert con.execute(
+        "select count(*) from orders where order_id like 'TEST-%' and order_id not in (select order_id from internal_accounts)"
+    ).fetchone()[0] == 0
     assert con.execute("select count(*) - count(distinct event_id) from events").fetchone()[0] == 0
     n_products, n_categories = con.execute("select count(*), count(distinct category) from products").fetchone()
     assert 200 <= n_products <= 800 and n_categories == 8
@@ -260,9 +282,17 @@ def test_id_formats(clean: Dataset) -> None:
 
 def test_persona_mix_and_truth_coverage(clean: Dataset) -> None:
     con = clean.con()
-    truth = dict(con.execute("select persona, count(*) from personas where subject_type = 'customer' group by 1").fetchall())
+    truth = dict(con.execute(
+        """select persona, count(*) from personas where subject_type = 'customer'
+        and subject_id not in (select customer_id from crm_duplicates) group by 1"""
+    ).fetchall())
     assert set(truth) == set(CUSTOMER_PERSONAS)
     assert sum(truth.values()) == 300
+    # a duplicate record carries its original's persona (one human)
+    assert con.execute(
+        """select count(*) from crm_duplicates d join personas dp on dp.subject_id = d.customer_id
+        join personas op on op.subject_id = d.original_customer_id where dp.persona = op.persona"""
+    ).fetchone()[0] == con.execute("select count(*) from crm_duplicates").fetchone()[0] > 0
     for persona, share in zip(CUSTOMER_PERSONAS, PERSONA_SHARES):
         assert abs(truth[persona] / 300 - share) < 0.08, persona
     assert con.execute(
@@ -299,7 +329,7 @@ def test_personas_behave_differently(larger: Dataset) -> None:
 
     aov = dict(
         con.execute(
-            "select p.persona, avg(total_amount) from orders o join personas p on p.subject_id = o.customer_id group by 1"
+            "select p.persona, avg(total_amount) from plain_orders o join personas p on p.subject_id = o.customer_id group by 1"
         ).fetchall()
     )
     assert aov["loyal_high_spender"] > 2.5 * aov["bargain_hunter"]
@@ -336,9 +366,9 @@ def test_personas_behave_differently(larger: Dataset) -> None:
         join personas p on p.subject_id = c.customer_id where p.persona = 'new_customer'"""
     ).fetchone()
     assert str(signup[0]) >= "2026-06-02" and str(signup[1]) <= f"{END} 23:59:59"
-    old = con.execute(
+    old = con.execute(  # duplicate records (guest checkouts) are created in the window
         """select max(signup_at::timestamp) from customers c join personas p on p.subject_id = c.customer_id
-        where p.persona <> 'new_customer'"""
+        where p.persona <> 'new_customer' and c.customer_id like 'C%'"""
     ).fetchone()[0]
     assert str(old) < "2026-05-02"  # before the 60-day window
 
@@ -370,24 +400,32 @@ def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
     assert con.execute(
         "select count(*) - count(distinct (order_id, product_id)) from order_items"
     ).fetchone()[0] == 0
-    mismatched = con.execute(
-        """select count(*) from orders o join (
+    # totals are the sum of the lines, except where an extreme total is planted on its own
+    mismatched = {r[0] for r in con.execute(
+        """select order_id from orders o join (
             select order_id, round(sum(quantity * unit_price), 2) as s from order_items group by 1
         ) i using (order_id) where abs(o.total_amount - i.s) > 0.001 or o.total_amount < 0"""
-    ).fetchone()[0]
-    assert mismatched == 0
+    ).fetchall()}
+    planted = {r[0] for r in con.execute(
+        "select order_id from outliers where \"table\" = 'orders' and kind = 'extreme_order_total'"
+    ).fetchall()}
+    assert mismatched == planted and planted
     n_orders, n_guest, n_status = con.execute(
-        "select count(*), count(*) filter (customer_id is null), count(distinct status) from orders"
+        """select count(*), count(*) filter (customer_id is null), count(distinct status) from orders
+        where order_id not like 'TEST-%'"""
     ).fetchone()
     assert n_orders > 50 and 0 < n_guest < 0.2 * n_orders and n_status == 3
     assert set(r[0] for r in con.execute("select distinct coalesce(currency, 'null') from orders").fetchall()) <= {
         "USD", "EUR", "null"
     }
-    # one purchase event per order: same customer (or guest), same time, revenue = total
+    # one purchase event per order (test orders come from no visit): same customer (or guest),
+    # same time, revenue = total (x 100 where the tracker is planted to send cents)
     n_purchase = con.execute("select count(*) from events where event_type = 'purchase'").fetchone()[0]
     matched = con.execute(
         """select count(*) from orders o join events e
-        on e.event_type = 'purchase' and e.occurred_at = o.ordered_at and e.revenue = o.total_amount
+        on e.event_type = 'purchase' and e.occurred_at = o.ordered_at
+        and e.revenue = o.total_amount * (case when e.event_id in (select event_id from outliers
+            where kind = 'event_revenue_in_cents') then 100 else 1 end)
         and e.user_id is not distinct from o.customer_id"""
     ).fetchone()[0]
     assert n_purchase == n_orders == matched
@@ -624,7 +662,8 @@ def test_dirty_rows_barely_change_the_clean_rows(clean: Dataset, dirty: Dataset)
     ).fetchone()[0] - d.execute(
         "select count(*) from dirty where \"table\" = 'events' and expected_reason = 'duplicate_key'"
     ).fetchone()[0]
-    assert c.execute("select count(*) from customers").fetchone()[0] == 300
+    n_duplicates = c.execute("select count(*) from crm_duplicates").fetchone()[0]
+    assert c.execute("select count(*) from customers").fetchone()[0] == 300 + n_duplicates
 
 
 # --------------------------------------------------------------------------- #
@@ -770,12 +809,30 @@ def test_lapsed_days_leave_only_a_few_active_customers_in_the_quiet_days(tmp_pat
     ).fetchone()
     assert busy > 10 * late > 0
     assert con.execute("select count(*) from order_items where order_id not in (select order_id from orders)").fetchone()[0] == 0
+    assert_truth_names_written_rows(con)
+
+
+def assert_truth_names_written_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Every id the planted-case truth names is in the data the run wrote."""
+    missing = con.execute(
+        """select count(*) from (
+            select customer_id as id from crm_duplicates union all select original_customer_id from crm_duplicates
+            union all select customer_id from crm_near_misses union all select customer_id from internal_accounts
+        ) where id not in (select customer_id from customers)
+        union all select count(*) from internal_accounts where order_id not in (select order_id from orders)
+        union all select count(*) from outliers where order_id not in (select order_id from orders)
+        union all select count(*) from outliers where event_id not in (select event_id from events)"""
+    ).fetchall()
+    assert missing == [(0,)] * 4
+    assert con.execute("select count(*) from crm_duplicates").fetchone()[0] > 0
 
 
 def test_country_puts_every_subject_in_one_country(tmp_path: Path) -> None:
     ds = make_dataset(tmp_path, customers=200, country="DE")
     con = ds.con()
     assert con.execute("select distinct country from customers").fetchall() == [("DE",)]
+    assert_truth_names_written_rows(con)
+    assert con.execute("select count(*) from crm_near_misses where kind = 'office_switchboard'").fetchone()[0] > 3
     assert con.execute("select distinct country from events where country is not null").fetchall() == [("DE",)]
     assert con.execute("select distinct region from consents where region is not null").fetchall() == [("EU",)]
     assert json.loads((ds.truth / "generation.json").read_text())["parameters"]["country"] == "DE"
@@ -796,3 +853,312 @@ def test_cli_shape_options(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert bad.returncode == 2 and "--shape" in bad.stderr
+
+
+# --------------------------------------------------------------------------- #
+# planted identity cases and outliers (issue 15)
+# --------------------------------------------------------------------------- #
+
+# The project's match rules (seed identity_email_domains, macros email_match_key and phone_e164),
+# written again here as the oracle the planted cases are checked against.
+STRIP_DOTS = {"gmail.com", "googlemail.com"}
+STRIP_PLUS = STRIP_DOTS | {"outlook.com", "hotmail.com", "live.com", "icloud.com", "fastmail.com", "proton.me"}
+ROLE_PARTS = {"info", "test", "admin", "support", "sales", "noreply", "no-reply", "contact", "office", "hello",
+              "billing", "team", "marketing"}
+RESERVED = {"example.com", "example.net", "example.org"}
+CALLING = {"US": "1", "CA": "1", "GB": "44", "DE": "49", "FR": "33", "NL": "31", "ES": "34", "IT": "39", "SE": "46", "AU": "61"}
+
+
+def email_key(email: str | None) -> str | None:
+    if email is None or email.strip().count("@") != 1:
+        return None
+    local, domain = email.strip().lower().split("@")
+    if domain in STRIP_PLUS:
+        local = local.split("+")[0]
+    if domain in STRIP_DOTS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}" if local and domain else None
+
+
+def phone_key(phone: str | None, country: str | None) -> str | None:
+    if phone is None:
+        return None
+    s = phone.strip().replace("(0)", "")
+    for ch in " -.()/":
+        s = s.replace(ch, "")
+    code = CALLING.get(country or "", "1")
+    if s.startswith("+"):
+        e164 = s
+    elif s.startswith("00"):
+        e164 = "+" + s[2:]
+    elif s.startswith("0"):
+        e164 = "+" + code + s[1:]
+    else:
+        e164 = "+" + code + s
+    digits = e164[1:]
+    return e164 if digits.isdigit() and 8 <= len(digits) <= 15 and digits[0] != "0" else None
+
+
+def customer_rows(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    cols = [d[0] for d in con.execute("select * from customers limit 0").description]
+    return {r[0]: dict(zip(cols, r)) for r in con.execute("select * from customers").fetchall()}
+
+
+def test_customer_phones_never_collide_over_the_whole_id_range() -> None:
+    from python_utils.generator import OFFICE_PHONE_BASE, customer_phone_numbers
+
+    phones = np.sort(customer_phone_numbers(np.arange(1, 10_000_000, dtype=np.int64)))
+    assert bool(np.all(np.diff(phones) > 0))  # all distinct (np.unique is far slower here)
+    assert phones.min() >= 2_000_000_000 and phones.max() < OFFICE_PHONE_BASE  # 10 digits, no leading 0
+
+
+def test_planted_duplicates_match_by_exactly_one_rule(larger: Dataset) -> None:
+    con = larger.con()
+    rows = customer_rows(con)
+    dups = con.execute("select customer_id, original_customer_id, kind, expected from crm_duplicates").fetchall()
+    kinds = [k for _, _, k, _ in dups]
+    counts = {k: kinds.count(k) for k in DUPLICATE_KINDS}
+    assert len(dups) == round(0.03 * 2_000) and max(counts.values()) - min(counts.values()) <= 1
+    for dup_id, orig_id, kind, expected in dups:
+        dup, orig = rows[dup_id], rows[orig_id]
+        assert dup_id == "G" + orig_id[1:] and dup_id > orig_id
+        assert expected == ("candidate" if kind == "weak_evidence" else "merge")
+        for col in ("birth_year", "gender", "country", "city", "postal_code"):
+            assert dup[col] == orig[col], (kind, col)
+        same_email = email_key(dup["email"]) == email_key(orig["email"])
+        same_phone = dup["phone"] is not None and phone_key(dup["phone"], dup["country"]) == phone_key(orig["phone"], orig["country"])
+        assert dup["email"] != orig["email"]
+        if kind == "phone_format":
+            assert same_phone and not same_email and dup["phone"] != orig["phone"]
+            assert dup["email"].split("@")[1] not in STRIP_PLUS | RESERVED
+        elif kind == "weak_evidence":
+            assert not same_email and dup["phone"] is None
+            assert None not in (orig["postal_code"], orig["birth_year"], orig["gender"])
+        else:
+            assert same_email and dup["phone"] is None, (kind, dup["email"], orig["email"])
+            if kind == "email_case":
+                assert dup["email"].strip().lower() == orig["email"] and dup["email"] != dup["email"].strip()
+            elif kind == "gmail_dots":
+                assert orig["email"].endswith("@gmail.com") and dup["email"].endswith("@gmail.com")
+            elif kind == "plus_tag":
+                assert "+" in dup["email"] and dup["email"].split("@")[1] in STRIP_PLUS
+            elif kind == "googlemail":
+                assert dup["email"].lower().endswith("@googlemail.com")
+        assert email_key(orig["email"]).split("@")[0] not in ROLE_PARTS
+
+
+def test_duplicates_take_orders_and_their_purchase_events(larger: Dataset) -> None:
+    con = larger.con()
+    held = con.execute(
+        """select count(*), count(*) filter (d.moved_order_count = coalesce(n, 0)), sum(n), count(*) filter (n > 0)
+        from crm_duplicates d left join (select customer_id, count(*) n from orders group by 1) o using (customer_id)"""
+    ).fetchone()
+    assert held[0] == held[1] and held[2] > 10 and held[3] > held[0] / 3
+    # each moved order's purchase event carries the duplicate's id and no device, so no device
+    # links the two records (only the CRM rules may)
+    events = con.execute(
+        """select count(*), count(*) filter (e.user_id = o.customer_id and e.anonymous_id is null
+            and e.device_type is null)
+        from orders o join events e on e.event_type = 'purchase' and e.occurred_at = o.ordered_at
+            and e.user_id like 'G%'
+        where o.customer_id like 'G%'"""
+    ).fetchone()
+    assert events[0] == held[2] and events[0] == events[1]
+    assert con.execute(
+        "select count(*) from events where user_id like 'G%' and (event_type <> 'purchase' or anonymous_id is not null)"
+    ).fetchone()[0] == 0
+
+
+def test_no_accidental_matches_between_unrelated_customers(larger: Dataset) -> None:
+    """An e-mail or phone key shared by two customer records belongs to one planted duplicate
+    pair or one near-miss group, never to unrelated customers."""
+    con = larger.con()
+    rows = customer_rows(con)
+    group_of = {c: f"dup:{o}" for c, o in con.execute("select customer_id, original_customer_id from crm_duplicates").fetchall()}
+    group_of.update({o: f"dup:{o}" for _, o in con.execute("select customer_id, original_customer_id from crm_duplicates").fetchall()})
+    group_of.update(dict(con.execute("select customer_id, group_id from crm_near_misses").fetchall()))
+    for key_of in (lambda r: email_key(r["email"]), lambda r: phone_key(r["phone"], r["country"])):
+        by_key: dict[str, set[str]] = {}
+        for cid, row in rows.items():
+            key = key_of(row)
+            if key is not None:
+                by_key.setdefault(key, set()).add(cid)
+        for key, ids in by_key.items():
+            if len(ids) > 1:
+                assert len({group_of.get(i, i) for i in ids}) == 1, (key, ids)
+
+
+def test_near_misses_look_alike_and_stay_different_humans(larger: Dataset) -> None:
+    con = larger.con()
+    rows = customer_rows(con)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for group_id, cid, kind in con.execute("select group_id, customer_id, kind from crm_near_misses").fetchall():
+        groups.setdefault((kind, group_id), []).append(rows[cid])
+    by_kind = {k: [g for (kind, _), g in groups.items() if kind == k] for k in NEAR_MISS_KINDS}
+    assert all(by_kind.values()), {k: len(v) for k, v in by_kind.items()}
+    assert len(by_kind["family_same_address"]) == 8
+    dup_ids = {r[0] for r in con.execute("select customer_id from crm_duplicates union select original_customer_id from crm_duplicates").fetchall()}
+    for kind, members_list in by_kind.items():
+        for members in members_list:
+            lo, hi = NEAR_MISS_SIZES[kind]
+            assert lo <= len(members) <= hi and not {m["customer_id"] for m in members} & dup_ids
+            emails = [email_key(m["email"]) for m in members]
+            phones = [phone_key(m["phone"], m["country"]) for m in members if m["phone"] is not None]
+            if kind == "family_same_address":
+                assert len({m["email"].split("@")[0].split(".")[1] for m in members}) == 1  # last name
+                for col in ("city", "postal_code", "country"):
+                    assert len({m[col] for m in members}) == 1 and members[0][col] is not None, col
+                assert len({m["birth_year"] for m in members}) == len(members) and None not in {m["birth_year"] for m in members}
+                assert len(set(emails)) == len(members) and len(set(phones)) == len(phones)
+            elif kind == "office_switchboard":
+                assert len(members) > 3 and len(set(phones)) == 1 and len(phones) == len(members)
+                assert len({m["phone"] for m in members}) > 2 and len({m["country"] for m in members}) == 1
+                assert len(set(emails)) == len(members)
+            else:
+                assert len(set(emails)) == 1 and len({m["email"] for m in members}) == len(members)
+                local, domain = emails[0].split("@")
+                assert (local in ROLE_PARTS) if kind == "role_address" else (domain in RESERVED)
+                assert len(set(phones)) == len(phones)
+
+
+def test_internal_accounts_and_their_test_orders(larger: Dataset) -> None:
+    con = larger.con()
+    accounts = {r[0] for r in con.execute("select customer_id from internal_accounts where kind = 'internal_account'").fetchall()}
+    assert len(accounts) == 3
+    emails = dict(con.execute("select customer_id, email from customers").fetchall())
+    assert {emails[a].split("@")[1] for a in accounts} == {"demoshop.internal"}
+    assert sum(e.endswith("@demoshop.internal") for e in emails.values()) == 3
+    tests = con.execute(
+        """select t.order_id, o.customer_id, o.total_amount, t.total_amount, o.status, o.ordered_at, i.s
+        from internal_accounts t join orders o using (order_id)
+        join (select order_id, sum(quantity * unit_price) s from order_items group by 1) i using (order_id)
+        where t.kind = 'test_order'"""
+    ).fetchall()
+    assert len(tests) == 2 * len(accounts) == con.execute("select count(*) from orders where order_id like 'TEST-%'").fetchone()[0]
+    for order_id, customer, total, listed, status, ordered_at, lines in tests:
+        assert order_id.startswith("TEST-") and customer in accounts
+        assert total == listed == lines >= 100_000 and status in ("completed", "cancelled")
+        assert "2026-05-02T00:00:00" <= ordered_at <= "2026-06-30T23:59:59"
+
+
+def test_planted_outliers_are_in_the_data_with_valid_values(larger: Dataset) -> None:
+    con = larger.con()
+    truth = con.execute(
+        """select "table", event_id, order_id, product_id, customer_id, column_name, value, kind, is_derived
+        from outliers"""
+    ).fetchall()
+    planted = [t for t in truth if not t[8]]
+    assert {t[7] for t in planted} == set(OUTLIER_KINDS)
+    assert all(sum(t[7] == k for t in planted) == 2 for k in OUTLIER_KINDS)
+    lookups = {
+        "events": "select {col}, user_id from events where event_id = ?",
+        "orders": "select {col}, customer_id from orders where order_id = ?",
+        "order_items": "select i.{col}, o.customer_id from order_items i join orders o using (order_id) "
+                       "where order_id = ? and product_id = ?",
+    }
+    for table, event_id, order_id, product_id, customer, col, value, kind, derived in truth:
+        keys = [event_id] if table == "events" else [order_id] if table == "orders" else [order_id, product_id]
+        found = con.execute(lookups[table].format(col=col), keys).fetchall()
+        assert found == [(value, customer)], (table, keys, col)
+        assert value >= 0  # staging accepts it: not negative, engaged time of a week, no 'bad' type
+        if col == "engaged_seconds":
+            assert value == 604_800
+        elif kind != "event_revenue_in_cents":
+            assert value >= 999, (kind, col, value)
+    # what follows from a planted line is consistent: the order total is the sum of its lines and
+    # the purchase event's revenue the order total
+    assert con.execute(
+        """select count(*) from outliers t join orders o using (order_id)
+        join (select order_id, round(sum(quantity * unit_price), 2) s from order_items group by 1) i using (order_id)
+        where t."table" = 'orders' and t.kind in ('extreme_quantity', 'extreme_unit_price') and abs(o.total_amount - i.s) > 0.001"""
+    ).fetchone()[0] == 0
+    # outliers sit on customers the identity cases leave alone
+    touched = "select customer_id from crm_duplicates union select original_customer_id from crm_duplicates " \
+              "union select customer_id from crm_near_misses union select customer_id from internal_accounts"
+    assert con.execute(f"select count(*) from outliers where customer_id in ({touched})").fetchone()[0] == 0
+
+
+def test_dirt_spares_the_planted_rows(dirty: Dataset) -> None:
+    con = dirty.con()
+    for table, key in (("customers", "customer_id"), ("orders", "order_id"), ("order_items", "order_id")):
+        _table_rows(con, table, dirty)
+    planted_customers = """select customer_id from crm_duplicates union select original_customer_id from crm_duplicates
+        union select customer_id from crm_near_misses union select customer_id from internal_accounts"""
+    assert con.execute(f"select count(*) from ({planted_customers})").fetchone()[0] > 30
+    planted_orders = ("select order_id from outliers where order_id is not null "
+                      "union select order_id from internal_accounts where order_id is not null")
+    for table, key, planted in (("customers", "customer_id", planted_customers), ("orders", "order_id", planted_orders),
+                                ("order_items", "order_id", planted_orders)):
+        hit = con.execute(
+            f"""select count(*) from dirty d join t_{table} t using (source_file, source_row)
+            where d."table" = '{table}' and t.{key} in ({planted})"""
+        ).fetchone()[0]
+        assert hit == 0, table
+        # and every planted key is still there, exactly once
+        assert con.execute(
+            f"select count(*) from ({planted}) p where (select count(*) from t_{table} t where t.{key} = p.{key}) = 0"
+        ).fetchone()[0] == 0, table
+    assert con.execute("select count(*) from outliers where event_id is not null").fetchone()[0] > 0
+    _table_rows(con, "events", dirty)
+    assert con.execute(
+        """select count(*) from dirty d join t_events t using (source_file, source_row)
+        where d."table" = 'events' and t.event_id in (select event_id from outliers where event_id is not null)"""
+    ).fetchone()[0] == 0
+
+
+def test_planting_switched_off_leaves_the_rest_of_the_data_as_it_was(clean: Dataset, tmp_path: Path) -> None:
+    off = make_dataset(
+        tmp_path, events_per_file=2_500, crm_duplicate_rate=0.0, near_misses=False, internal_accounts=False, outliers=False
+    )
+    o = off.con()
+    for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers"):
+        assert o.execute(f"select count(*) from {name}").fetchone()[0] == 0, name
+    assert o.execute("select count(*) from customers").fetchone()[0] == 300
+    assert o.execute("select count(*) from customers where email like '%demoshop%' or customer_id like 'G%'").fetchone()[0] == 0
+    meta = json.loads((off.truth / "generation.json").read_text())
+    assert meta["parameters"]["crm_duplicate_rate"] == 0.0 and meta["planted"]["crm_duplicates"]["email_case"] == 0
+    # with planting on, every row the planted cases do not name is the same as with it off
+    on = clean.con()
+    on.execute(f"attach '{tmp_path / 'off.duckdb'}' as off")
+    for table in TABLES:
+        on.execute(f"create table off.{table} as select * from read_parquet('{off.files(table)}')")
+    touched_customers = """select customer_id from crm_duplicates union select original_customer_id from crm_duplicates
+        union select customer_id from crm_near_misses union select customer_id from internal_accounts"""
+    moved_or_planted_orders = f"""select order_id from orders where customer_id like 'G%' or order_id like 'TEST-%'
+        union select order_id from outliers where order_id is not null"""
+    checks = {
+        "customers": f"customer_id not in ({touched_customers})",
+        "orders": f"order_id not in ({moved_or_planted_orders})",
+        "order_items": f"order_id not in ({moved_or_planted_orders})",
+        "events": "coalesce(user_id, '') not like 'G%' and event_id not in (select event_id from outliers where event_id is not null)",
+        **{t: "true" for t in ("products", "consents", "deletion_requests", "survey_responses", "experiment_assignments")},
+    }
+    columns = {t: ", ".join(f'"{c}"' for c in CONTRACT[t]) for t in CONTRACT}
+    for table, keep in checks.items():
+        mine = on.execute(f"select count(*) from (select {columns[table]} from {table} where {keep} except all "
+                          f"select {columns[table]} from off.{table})").fetchone()[0]
+        assert mine == 0, table
+    untouched = on.execute(f"select count(*) from customers where {checks['customers']}").fetchone()[0]
+    assert untouched > 200
+
+
+def test_cli_planting_flags(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    proc = subprocess.run(
+        [sys.executable, "-m", "python_utils", "generate", "--customers", "200", "--days", "7", "--out", str(out),
+         "--crm-duplicate-rate", "0.1", "--no-near-misses", "--no-internal-accounts", "--no-outliers", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    truth = tmp_path / "ground_truth"
+    con = duckdb.connect()
+    counts = {
+        name: con.execute(f"select count(*) from '{truth}/{name}.parquet'").fetchone()[0]
+        for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers")
+    }
+    assert counts == {"crm_duplicates": 20, "crm_near_misses": 0, "internal_accounts": 0, "outliers": 0}
+    bad = subprocess.run(
+        [sys.executable, "-m", "python_utils", "generate", "--crm-duplicate-rate", "0.7"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 2 and "--crm-duplicate-rate" in bad.stderr
