@@ -2042,10 +2042,14 @@ def _plant_identity(
     state.duplicates_seen += n_dup
     gmail = c["domain"] == GMAIL_CODE
     plus = np.isin(c["domain"], PLUS_TAG_CODES)
+    # example.org is a reserved test domain (seed identity_email_domains): its addresses never
+    # link, so an e-mail-case twin needs an address at a real provider
+    linkable = c["domain"] != EMAIL_DOMAINS.index("example.org")
     picked, picked_kind = [], []
     for k, kind in enumerate(DUPLICATE_KINDS):
         want = int(np.count_nonzero(wanted == k))
-        eligible = gmail if kind in ("gmail_dots", "googlemail") else plus if kind == "plus_tag" else None
+        eligible = (gmail if kind in ("gmail_dots", "googlemail") else plus if kind == "plus_tag"
+                    else linkable if kind == "email_case" else None)
         got = take(want, eligible, buyers)
         if len(got) < want and eligible is not None:
             more = take(want - len(got), None, buyers)

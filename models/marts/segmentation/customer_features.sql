@@ -15,6 +15,9 @@
 -- e-mail or phone key, or logins on one device). CRM attributes over several records: the
 -- earliest sign-up, the highest loyalty tier, the primary record's birth year (else the
 -- smallest id's that has one).
+-- Outliers: order value features use each completed order's total winsorised at the outlier
+-- fence it crossed (int_orders_permitted.winsorised_total_amount), so one test-like order of a
+-- million does not make its buyer a cluster of its own; customer_rfm keeps the raw totals.
 {%- set prior = var('features_prior_sessions') %}
 with
 
@@ -68,6 +71,18 @@ surveys as (
 
 consents as (
     select * from {{ ref('int_person_consents') }}
+),
+
+-- order value per person over its completed orders, totals winsorised at the outlier fences
+order_values as (
+    select
+        person_id,
+        sum(winsorised_total_amount) as monetary_total,
+        cast(sum(winsorised_total_amount) / count(distinct order_id) as decimal(18, 2))
+            as monetary_avg
+    from orders
+    where status = 'completed'
+    group by person_id
 ),
 
 -- CRM attributes per person, over all its customer records
@@ -410,8 +425,8 @@ combined as (
         coalesce(order_item_features.order_lines, 0) as order_lines,
         coalesce(order_item_features.discounted_lines, 0) as discounted_lines,
         coalesce(rfm.order_count, 0) as order_count,
-        coalesce(rfm.monetary_total, 0) as monetary_total,
-        rfm.monetary_avg,
+        coalesce(order_values.monetary_total, 0) as monetary_total,
+        order_values.monetary_avg,
         rfm.recency_days,
         person_crm.birth_year,
         coalesce(person_crm.loyalty_level, 0) as loyalty_level,
@@ -434,6 +449,7 @@ combined as (
     left join all_activity on persons.person_id = all_activity.person_id
     left join event_features on persons.person_id = event_features.person_id
     left join rfm on persons.person_id = rfm.person_id
+    left join order_values on persons.person_id = order_values.person_id
     left join person_crm on persons.person_id = person_crm.person_id
     left join order_item_features on persons.person_id = order_item_features.person_id
     left join order_features on persons.person_id = order_features.person_id
