@@ -206,7 +206,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from python_utils.report import summarize
 
     try:
-        print(summarize(Path(args.database)))
+        print(summarize(Path(args.database), Path(args.truth)))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -222,6 +222,12 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
         "--database",
         default="data/segments.duckdb",
         help="the DuckDB file dbt built (default: data/segments.duckdb)",
+    )
+    p.add_argument(
+        "--truth",
+        default="data/ground_truth",
+        help="the generator's ground truth: with it, the planted CRM duplicates and outliers "
+             "are scored (default: data/ground_truth; skipped when absent)",
     )
     p.set_defaults(func=_cmd_report)
 

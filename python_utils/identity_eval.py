@@ -58,14 +58,14 @@ def _ratio(part: int, whole: int) -> float | None:
 def evaluate_identity(
     connection: Any,
     truth_dir: Path | str,
-    candidates_sql: str | None = None,
+    candidates_sql: str | None = "select customer_id_a, customer_id_b from identity_match_candidates",
 ) -> dict[str, Any]:
     """Identity-resolution quality of a built database against the generator's truth.
 
     ``connection`` is a DuckDB connection to the built database (read-only is fine).
-    ``candidates_sql``, optional, is a query returning ``customer_id_a, customer_id_b`` (the
-    review table's pairs, any order): with it, the share of ``candidate`` pairs listed for
-    review is reported too.
+    ``candidates_sql`` is a query returning ``customer_id_a, customer_id_b`` (the review table's
+    pairs, any order; by default identity_match_candidates; None to skip): with it, the share of
+    ``candidate`` pairs listed for review is reported too.
 
     Returns a dict: ``customers``, ``persons_before``, ``persons_after``, ``humans``,
     ``duplicates`` (per kind: ``expected``, ``pairs``, ``evaluated`` = both ids present,
@@ -271,15 +271,31 @@ def outlier_truth(truth_dir: Path | str) -> pd.DataFrame:
     return pq.read_table(Path(truth_dir) / "outliers.parquet").to_pandas()
 
 
-def evaluate_outliers(connection: Any, truth_dir: Path | str, flagged_sql: str) -> dict[str, Any]:
+# The project's outlier flags (stg_shop__outlier_flags, stg_app__outlier_flags) in the shape
+# evaluate_outliers matches against the truth.
+PROJECT_FLAGGED_SQL = """
+    select
+        source_table as "table",
+        cast(null as varchar) as event_id,
+        case when source_table in ('orders', 'order_items') then row_key end as order_id,
+        case when source_table = 'order_items' then row_subkey
+             when source_table = 'products' then row_key end as product_id,
+        column_name
+    from stg_shop__outlier_flags
+    union all
+    select 'events', row_key, null, null, column_name
+    from stg_app__outlier_flags
+"""
+
+
+def evaluate_outliers(connection: Any, truth_dir: Path | str,
+                      flagged_sql: str = PROJECT_FLAGGED_SQL) -> dict[str, Any]:
     """Recall of the planted outliers among the rows a check flags.
 
-    TODO(issue 15): the project's outlier model (a ``data_quality_outliers``-style table) is not
-    defined yet. Until it is, the caller passes ``flagged_sql``: a query over whatever flags
-    rows, returning the columns ``table`` (``events``, ``orders``, ``order_items``),
-    ``event_id``, ``order_id``, ``product_id`` (null where the table has no such key) and
-    ``column_name`` (null = the whole row is flagged). When the model exists, give it a default
-    query here and a test on a build.
+    ``flagged_sql`` is a query over whatever flags rows (by default the project's outlier flags,
+    PROJECT_FLAGGED_SQL), returning the columns ``table`` (``events``, ``orders``,
+    ``order_items``), ``event_id``, ``order_id``, ``product_id`` (null where the table has no
+    such key) and ``column_name`` (null = the whole row is flagged).
 
     Returns ``planted`` and ``found`` per kind (the cells the generator set, ``is_derived``
     false), ``recall`` per kind and overall, ``found_derived`` / ``derived`` (cells that follow
@@ -331,3 +347,15 @@ def evaluate_outliers(connection: Any, truth_dir: Path | str, flagged_sql: str) 
         "found_derived": sum(f for _, f in derived),
         "flagged_not_planted": not_planted,
     }
+
+
+def format_outlier_report(result: dict[str, Any]) -> str:
+    """The result of :func:`evaluate_outliers` as a short text report."""
+    lines = [f"{'planted outlier kind':<26} {'planted':>8} {'flagged':>8} {'recall':>7}"]
+    for kind, planted in result["planted"].items():
+        lines.append(f"{kind:<26} {planted:>8} {result['found'][kind]:>8} "
+                     f"{_pct(result['recall_by_kind'][kind]):>7}")
+    lines.append(f"outlier recall {_pct(result['recall'])}; derived cells flagged "
+                 f"{result['found_derived']}/{result['derived']}; flagged rows not planted "
+                 f"{result['flagged_not_planted']} (natural extremes, test orders)")
+    return "\n".join(lines)

@@ -21,8 +21,10 @@ STAGING_TABLES = [
 ]
 
 
-def summarize(database: Path) -> str:
-    """Where the results are and what happened to the raw rows, as text."""
+def summarize(database: Path, truth: Path | None = None) -> str:
+    """Where the results are and what happened to the raw rows, as text; with the generator's
+    ground truth (``truth``, when it exists), how well the build found the planted CRM
+    duplicates and outliers."""
     if not database.exists():
         raise FileNotFoundError(f"no database at {database}: run `make build` first")
     lines = [f"Results: {database.resolve()}"]
@@ -54,6 +56,9 @@ def summarize(database: Path) -> str:
             lines.append(f"  {table:<24}{purpose:<12}{reason:<38}{count:>10,}")
         lines.append("")
         lines.extend(persons_kept_out(connection))
+        if truth is not None and (truth / "crm_duplicates.parquet").exists():
+            lines.append("")
+            lines.extend(planted_cases(connection, truth))
     lines.append("")
     lines.append(f"Explore: open {database} in any DuckDB client; start with raw_row_accounting")
     lines.append("Docs:    make docs && .venv/bin/dbt docs serve")
@@ -88,3 +93,19 @@ def persons_kept_out(connection) -> list[str]:
     lines.append(f"  deletion requests cover {deleted:,} ids (dropped everywhere, logs included)")
     return lines
 
+
+
+def planted_cases(connection, truth: Path) -> list[str]:
+    """Precision and recall of the CRM merges and recall of the outlier flags against the demo
+    generator's planted cases (python_utils.identity_eval), as text lines."""
+    from python_utils.identity_eval import (evaluate_identity, evaluate_outliers,
+                                            format_identity_report, format_outlier_report)
+
+    lines = [f"Identity against the planted CRM cases ({truth}):"]
+    lines += ["  " + line for line in format_identity_report(
+        evaluate_identity(connection, truth)).splitlines()]
+    if (truth / "outliers.parquet").exists():
+        lines += ["", "Outliers against the planted extremes:"]
+        lines += ["  " + line for line in format_outlier_report(
+            evaluate_outliers(connection, truth)).splitlines()]
+    return lines
