@@ -147,3 +147,87 @@ def test_customer_segments_covers_every_person_without_pii(dirty_demo):
                           "postal_code_prefix", "city", "name"}
     assert scalar(db, "select count(*) from customer_segments where primary_rule_segment is null "
                       "or content_block is null") == 0
+
+
+def test_planted_crm_duplicates_merge_and_look_alikes_stay_apart(dirty_demo):
+    """The generator's CRM twins of every exact-after-normalisation kind (e-mail case, Gmail
+    dots, +tag, googlemail, phone format) are one person; twins with only weak evidence are not
+    merged but listed for review; families at one address, office switchboards, role and
+    reserved-domain addresses stay apart; every accepted CRM link joins one human."""
+    import duckdb
+
+    from python_utils.identity_eval import evaluate_identity
+
+    with duckdb.connect(str(dirty_demo["db"]), read_only=True) as connection:
+        result = evaluate_identity(connection, dirty_demo["truth"])
+    duplicates = result["duplicates"]
+    for kind in ("email_case", "gmail_dots", "plus_tag", "googlemail", "phone_format"):
+        assert duplicates[kind]["evaluated"] >= 1, kind
+        assert duplicates[kind]["recall"] == 1.0, (kind, duplicates[kind])
+    weak = duplicates["weak_evidence"]
+    assert weak["evaluated"] >= 1 and weak["merged"] == 0 and weak["candidate_recall"] == 1.0
+    for kind in ("family_same_address", "office_switchboard", "role_address", "reserved_domain"):
+        assert result["near_misses"][kind]["pairs"] >= 1, kind
+        assert result["near_misses"][kind]["precision"] == 1.0, (kind, result["near_misses"][kind])
+    assert result["links"]["accepted"] >= 5 and result["links"]["precision"] == 1.0
+    assert result["persons_after"] < result["persons_before"]
+    # every refused CRM link says why
+    reasons = dict(query(dirty_demo["db"], "select rejection_reason, count(*) "
+                                          "from int_identity_rejected_links "
+                                          "where link_type in ('email', 'phone') group by 1"))
+    assert reasons.get("shared_email_address", 0) >= 1 and reasons.get("shared_phone", 0) >= 1
+
+
+def test_a_merged_person_counts_once_with_all_its_orders(dirty_demo):
+    """customer_rfm keeps one row per customer id (as the contract defines it), while the
+    person-level RFM behind customer_segments combines all of a person's customer ids: for every
+    person, its value and order count are the sums over its records. The generator's merged
+    twins with orders are among them, and customer_segments lists both ids of each."""
+    db = dirty_demo["db"]
+    mismatches = query(db, """
+        with per_person as (
+            select bridge.person_id, sum(rfm.monetary_total) as total, sum(rfm.order_count) as orders
+            from int_person_customers as bridge
+            inner join customer_rfm as rfm on rfm.customer_id = bridge.customer_id
+            group by 1
+        )
+        select count(*) filter (where person.monetary_total <> per_person.total
+                                   or person.order_count <> per_person.orders
+                                   or per_person.person_id is null),
+               count(*)
+        from int_person_rfm_scored as person
+        full outer join per_person on per_person.person_id = person.person_id""")[0]
+    assert mismatches[0] == 0 and mismatches[1] > 50
+    truth = dirty_demo["truth"] / "crm_duplicates.parquet"
+    twins = query(db, f"""
+        select duplicates.customer_id, duplicates.original_customer_id, segments.customer_ids
+        from read_parquet('{truth}') as duplicates
+        inner join customer_rfm as twin_rfm on twin_rfm.customer_id = duplicates.customer_id
+        inner join int_person_customers as bridge on bridge.customer_id = duplicates.customer_id
+        inner join customer_segments as segments on segments.person_id = bridge.person_id
+        where duplicates.expected = 'merge'""")
+    assert twins, "no merged twin with orders of its own"
+    for twin, original, customer_ids in twins:
+        assert {twin, original} <= set(customer_ids.split(","))
+
+
+def test_planted_outliers_are_flagged_not_quarantined(dirty_demo):
+    """Every planted extreme (order total, quantity, unit price, engaged seconds) is flagged by
+    the fences and stays accepted. Event revenue in cents (100 times the order's total) stays
+    inside the purchase revenue fence: catching it needs a reconciliation with the order, which
+    no per-column fence does."""
+    import duckdb
+
+    from python_utils.identity_eval import evaluate_outliers
+
+    with duckdb.connect(str(dirty_demo["db"]), read_only=True) as connection:
+        result = evaluate_outliers(connection, dirty_demo["truth"])
+    for kind in ("extreme_order_total", "extreme_quantity", "extreme_unit_price",
+                 "extreme_engaged_seconds"):
+        assert result["planted"].get(kind, 0) >= 1 and result["recall_by_kind"][kind] == 1.0, kind
+    planted_orders = query(dirty_demo["db"], f"""
+        select count(*), count(staged.order_id)
+        from read_parquet('{dirty_demo["truth"] / "outliers.parquet"}') as truth
+        left join stg_shop__orders as staged on staged.order_id = truth.order_id
+        where truth."table" = 'orders' and not truth.is_derived""")[0]
+    assert planted_orders[0] >= 1 and planted_orders[0] == planted_orders[1]
