@@ -98,6 +98,10 @@ def evaluate_identity(
 
     candidate_join = ""
     candidate_select = "null::bigint as listed"
+    if candidates_sql and "identity_match_candidates" in candidates_sql and not connection.execute(
+            "select count(*) from information_schema.tables "
+            "where table_name = 'identity_match_candidates'").fetchone()[0]:
+        candidates_sql = None  # a database built before the review table existed
     if candidates_sql:
         candidate_join = f"""
         left join (select distinct least(customer_id_a, customer_id_b) as id_a,

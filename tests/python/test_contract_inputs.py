@@ -46,7 +46,9 @@ EVENTS = pd.DataFrame(
 # Staging and its tests, for what only staging decides: the raw-to-staging row accounting
 # (source_rows_accounted_for_*) stays, the staging-to-intermediate one (rows_accounted_for_stg_*)
 # would read models not built here.
-STAGING_ONLY = ["build", "--select", "staging", "--exclude", "rows_accounted_for_stg_*"]
+# staging reads the identity and internal-account seeds: they are built with it
+STAGING_ONLY = ["build", "--select", "staging", "resource_type:seed", "--exclude",
+                "rows_accounted_for_stg_*"]
 # A whole build on partial data (the unit tests run in the session build)
 WHOLE_BUILD = ["build", *NO_UNIT_TESTS]
 

@@ -66,7 +66,7 @@ def test_the_demo_salt_stops_a_build_on_a_snowflake_target_before_any_model(tmp_
     raw.mkdir()
     profiles = snowflake_profiles(tmp_path / "profiles", "snowflake_ci")
     env = {key: value for key, value in os.environ.items() if key != "SEGMENTS_PII_SALT"}
-    select = ["build", "--select", "base_crm__customers"]
+    select = ["build", "--select", "+base_crm__customers"]  # with the seeds it reads
     with FakesnowServer(tmp_path / "fakesnow.log") as server:
         with server.connect() as connection:
             connection.cursor().execute("create database if not exists SEGMENTS")

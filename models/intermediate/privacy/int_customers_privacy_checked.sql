@@ -16,7 +16,9 @@ observation_window as (
 checked as (
     select
         customers.*,
-        {{ privacy_exclusion_reason('customers.signup_at', ['customers.customer_id']) }} as exclusion_reason
+        {{ privacy_exclusion_reason(
+            'customers.signup_at', ['customers.customer_id']
+        ) }} as exclusion_reason
     from customers
     cross join observation_window
     where not coalesce({{ is_deleted_subject('customers.customer_id') }}, false)

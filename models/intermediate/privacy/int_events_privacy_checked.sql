@@ -18,7 +18,9 @@ observation_window as (
 checked as (
     select
         events.*,
-        {{ privacy_exclusion_reason('events.occurred_at', ['events.anonymous_id', 'events.user_id']) }} as exclusion_reason
+        {{ privacy_exclusion_reason(
+            'events.occurred_at', ['events.anonymous_id', 'events.user_id']
+        ) }} as exclusion_reason
     from events
     cross join observation_window
     where

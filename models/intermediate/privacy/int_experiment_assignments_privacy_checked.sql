@@ -16,7 +16,9 @@ observation_window as (
 checked as (
     select
         experiment_assignments.*,
-        {{ privacy_exclusion_reason('experiment_assignments.assigned_at', ['experiment_assignments.subject_id']) }} as exclusion_reason
+        {{ privacy_exclusion_reason(
+            'experiment_assignments.assigned_at', ['experiment_assignments.subject_id']
+        ) }} as exclusion_reason
     from experiment_assignments
     cross join observation_window
     where not coalesce({{ is_deleted_subject('experiment_assignments.subject_id') }}, false)

@@ -29,14 +29,14 @@ final as (
         checked.status,
         checked.currency,
         checked.total_amount,
-        outlier_orders.order_id is not null as is_outlier,
         cast(
             case
                 when outlier_orders.upper_fence is not null then outlier_orders.upper_fence
                 when outlier_orders.lower_fence is not null then outlier_orders.lower_fence
                 else checked.total_amount
             end as decimal(18, 2)
-        ) as winsorised_total_amount
+        ) as winsorised_total_amount,
+        outlier_orders.order_id is not null as is_outlier
     from checked
     left join outlier_orders
         on checked.order_id = outlier_orders.order_id

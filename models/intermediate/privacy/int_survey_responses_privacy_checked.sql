@@ -16,7 +16,9 @@ observation_window as (
 checked as (
     select
         survey_responses.*,
-        {{ privacy_exclusion_reason('survey_responses.responded_at', ['survey_responses.customer_id']) }} as exclusion_reason
+        {{ privacy_exclusion_reason(
+            'survey_responses.responded_at', ['survey_responses.customer_id']
+        ) }} as exclusion_reason
     from survey_responses
     cross join observation_window
     where not coalesce({{ is_deleted_subject('survey_responses.customer_id') }}, false)

@@ -77,9 +77,9 @@ consents as (
 order_values as (
     select
         person_id,
-        sum(winsorised_total_amount) as monetary_total,
         cast(sum(winsorised_total_amount) / count(distinct order_id) as decimal(18, 2))
-            as monetary_avg
+            as monetary_avg,
+        sum(winsorised_total_amount) as monetary_total
     from orders
     where status = 'completed'
     group by person_id
@@ -339,7 +339,8 @@ survey_features as (
         1 as has_survey,
         max(case when surveys.answer in ('tech', 'gaming') then 1 else 0 end) as interest_tech,
         max(case when surveys.answer in ('fashion', 'beauty') then 1 else 0 end) as interest_style,
-        max(case when surveys.answer in ('outdoors', 'fitness') then 1 else 0 end) as interest_active,
+        max(case when surveys.answer in ('outdoors', 'fitness') then 1 else 0 end)
+            as interest_active,
         max(case when surveys.answer in ('cooking', 'home_decor', 'parenting') then 1 else 0 end)
             as interest_home,
         max(case when surveys.answer = 'reading' then 1 else 0 end) as interest_reading,

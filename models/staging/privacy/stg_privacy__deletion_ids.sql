@@ -174,7 +174,7 @@ reach_{{ hop }} as (
         inner join crm_links
             on reach_{{ hop - 1 }}.user_id = crm_links.customer_id
     ) as reached
-    group by user_id
+    group by 1
 ),
 {% endfor %}
 -- noqa: enable=LT02

@@ -58,7 +58,9 @@ contact_flags as (
     from contact_keys
     left join shared_local_parts
         on nullif(
-                {{ dbt.split_part(dbt.split_part('contact_keys.email_match_key', "'@'", 1), "'+'", 1) }},
+            {{ dbt.split_part(
+                dbt.split_part('contact_keys.email_match_key', "'@'", 1), "'+'", 1
+            ) }},
                 ''
             ) = shared_local_parts.local_part
 ),
@@ -66,7 +68,9 @@ contact_flags as (
 -- internal accounts (seed internal_account_patterns): an e-mail at the shop's own domain, or a
 -- listed customer id prefix
 internal_customers as (
-    select distinct contact_flags._source_file, contact_flags._source_row
+    select distinct
+        contact_flags._source_file,
+        contact_flags._source_row
     from contact_flags
     inner join internal_patterns
         on (
@@ -94,7 +98,7 @@ typed as (
         {{ parse_timestamp_utc('signup_at') }} as signup_at,
         {{ dbt.safe_cast('trim(birth_year)', dbt.type_int()) }} as birth_year,
         {{ clean_text('gender', 'lower') }} as gender,
-        country_code as country,
+        contact_flags.country_code as country,
         {{ clean_text('city') }} as city,
         upper(left({{ clean_text('postal_code') }}, 3)) as postal_code_prefix,
         {{ clean_text('loyalty_tier', 'lower') }} as loyalty_tier,
@@ -104,7 +108,7 @@ typed as (
     from contact_flags
     left join internal_customers
         on contact_flags._source_file = internal_customers._source_file
-        and contact_flags._source_row = internal_customers._source_row
+            and contact_flags._source_row = internal_customers._source_row
 ),
 
 final as (
