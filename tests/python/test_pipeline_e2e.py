@@ -147,21 +147,39 @@ def test_demo_database_holds_staging_quarantine_and_accounting(dirty_demo):
 
 
 def test_normal_values_around_dirty_rows_flag_no_outlier(dirty_demo):
-    """The generator's values are normal (its dirt is quarantined, not extreme): the outlier
-    fences are judged for every busy group and flag nothing; the small groups are not judged."""
+    """The generator's values are normal apart from the extremes and test orders it plants (its
+    dirt is quarantined, not extreme): the outlier fences are judged for every busy group and
+    flag nothing else; the small groups are not judged."""
     db = dirty_demo["db"]
-    assert scalar(db, "select count(*) from stg_shop__outlier_flags") == 0
-    assert scalar(db, "select count(*) from stg_app__outlier_flags") == 0
+    truth = dirty_demo["truth"]
+    unplanted = query(db, f"""
+        with flags as (
+            select source_table, row_key from stg_shop__outlier_flags
+            union all
+            select source_table, row_key from stg_app__outlier_flags
+        ),
+        planted as (
+            select "table" as source_table, coalesce(event_id, order_id) as row_key
+            from read_parquet('{truth / "outliers.parquet"}')
+            union all
+            select source_table, order_id
+            from read_parquet('{truth / "internal_accounts.parquet"}'),
+                (values ('orders'), ('order_items')) as tables(source_table)
+            where kind = 'test_order'
+        )
+        select * from flags
+        where (source_table, row_key) not in (select (source_table, row_key) from planted)""")
+    assert unplanted == []
+    assert scalar(db, "select count(*) from stg_shop__outlier_flags") > 0  # the planted ones
     judged = {(table, column) for table, column in query(
         db, "select source_table, column_name from data_quality_profile "
-            "where fence_status = 'judged' and outlier_count = 0")}
+            "where fence_status = 'judged'")}
     assert {("orders", "total_amount"), ("order_items", "quantity"), ("order_items", "unit_price"),
             ("products", "price"), ("events", "engaged_seconds"), ("events", "scroll_depth_pct"),
             ("events", "revenue")} <= judged
     small = query(db, "select count(*) from data_quality_profile "
                       "where fence_status = 'too_few_values' and lower_fence is not null")
     assert small == [(0,)]
-    assert scalar(db, "select sum(outlier_row_count) from raw_row_accounting") == 0
 
 
 def test_as_of_is_derived_from_the_data_not_the_clock(dirty_demo):
