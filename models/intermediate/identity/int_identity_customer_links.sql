@@ -19,21 +19,7 @@ decisions as (
 ),
 
 match_keys as (
-    select
-        customer_id,
-        'email' as link_type,
-        email_match_hash as match_key_hash,
-        is_shared_email as is_shared
-    from customers
-    where email_match_hash is not null
-    union all
-    select
-        customer_id,
-        'phone' as link_type,
-        phone_match_hash as match_key_hash,
-        false as is_shared
-    from customers
-    where phone_match_hash is not null
+    {{ crm_match_keys('customers') }}
 ),
 
 keyed as (
@@ -54,17 +40,7 @@ keyed as (
 
 -- a reviewed keep_apart pair vetoes every key the two records share
 vetoed_keys as (
-    select distinct
-        side_a.link_type,
-        side_a.match_key_hash
-    from decisions
-    inner join keyed as side_a
-        on decisions.customer_id_a = side_a.customer_id
-    inner join keyed as side_b
-        on decisions.customer_id_b = side_b.customer_id
-            and side_a.link_type = side_b.link_type
-            and side_a.match_key_hash = side_b.match_key_hash
-    where decisions.decision = 'keep_apart'
+    {{ crm_vetoed_keys('decisions', 'keyed') }}
 ),
 
 key_links as (

@@ -7,23 +7,12 @@
 --   scoring:  the same features as of observation_end_at (label unknown: null).
 -- Only customers with at least one completed order before the snapshot's cutoff are included
 -- (churn is about customers who have bought). A customer is a person: the orders of all its
--- customer ids (int_person_customers) count, and customer_id is the primary one.
+-- customer ids (int_person_orders) count, and customer_id is the primary one.
 with
 
-person_customers as (
-    select * from {{ ref('int_person_customers') }}
-),
-
 orders as (
-    select
-        person_customers.person_id,
-        permitted.order_id,
-        permitted.ordered_at,
-        permitted.total_amount
-    from {{ ref('int_orders_permitted') }} as permitted
-    inner join person_customers
-        on permitted.customer_id = person_customers.customer_id
-    where permitted.status = 'completed'
+    select * from {{ ref('int_person_orders') }}
+    where status = 'completed'
 ),
 
 sessions as (

@@ -1,24 +1,12 @@
 -- RFM and buy-till-you-die summary per person: customer_rfm's definitions over all the completed
--- orders of all the person's customer ids (int_person_customers), so the CRM records of one
+-- orders of all the person's customer ids (int_person_orders), so the CRM records of one
 -- human count once, with their value and recency combined. Quintiles are taken over persons.
 -- One row per person with at least one completed order up to as_of.
 with
 
-person_customers as (
-    select * from {{ ref('int_person_customers') }}
-),
-
 orders as (
-    select
-        person_customers.person_id,
-        permitted.order_id,
-        permitted.ordered_at,
-        permitted.ordered_date,
-        permitted.total_amount
-    from {{ ref('int_orders_permitted') }} as permitted
-    inner join person_customers
-        on permitted.customer_id = person_customers.customer_id
-    where permitted.status = 'completed'
+    select * from {{ ref('int_person_orders') }}
+    where status = 'completed'
 ),
 
 observation_window as (

@@ -49,12 +49,7 @@ customers as (
 
 -- orders of all the person's customer ids, keyed by person
 orders as (
-    select
-        permitted.*,
-        person_customers.person_id
-    from {{ ref('int_orders_permitted') }} as permitted
-    inner join person_customers
-        on permitted.customer_id = person_customers.customer_id
+    select * from {{ ref('int_person_orders') }}
 ),
 
 order_items as (

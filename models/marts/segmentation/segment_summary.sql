@@ -21,13 +21,8 @@ rfm as (
 
 -- the orders int_person_rfm_scored counts: completed, of any of the person's customer ids
 orders as (
-    select
-        permitted.*,
-        person_customers.person_id
-    from {{ ref('int_orders_permitted') }} as permitted
-    inner join {{ ref('int_person_customers') }} as person_customers
-        on permitted.customer_id = person_customers.customer_id
-    where permitted.status = 'completed'
+    select * from {{ ref('int_person_orders') }}
+    where status = 'completed'
 ),
 
 person_orders_without_outliers as (

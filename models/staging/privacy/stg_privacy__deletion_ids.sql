@@ -42,35 +42,11 @@ decisions as (
 -- shared address, 2 to identity_max_customers_per_match_key records (blocklisted ones count),
 -- no reviewed keep_apart pair on the key
 customer_keys as (
-    select
-        customer_id,
-        'email' as link_type,
-        email_match_hash as match_key_hash,
-        is_shared_email as is_shared
-    from customers
-    where email_match_hash is not null
-    union all
-    select
-        customer_id,
-        'phone' as link_type,
-        phone_match_hash as match_key_hash,
-        false as is_shared
-    from customers
-    where phone_match_hash is not null
+    {{ crm_match_keys('customers') }}
 ),
 
 vetoed_keys as (
-    select distinct
-        side_a.link_type,
-        side_a.match_key_hash
-    from decisions
-    inner join customer_keys as side_a
-        on decisions.customer_id_a = side_a.customer_id
-    inner join customer_keys as side_b
-        on decisions.customer_id_b = side_b.customer_id
-            and side_a.link_type = side_b.link_type
-            and side_a.match_key_hash = side_b.match_key_hash
-    where decisions.decision = 'keep_apart'
+    {{ crm_vetoed_keys('decisions', 'customer_keys') }}
 ),
 
 linking_keys as (
