@@ -5,8 +5,8 @@
 ) }}
 
 -- Segment entries and exits for activation tools to poll: each build compares every person's
--- memberships in customer_segments (rule flags, RFM segment, engagement tier, cluster) and in
--- customer_realtime_segments (family 'realtime') with the state this table has recorded so far
+-- memberships in segment_memberships (rule flags, RFM segment, engagement tier, cluster, and the
+-- real-time segments, family 'realtime') with the state this table has recorded so far
 -- and appends one row per change (entered / exited), numbered by build (change_number) and
 -- stamped with the moment the segments describe (changed_at, from the data: the end of as_of for
 -- the daily families, the stream clock for 'realtime'). Re-running a build on unchanged data
@@ -18,25 +18,10 @@
 -- rows purged, so the feed never holds a person who refused (audience_suppressions lists it by
 -- hash; a later grant starts it afresh with entries). A deletion request purges the person too
 -- (pre-hook purge_deleted_persons).
-{%- set rule_flags = [
-    'high_value_cart_abandoner', 'cart_abandoner', 'high_intent_product_viewer',
-    'recent_high_value_buyer', 'lapsed_customer', 'new_visitor', 'discount_driven_buyer',
-    'late_night_mobile_shopper', 'browser_never_buys', 'rapid_product_browser',
-    'category_enthusiast', 'highly_engaged',
-] %}
-{%- set realtime_flags = [
-    'cart_abandoner', 'high_value_cart_abandoner', 'high_intent_product_viewer',
-    'rapid_product_browser',
-] %}
-
 with
 
-segments as (
-    select * from {{ ref('customer_segments') }}
-),
-
-realtime_segments as (
-    select * from {{ ref('customer_realtime_segments') }}
+memberships as (
+    select * from {{ ref('segment_memberships') }}
 ),
 
 consents as (
@@ -47,48 +32,20 @@ deleted as (
     select * from {{ ref('int_privacy_deleted_subjects') }}
 ),
 
--- noqa: disable=LT02
+-- the families activation tools have polled since the log began (the churn tier and primary
+-- rule families of segment_memberships are read there directly)
 current_memberships as (
-    {%- for flag in rule_flags %}
     select
         person_id,
-        'rule' as segment_family,
-        '{{ flag }}' as segment_name
-    from segments
-    where is_{{ flag }}
-    union all
-    {%- endfor %}
-    select
-        person_id,
-        'rfm' as segment_family,
-        rfm_segment as segment_name
-    from segments
-    union all
-    select
-        person_id,
-        'engagement_tier' as segment_family,
-        engagement_tier as segment_name
-    from segments
-    union all
-    select
-        person_id,
-        'cluster' as segment_family,
-        cluster_name as segment_name
-    from segments
-    where cluster_name is not null
-    {%- for flag in realtime_flags %}
-    union all
-    select
-        person_id,
-        'realtime' as segment_family,
-        '{{ flag }}' as segment_name
-    from realtime_segments
-    where is_{{ flag }}
-    {%- endfor %}
+        segment_family,
+        segment_name
+    from memberships
+    where segment_family in ('rule', 'rfm', 'engagement_tier', 'cluster', 'realtime')
 ),
 
 -- The state so far: the last change of every membership (sqlfluff cannot lay out both
 -- branches of the incremental switch at once).
+-- noqa: disable=LT02
 {% if is_incremental() %}
 
 history as (
@@ -210,7 +167,8 @@ observation_window as (
 ),
 
 stream_clock as (
-    select max(evaluated_at) as evaluated_at from realtime_segments
+    select max(evaluated_at) as evaluated_at from memberships
+    where segment_family = 'realtime'
 ),
 
 final as (

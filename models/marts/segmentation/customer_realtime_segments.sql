@@ -86,6 +86,7 @@ abandonment as (
         person_id,
         count(*) as open_abandoned_cart_adds,
         sum(item_value) as open_abandoned_cart_value,
+        min(occurred_at) as first_abandoned_at,
         max(occurred_at) as last_abandoned_at
     from open_abandoned_adds
     group by person_id
@@ -107,6 +108,25 @@ high_intent as (
         person_id,
         max(view_count) as max_same_product_views
     from same_product_views
+    group by person_id
+),
+
+-- the same product viewed again and again within realtime_recent_hours (journeys' "more than 3
+-- views in 24 hours"), with the moment the person's latest such view happened
+same_product_recent_views as (
+    select
+        person_id,
+        product_id,
+        count(*) as view_count
+    from recent_product_views
+    group by person_id, product_id
+),
+
+recent_high_intent as (
+    select
+        person_id,
+        max(view_count) as max_same_product_views_recent
+    from same_product_recent_views
     group by person_id
 ),
 
@@ -139,16 +159,20 @@ signals as (
         persons.customer_id,
         persons.last_event_at,
         persons.window_event_count,
+        abandonment.first_abandoned_at,
         abandonment.last_abandoned_at,
         clock.evaluated_at,
         coalesce(abandonment.open_abandoned_cart_adds, 0) as open_abandoned_cart_adds,
         coalesce(abandonment.open_abandoned_cart_value, 0) as open_abandoned_cart_value,
         coalesce(high_intent.max_same_product_views, 0) as max_same_product_views,
+        coalesce(recent_high_intent.max_same_product_views_recent, 0)
+            as max_same_product_views_recent,
         coalesce(bursts.max_product_views_in_burst_window, 0) as max_product_views_in_burst_window
     from persons
     cross join clock
     left join abandonment on persons.person_id = abandonment.person_id
     left join high_intent on persons.person_id = high_intent.person_id
+    left join recent_high_intent on persons.person_id = recent_high_intent.person_id
     left join bursts on persons.person_id = bursts.person_id
 ),
 
@@ -165,8 +189,10 @@ final as (
             as is_rapid_product_browser,
         open_abandoned_cart_adds,
         open_abandoned_cart_value,
+        first_abandoned_at,
         last_abandoned_at,
         max_same_product_views,
+        max_same_product_views_recent,
         max_product_views_in_burst_window,
         window_event_count,
         last_event_at,

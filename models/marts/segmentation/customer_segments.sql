@@ -2,9 +2,9 @@
 -- person with every segment membership that exists so far (rules, RFM, engagement tier) and the
 -- content block to show, the person's cluster (with its membership probability) and churn
 -- propensity (customers with a past purchase; null for everyone else).
--- The content block follows the person's personalization consent (int_person_consents, the
--- latest decision): without it, the default block of the seed (general_audience) with the
--- reason no_personalization_consent. has_marketing_consent tells activation whom it may contact.
+-- The content block is the person's decision for the slot content_primary_slot
+-- (content_decisions: personalization consent, the activation holdout and seeds/content_rules.csv
+-- decide it). has_marketing_consent tells activation whom it may contact.
 -- A person is one human: customer_ids lists all its user ids (CRM records of one human linked by
 -- a shared e-mail or phone key), and the RFM scores combine all their orders
 -- (int_person_rfm_scored), so a CRM twin is one row here, not two.
@@ -35,8 +35,9 @@ churn_scores as (
     select * from {{ ref('customer_churn_scores') }}
 ),
 
-content_blocks as (
-    select * from {{ ref('content_blocks') }}
+content_decisions as (
+    select * from {{ ref('content_decisions') }}
+    where slot = '{{ var("content_primary_slot") }}'
 ),
 
 consents as (
@@ -75,6 +76,8 @@ final as (
         clusters.cluster_id,
         clusters.cluster_name,
         clusters.confidence as cluster_probability,
+        content_decisions.content_block_id as content_block,
+        content_decisions.reason as content_block_reason,
         observation_window.observation_end_at as segmented_at,
         observation_window.as_of_date,
         coalesce(rules.primary_rule_segment, 'general_audience') as primary_rule_segment,
@@ -85,17 +88,7 @@ final as (
         coalesce(engagement.engagement_score, 0) as engagement_score,
         coalesce(engagement.engagement_tier, 'inactive') as engagement_tier,
         coalesce(personalization.is_granted_latest, false) as has_personalization_consent,
-        coalesce(marketing.is_granted_latest, false) as has_marketing_consent,
-        case
-            when coalesce(personalization.is_granted_latest, false)
-                then coalesce(content_blocks.content_block, default_block.content_block)
-            else default_block.content_block
-        end as content_block,
-        case
-            when coalesce(personalization.is_granted_latest, false)
-                then coalesce(rules.primary_rule_segment, 'general_audience')
-            else 'no_personalization_consent'
-        end as content_block_reason
+        coalesce(marketing.is_granted_latest, false) as has_marketing_consent
     from persons
     cross join observation_window
     left join rules
@@ -108,11 +101,8 @@ final as (
         on persons.person_id = clusters.person_id
     left join churn_scores
         on persons.person_id = churn_scores.person_id
-    left join content_blocks
-        on coalesce(rules.primary_rule_segment, 'general_audience')
-            = content_blocks.primary_rule_segment
-    left join content_blocks as default_block
-        on default_block.primary_rule_segment = 'general_audience'
+    left join content_decisions
+        on persons.person_id = content_decisions.person_id
     left join consents as personalization
         on
             persons.person_id = personalization.person_id
