@@ -1,4 +1,4 @@
-"""Deliver the due messages of ``activation_outbox`` to a webhook: ``python -m python_utils deliver``.
+"""`python -m python_utils deliver`: POST the due messages of ``activation_outbox`` to a webhook.
 
 One run, under the project's database lock (:func:`python_utils.jobs.database_lock`, the lock
 that ``python -m python_utils run`` takes for dbt), does this:
@@ -539,7 +539,7 @@ def run(config: DeliveryConfig) -> int:
         append_run_log(paths.run_log, {**record, "event": "started", "started_at": _stamp()})
         try:
             summary = deliver(config)
-        except DeliveryError as exc:
+        except (DeliveryError, duckdb.Error) as exc:  # e.g. a dbt run outside the job runner
             print(f"deliver: error: {exc}", file=sys.stderr, flush=True)
             append_run_log(paths.run_log, {**record, "event": "finished", "ended_at": _stamp(),
                                            "outcome": "error",

@@ -346,3 +346,21 @@ def test_now_is_utc_unless_it_has_an_offset():
     assert parse_now("2026-06-15") == datetime(2026, 6, 15)
     with pytest.raises(ValueError):
         parse_now("next tuesday")
+
+
+def test_a_database_written_by_another_process_is_an_error_not_a_traceback(
+        database, receiver, capsys):
+    """A writer that did not take the lock (a dbt build outside the job runner) holds the file."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(60)", str(database)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        server = receiver(ok)
+        assert deliver(database, server.url) == EXIT_ERROR
+        assert "lock" in capsys.readouterr().err.lower()
+        assert server.requests == []
+    finally:
+        writer.kill()
+        writer.wait()
