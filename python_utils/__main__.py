@@ -31,6 +31,10 @@ evaluate-identity
 shapes
     One full dbt build per data shape (complete, orders only, events only, ...) and a table
     of what built, passed and failed (see :mod:`python_utils.shapes`).
+deliver
+    POST the due messages of ``activation_outbox`` to a webhook with retries, under the database
+    lock, logging every attempt in ``delivery.activation_delivery_log``
+    (see :mod:`python_utils.deliver`, docs/delivery.md).
 
 New commands are added by writing a ``_add_<name>_parser`` function that
 registers a sub-parser and sets ``func`` to a handler returning an exit code, and
@@ -40,6 +44,7 @@ lists the function in ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -469,6 +474,97 @@ def _add_shapes_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_shapes)
 
 
+def _cmd_deliver(args: argparse.Namespace) -> int:
+    from python_utils.deliver import WEBHOOK_ENV, DeliveryConfig, default_database, parse_now, run
+
+    try:
+        now = parse_now(args.now) if args.now else None
+    except ValueError as exc:
+        print(f"python -m python_utils deliver: error: {exc}", file=sys.stderr)
+        return 2
+    config = DeliveryConfig(
+        database=Path(args.database).resolve() if args.database else default_database(),
+        webhook_url=args.webhook_url or os.environ.get(WEBHOOK_ENV, ""),
+        now=now,
+        timeout=args.timeout,
+        max_attempts=args.max_attempts,
+        backoff_seconds=args.backoff_seconds,
+        backoff_max_seconds=args.backoff_max_seconds,
+        retry_dead_letters=args.retry_dead_letters,
+        limit=args.limit,
+        max_seconds=args.max_seconds,
+        outbox_schema=args.outbox_schema,
+        lock_wait=args.wait,
+        progress_every=args.progress_every,
+        quiet=args.quiet,
+    )
+    return run(config)
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _add_deliver_parser(sub: argparse._SubParsersAction) -> None:
+    from python_utils.deliver import (EXIT_DEAD_LETTERED, EXIT_ERROR, EXIT_SKIPPED, LOG_SCHEMA,
+                                      LOG_TABLE, WEBHOOK_ENV)
+
+    p = sub.add_parser(
+        "deliver",
+        help="POST the due activation_outbox messages to a webhook (retries, delivery log)",
+        description=(
+            "Under the database lock, reads the messages of activation_outbox that are due "
+            "(due_at <= --now) and not yet delivered (nor dead-lettered, unless "
+            "--retry-dead-letters) in (due_at, message_id) order, POSTs each as JSON with the "
+            "header Idempotency-Key: <message_id>, retries 5xx/408/429/timeouts/connection "
+            "errors with exponential backoff, and records every attempt in "
+            f"{LOG_SCHEMA}.{LOG_TABLE}. 2xx and 409 = delivered; other 4xx = dead-lettered at "
+            f"once. Exit codes: 0 every message attempted was delivered, {EXIT_DEAD_LETTERED} "
+            f"some were dead-lettered, {EXIT_ERROR} the run could not start (no database, no "
+            f"outbox, no webhook URL), {EXIT_SKIPPED} another job held the database lock for "
+            "--wait seconds. See docs/delivery.md."
+        ),
+    )
+    p.add_argument("--webhook-url", default=None,
+                   help=f"where to POST (default: ${WEBHOOK_ENV})")
+    p.add_argument("--database", default=None,
+                   help="the DuckDB file (default: $SEGMENTS_DUCKDB_PATH, relative to the project "
+                        "folder, else data/segments.duckdb)")
+    p.add_argument("--now", default=None, metavar="TIMESTAMP",
+                   help="deliver what is due at this ISO moment, UTC unless it has an offset "
+                        "(default: the current UTC time)")
+    p.add_argument("--timeout", type=_positive_float, default=5.0,
+                   help="seconds per request (default: %(default)s)")
+    p.add_argument("--max-attempts", type=_positive_int, default=5,
+                   help="attempts per message and run before it is dead-lettered "
+                        "(default: %(default)s)")
+    p.add_argument("--backoff-seconds", type=_non_negative_float, default=0.5,
+                   help="wait before the first retry, doubled for each next one "
+                        "(default: %(default)s)")
+    p.add_argument("--backoff-max-seconds", type=_non_negative_float, default=30.0,
+                   help="longest wait between attempts, Retry-After included "
+                        "(default: %(default)s)")
+    p.add_argument("--retry-dead-letters", action="store_true",
+                   help="send the dead-lettered messages again (their attempts continue)")
+    p.add_argument("--limit", type=_positive_int, default=None,
+                   help="deliver at most this many messages (the earliest due)")
+    p.add_argument("--max-seconds", type=_positive_float, default=None,
+                   help="start no new message after this many seconds; the rest wait for the "
+                        "next run (default: no limit)")
+    p.add_argument("--outbox-schema", default=None,
+                   help="the schema of activation_outbox when several schemas hold one")
+    p.add_argument("--wait", type=_non_negative_float, default=3600.0, metavar="SECONDS",
+                   help="seconds to wait for a running job's database lock before skipping "
+                        "(default: %(default)s)")
+    p.add_argument("--progress-every", type=_non_negative_int, default=100, metavar="N",
+                   help="a progress line every N messages, 0 = none (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="only errors")
+    p.set_defaults(func=_cmd_deliver)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -481,6 +577,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_bench_parser,
     _add_run_parser,
     _add_shapes_parser,
+    _add_deliver_parser,
 )
 
 
