@@ -8,7 +8,10 @@
    runs the real-time fast path, ``dbt build --selector realtime``.
 4. After each run prints the event-to-segment latency (from the file landing to the refreshed
    segments), the entries and exits that run appended to ``segment_membership_changes``, and a
-   cart abandonment whose add-to-cart landed in that very batch. Writes ``stream.json`` and a
+   cart abandonment whose add-to-cart landed in that very batch.
+5. Then delivers the messages the journeys put in ``activation_outbox`` (due by the stream
+   clock) to a local webhook on loopback with :func:`python_utils.deliver.deliver`, and prints
+   the latency from the file landing to each message's delivery. Writes ``stream.json`` and a
    latency chart (``stream_latency.svg``) next to the data.
 
 A cart add is judged abandoned once the stream clock (the latest accepted event) is
@@ -27,9 +30,13 @@ import sys
 import time
 from pathlib import Path
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import duckdb
 
 from python_utils.charts import line_chart
+from python_utils.deliver import DeliveryConfig, deliver
 from python_utils.generator import GeneratorConfig, generate
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -89,6 +96,59 @@ def land(held: Path, target: Path, start: str | None = None, end: str | None = N
                                    ).fetchall()[0][0]
     partial.replace(target)  # the file lands whole
     return count
+
+
+class _Webhook:
+    """A local webhook on loopback that records when each idempotency key first arrived."""
+
+    def __init__(self) -> None:
+        received: dict[str, float] = {}
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                key = self.headers.get("Idempotency-Key") or ""
+                with lock:
+                    seen = key in received
+                    received.setdefault(key, time.time())
+                self.send_response(409 if seen else 200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:  # quiet
+                return
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/messages"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _deliver(database: Path, webhook: _Webhook, landed_at: float | None) -> dict:
+    """Deliver what is due by the stream clock; the latency of each message the webhook first
+    received in this round, from landed_at (wall clock), and the journeys it came from."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        clock = connection.execute(
+            "select max(evaluated_at) from main.customer_realtime_segments").fetchall()[0][0]
+        outbox = {row[0]: (row[1], row[2]) for row in connection.execute(
+            "select message_id, journey_id, step from main.activation_outbox").fetchall()}
+    before = set(webhook.received)
+    summary = deliver(DeliveryConfig(database=database, webhook_url=webhook.url, now=clock,
+                                     backoff_seconds=0.05, quiet=True))
+    new = {key: at for key, at in webhook.received.items() if key not in before}
+    journeys: dict[str, int] = {}
+    for key in new:
+        journey, step = outbox.get(key, ("?", 0))
+        journeys[f"{journey} step {step}"] = journeys.get(f"{journey} step {step}", 0) + 1
+    latencies = sorted(round(at - landed_at, 2) for at in new.values()) if landed_at else []
+    return {"messages_delivered": len(new), "dead_lettered": summary.dead_lettered,
+            "delivered_by_journey": dict(sorted(journeys.items())),
+            "landed_to_delivered_seconds": latencies}
 
 
 def _dbt(args: list[str], work: Path, env: dict[str, str]) -> tuple[float, int, str]:
@@ -187,6 +247,10 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
         print(f"error: the daily build failed; see {work / 'logs'}", file=sys.stderr)
         return 1
     print(f"      done in {seconds:.0f} s", flush=True)
+    webhook = _Webhook()
+    daily = _deliver(database, webhook, None)
+    print(f"      delivered {daily['messages_delivered']} journey messages of the daily build "
+          f"to the local webhook {webhook.url}", flush=True)
 
     print(f"[3/3] streaming: a batch of {batch_minutes:g} minutes of events every "
           f"{interval:g} s, then `dbt build --selector realtime`", flush=True)
@@ -207,6 +271,7 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
         n_events = land(held, raw / "events" / name, start,
                         None if number == len(bounds) else end)
         landed = time.perf_counter()
+        landed_wall = time.time()
         seconds, code, tail = _dbt(["build", "--selector", "realtime", "--vars", DEMO_VARS],
                                   work, env)
         if code:
@@ -215,6 +280,7 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
             return 1
         latency = time.perf_counter() - landed
         result = _changes(database, name)
+        result.update(_deliver(database, webhook, landed_wall))
         batches.append({"batch": number, "file": name, "events": n_events,
                         "event_time_from": start.isoformat(), "event_time_to": end.isoformat(),
                         "latency_seconds": round(latency, 2), "dbt_seconds": round(seconds, 2),
@@ -222,6 +288,7 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
         _print_batch(batches[-1])
         time.sleep(max(0.0, interval - (time.perf_counter() - started)))
 
+    webhook.close()
     summary = _summary(batches)
     print(summary["text"], flush=True)
     report = {"customers": customers, "days": days, "seed": seed, "hold_hours": hold_hours,
@@ -231,8 +298,11 @@ def run(customers: int, days: int, seed: int, hold_hours: float, batch_minutes: 
     chart = line_chart(
         {"file landed -> segments refreshed": [(b["batch"], b["latency_seconds"])
                                                for b in batches],
-         "dbt build --selector realtime": [(b["batch"], b["dbt_seconds"]) for b in batches]},
-        title="Event-to-segment latency per micro-batch", x_label="micro-batch",
+         "dbt build --selector realtime": [(b["batch"], b["dbt_seconds"]) for b in batches],
+         "file landed -> last message delivered": [
+             (b["batch"], b["landed_to_delivered_seconds"][-1]) for b in batches
+             if b["landed_to_delivered_seconds"]]},
+        title="Event-to-segment and event-to-message latency per micro-batch", x_label="micro-batch",
         y_label="seconds",
     )
     (work / "stream_latency.svg").write_text(chart)
@@ -252,6 +322,11 @@ def _print_batch(batch: dict) -> None:
         print(f"      {change['change']:<7} {change['segment']:<28} {change['persons']:>5} persons")
     if others:
         print(f"      (and {others} changes in the daily families)")
+    if batch["messages_delivered"]:
+        latencies = batch["landed_to_delivered_seconds"]
+        journeys = ", ".join(f"{n} {j}" for j, n in batch["delivered_by_journey"].items())
+        print(f"      delivered {batch['messages_delivered']} messages ({journeys}) "
+              f"{latencies[0]:.1f}-{latencies[-1]:.1f} s after the file landed", flush=True)
     example = batch["example"]
     if example:
         where = "in this batch" if example["added_in_this_batch"] else "in an earlier batch"
@@ -264,6 +339,7 @@ def _print_batch(batch: dict) -> None:
 def _summary(batches: list[dict]) -> dict:
     latencies = [b["latency_seconds"] for b in batches]
     entered = sum(b["cart_abandoners_entered"] for b in batches)
+    delivered = [x for b in batches for x in b["landed_to_delivered_seconds"]]
     same = sum(b["cart_abandoners_from_this_batch"] for b in batches)
     text = (
         f"\n{len(batches)} micro-batches, {sum(b['events'] for b in batches):,} events: "
@@ -273,6 +349,14 @@ def _summary(batches: list[dict]) -> dict:
         f"landed in the batch right before the run that caught it (the others' adds came "
         f"within the purchase window of a batch's end, so the next batch's clock judged them)."
     )
+    if delivered:
+        text += (f"\n{len(delivered)} journey messages delivered to the local webhook: file "
+                 f"landed -> message delivered median {statistics.median(delivered):.1f} s, "
+                 f"max {max(delivered):.1f} s.")
     return {"latency_median_seconds": statistics.median(latencies),
+            "messages_delivered": len(delivered),
+            "delivery_latency_median_seconds":
+                statistics.median(delivered) if delivered else None,
+            "delivery_latency_max_seconds": max(delivered) if delivered else None,
             "latency_max_seconds": max(latencies), "cart_abandoners_entered": entered,
             "cart_abandoners_from_their_batch": same, "text": text}
