@@ -56,6 +56,8 @@ def summarize(database: Path, truth: Path | None = None) -> str:
             lines.append(f"  {table:<24}{purpose:<12}{reason:<38}{count:>10,}")
         lines.append("")
         lines.extend(persons_kept_out(connection))
+        lines.append("")
+        lines.extend(activation_summary(connection))
         if truth is not None and (truth / "crm_duplicates.parquet").exists():
             lines.append("")
             lines.extend(planted_cases(connection, truth))
@@ -63,6 +65,34 @@ def summarize(database: Path, truth: Path | None = None) -> str:
     lines.append(f"Explore: open {database} in any DuckDB client; start with raw_row_accounting")
     lines.append("Docs:    make docs && .venv/bin/dbt docs serve")
     return "\n".join(lines)
+
+
+def activation_summary(connection) -> list[str]:
+    """Content decisions per slot (personalized share, the reasons of the defaults), journey
+    messages by journey and step, suppressions by reason, and the holdout's size."""
+    lines = ["Activation (docs/activation.md):"]
+    slots = connection.execute("""
+        select slot, count(*), avg(case when is_personalized then 1.0 else 0 end),
+            count(distinct content_block_id)
+        from main.content_decisions group by 1 order by 1""").fetchall()
+    for slot, persons, share, blocks in slots:
+        lines.append(f"  content {slot:<22}{persons:>8,} persons, {share:6.1%} personalized, "
+                     f"{blocks} blocks")
+    holdout = connection.execute("""
+        select count(*) filter (where variant = 'holdout'), count(*)
+        from main.activation_holdout_assignments""").fetchone()
+    lines.append(f"  activation holdout: {holdout[0]:,} of {holdout[1]:,} persons")
+    sent = connection.execute("""
+        select journey_id, step, channel, count(*) from main.activation_outbox
+        group by all order by 1, 2""").fetchall()
+    for journey, step, channel, count in sent:
+        lines.append(f"  outbox     {journey} step {step} ({channel}): {count:,} messages")
+    reasons = connection.execute("""
+        select reason, count(*) from main.activation_suppressions
+        group by 1 order by 2 desc, 1""").fetchall()
+    if reasons:
+        lines.append("  suppressed " + ", ".join(f"{r} {n:,}" for r, n in reasons))
+    return lines
 
 
 def persons_kept_out(connection) -> list[str]:
