@@ -118,7 +118,7 @@ def at(clock, minutes: float) -> str:
 def journeys(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("journeys")
     raw, work = root / "raw", root / "work"
-    generate(raw, "--customers", "400", "--days", "20", "--seed", "21")
+    generate(raw, "--customers", "300", "--days", "20", "--seed", "21")
     # as_of one day after the data, so that the crafted events of the next day are not beyond
     # the future cutoff (as_of + 1 + future_tolerance_days) of the fast path
     [(last,)] = duckdb.sql(f"select max(cast(occurred_at as timestamp)) "

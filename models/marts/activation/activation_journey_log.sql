@@ -432,13 +432,16 @@ elapsed_windows as (
     where decision_clock.clock_at >= later_step_windows.window_end_at
 ),
 
-window_goals as (
+-- the goal events and the clicks within each elapsed window (only whether any: the two joins
+-- multiply rows, the counts only tell zero from more)
+window_evidence as (
     select
         elapsed_windows.person_hash,
         elapsed_windows.journey_id,
         elapsed_windows.episode_started_at,
         elapsed_windows.step,
-        count(goal_events.goal_at) as goal_count
+        count(goal_events.goal_at) > 0 as is_goal_reached,
+        count(clicks.clicked_at) > 0 as has_clicked
     from elapsed_windows
     inner join journeys
         on elapsed_windows.journey_id = journeys.journey_id
@@ -448,21 +451,6 @@ window_goals as (
             and journeys.goal_event = goal_events.goal_event
             and elapsed_windows.episode_started_at < goal_events.goal_at
             and elapsed_windows.window_end_at >= goal_events.goal_at
-    group by
-        elapsed_windows.person_hash,
-        elapsed_windows.journey_id,
-        elapsed_windows.episode_started_at,
-        elapsed_windows.step
-),
-
-window_clicks as (
-    select
-        elapsed_windows.person_hash,
-        elapsed_windows.journey_id,
-        elapsed_windows.episode_started_at,
-        elapsed_windows.step,
-        count(clicks.clicked_at) as click_count
-    from elapsed_windows
     left join clicks
         on
             elapsed_windows.person_id = clicks.person_id
@@ -485,21 +473,15 @@ later_step_candidates as (
         elapsed_windows.send_condition,
         cast(null as {{ dbt.type_string() }}) as entry_suppression,
         elapsed_windows.window_end_at as scheduled_at,
-        window_goals.goal_count > 0 as is_goal_reached,
-        window_clicks.click_count > 0 as has_clicked
+        window_evidence.is_goal_reached,
+        window_evidence.has_clicked
     from elapsed_windows
-    inner join window_goals
+    inner join window_evidence
         on
-            elapsed_windows.person_hash = window_goals.person_hash
-            and elapsed_windows.journey_id = window_goals.journey_id
-            and elapsed_windows.episode_started_at = window_goals.episode_started_at
-            and elapsed_windows.step = window_goals.step
-    inner join window_clicks
-        on
-            elapsed_windows.person_hash = window_clicks.person_hash
-            and elapsed_windows.journey_id = window_clicks.journey_id
-            and elapsed_windows.episode_started_at = window_clicks.episode_started_at
-            and elapsed_windows.step = window_clicks.step
+            elapsed_windows.person_hash = window_evidence.person_hash
+            and elapsed_windows.journey_id = window_evidence.journey_id
+            and elapsed_windows.episode_started_at = window_evidence.episode_started_at
+            and elapsed_windows.step = window_evidence.step
 ),
 
 step_candidates as (
@@ -581,6 +563,8 @@ checked as (
         undecided.scheduled_at,
         undecided.clock_at as due_at,
         person_countries.utc_offset_hours,
+        cast(coalesce(person_countries.utc_offset_hours, 0) * 60 as {{ dbt.type_int() }})
+            as utc_offset_minutes,
         coalesce(journey_steps.content_block_id, content_decisions.content_block_id)
             as content_block_id,
         case
@@ -687,7 +671,7 @@ decided as (
                 or capped.journey_messages_week > journeys.max_messages_per_week
                 then 'frequency_cap'
         end as suppression_reason,
-        {{ dbt.dateadd('hour', 'coalesce(checked.utc_offset_hours, 0)', 'checked.due_at') }}
+        {{ dbt.dateadd('minute', 'checked.utc_offset_minutes', 'checked.due_at') }}
             as local_due_at
     from checked
     inner join journeys
@@ -703,8 +687,8 @@ scheduled as (
         *,
         extract(hour from local_due_at) as local_due_hour,
         {{ dbt.dateadd(
-            'hour',
-            var('activation_quiet_hours_end') ~ ' - coalesce(decided.utc_offset_hours, 0)',
+            'minute',
+            (var('activation_quiet_hours_end') * 60) ~ ' - decided.utc_offset_minutes',
             dbt.date_trunc('day', 'decided.local_due_at'),
         ) }} as quiet_end_same_day_at
     from decided
