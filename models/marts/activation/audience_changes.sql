@@ -3,6 +3,9 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ purge_deleted_persons(refused_purpose='marketing') }}",
 ) }}
+-- the pre-hook's models (purge_deleted_persons), so they build first:
+-- depends_on: {{ ref('int_privacy_deleted_subjects') }}
+-- depends_on: {{ ref('int_person_consents') }}
 
 -- What changed in every audience since the last build, for tools that sync deltas: each build
 -- compares audience_members with the state this table has recorded (the keys of the latest

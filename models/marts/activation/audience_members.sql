@@ -84,12 +84,12 @@ clause_counts as (
 -- persons activation may contact: marketing granted by the latest decision, not held out, and
 -- no deletion request (the daily marts may still hold a person whose request landed since)
 contactable as (
-    select consents.person_id
+    select person_id
     from consents
     where
-        consents.is_granted_latest
-        and not {{ is_activation_holdout('consents.person_id') }}
-        and {{ hash_pii('consents.person_id') }} not in (
+        is_granted_latest
+        and not {{ is_activation_holdout('person_id') }}
+        and {{ hash_pii('person_id') }} not in (
             select deleted.person_hash from deleted
             where deleted.person_hash is not null
         )
@@ -167,8 +167,8 @@ final as (
         on qualified.destination_id = destinations.destination_id
     inner join person_keys
         on qualified.person_id = person_keys.person_id
-        and {{ dbt.concat(["' '", "destinations.match_keys", "' '"]) }}
-        like {{ dbt.concat(["'% '", "person_keys.match_key_type", "' %'"]) }}
+            and {{ dbt.concat(["' '", "destinations.match_keys", "' '"]) }}
+            like {{ dbt.concat(["'% '", "person_keys.match_key_type", "' %'"]) }}
     cross join observation_window
 )
 

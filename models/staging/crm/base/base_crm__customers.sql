@@ -96,14 +96,18 @@ typed as (
         {{ hash_pii('email_match_key') }} as email_match_hash,
         {{ hash_pii('phone_e164') }} as phone_match_hash,
         case
-            when email_domain is not null
-                then {{ sha256_hex(dbt.concat(['email_local_part', "'@'", 'email_domain'])) }}
+            when contact_flags.email_domain is not null
+                then {{ sha256_hex(dbt.concat([
+                    'contact_flags.email_local_part', "'@'", 'contact_flags.email_domain'
+                ])) }}
         end as email_sha256,
         case
-            when phone_e164 is not null then {{ sha256_hex('phone_e164') }}
+            when contact_flags.phone_e164 is not null
+                then {{ sha256_hex('contact_flags.phone_e164') }}
         end as phone_e164_sha256,
         case
-            when phone_e164 is not null then {{ sha256_hex('substr(phone_e164, 2)') }}
+            when contact_flags.phone_e164 is not null
+                then {{ sha256_hex('substr(contact_flags.phone_e164, 2)') }}
         end as phone_digits_sha256,
         coalesce(contact_flags.is_shared_email, false) as is_shared_email,
         internal_customers._source_row is not null as is_internal_account,
