@@ -25,7 +25,7 @@ import pytest
 
 from dbt_harness import NO_TESTS, PROJECT_DIR, generate, query, run_dbt
 
-ARGS = ("--customers", "160", "--days", "14", "--seed", "11")
+ARGS = ("--customers", "250", "--days", "21", "--seed", "11")
 HOLDOUT_SALT = "activation-holdout-v1"
 DEMO_SALT = "segments-demo-salt"
 BASE_VARS = {"segment_test_severity": "warn", "model_test_severity": "warn",
