@@ -28,6 +28,9 @@ evaluate-clusters
 evaluate-identity
     How a built database resolves the generator's planted CRM duplicates and near-misses
     (see :mod:`python_utils.identity_eval`).
+export-audiences
+    One CSV per destination and audience from a built DuckDB database, idempotently
+    (see :mod:`python_utils.audience_export`).
 shapes
     One full dbt build per data shape (complete, orders only, events only, ...) and a table
     of what built, passed and failed (see :mod:`python_utils.shapes`).
@@ -563,6 +566,43 @@ def _add_deliver_parser(sub: argparse._SubParsersAction) -> None:
                    help="a progress line every N messages, 0 = none (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="only errors")
     p.set_defaults(func=_cmd_deliver)
+def _cmd_export_audiences(args: argparse.Namespace) -> int:
+    import os
+
+    from python_utils.audience_export import export_audiences
+
+    database = Path(args.database or os.environ.get("SEGMENTS_DUCKDB_PATH")
+                    or "data/segments.duckdb")
+    try:
+        exported = export_audiences(database, Path(args.out))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"python -m python_utils export-audiences: error: {exc}", file=sys.stderr)
+        return 1
+    for item in exported:
+        state = "written" if item.changed else "unchanged"
+        print(f"{item.destination_id}/{item.audience_id}: {item.rows} row(s), {state}")
+    return 0
+
+
+def _add_export_audiences_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-audiences",
+        help="write one CSV per destination and audience from the built DuckDB database",
+        description=(
+            "Write <out>/<destination_id>/<audience_id>.csv (person_id, match_key_type, "
+            "match_key; sorted) for every audience of seeds/audience_definitions.csv from the "
+            "audience_members mart, plus <out>/manifest.json. Same database, byte-identical "
+            "files; each file is replaced atomically (temporary file and rename) and only when "
+            "it changed. On Snowflake a reverse-ETL tool reads the tables instead."
+        ),
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--database", default=None,
+        help="the DuckDB file dbt built (default: $SEGMENTS_DUCKDB_PATH, else "
+             "data/segments.duckdb)",
+    )
+    p.set_defaults(func=_cmd_export_audiences)
 
 
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
@@ -578,6 +618,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_run_parser,
     _add_shapes_parser,
     _add_deliver_parser,
+    _add_export_audiences_parser,
 )
 
 

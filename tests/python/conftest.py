@@ -47,6 +47,7 @@ FILE_SECONDS = {
     DIRTY_DEMO_UNIT: 180,
     "test_contract_inputs.py": 110,
     "test_consent.py": 85,
+    "test_audiences.py": 165,
     "test_compile_empty.py": 75,
     "test_empty_activity.py": 45,
     "test_outliers.py": 35,

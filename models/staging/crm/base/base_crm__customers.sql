@@ -1,7 +1,11 @@
 -- Typed raw customers with row-level checks. PII is hashed here, before anything else sees it:
 -- the e-mail and phone match keys of the identity graph (normalised per the seeds
 -- identity_email_domains and identity_shared_email_local_parts, and to E.164) are computed and
--- hashed in this model's CTEs; only their salted hashes and flags leave it.
+-- hashed in this model's CTEs; only their salted hashes and flags leave it. The audience
+-- platforms' match keys leave it as UNSALTED SHA-256 hex (what Meta and Google match on; see
+-- docs/activation.md, "Audiences"): email_sha256 (the trimmed, lower-case address),
+-- phone_e164_sha256 (E.164 with '+', Google) and phone_digits_sha256 (E.164 digits without '+',
+-- Meta). Only the audience marts may carry them downstream of the intermediate layer.
 with
 
 source as (
@@ -91,6 +95,20 @@ typed as (
         {{ hash_pii('phone') }} as phone_hash,
         {{ hash_pii('email_match_key') }} as email_match_hash,
         {{ hash_pii('phone_e164') }} as phone_match_hash,
+        case
+            when contact_flags.email_domain is not null
+                then {{ sha256_hex(dbt.concat([
+                    'contact_flags.email_local_part', "'@'", 'contact_flags.email_domain'
+                ])) }}
+        end as email_sha256,
+        case
+            when contact_flags.phone_e164 is not null
+                then {{ sha256_hex('contact_flags.phone_e164') }}
+        end as phone_e164_sha256,
+        case
+            when contact_flags.phone_e164 is not null
+                then {{ sha256_hex('substr(contact_flags.phone_e164, 2)') }}
+        end as phone_digits_sha256,
         coalesce(contact_flags.is_shared_email, false) as is_shared_email,
         internal_customers._source_row is not null as is_internal_account,
         {{ hash_pii("replace(upper(trim(postal_code)), ' ', '')") }} as postal_match_hash,
