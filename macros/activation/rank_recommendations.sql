@@ -1,12 +1,13 @@
 {% macro rank_recommendations(candidates, partition_columns=[]) %}
     {#-
         The ranked recommendation lists of a candidates relation or CTE (columns: the
-        partition_columns, person_id, product_id, score, source, source_priority): a product
-        listed by several sources keeps its best (lowest source_priority, then highest score);
+        partition_columns, person_id, product_id, score, recommendation_source,
+        source_priority): a product listed by several sources keeps its best (lowest
+        source_priority, then highest score);
         the products are ranked by source_priority, score descending, then product_id, so equal
         input gives equal lists; ranks 1..var('recommendation_count') are kept. A select
         statement with the partition_columns, person_id, recommendation_rank, product_id, score
-        and source.
+        and recommendation_source.
     -#}
     {%- set partition = (partition_columns + ['person_id']) | join(', ') %}
     select
@@ -14,13 +15,13 @@
         recommendation_rank,
         product_id,
         score,
-        source
+        recommendation_source
     from (
         select
             {{ partition }},
             product_id,
             score,
-            source,
+            recommendation_source,
             row_number() over (
                 partition by {{ partition }}
                 order by source_priority asc, score desc, product_id asc
@@ -30,7 +31,7 @@
                 {{ partition }},
                 product_id,
                 score,
-                source,
+                recommendation_source,
                 source_priority,
                 row_number() over (
                     partition by {{ partition }}, product_id

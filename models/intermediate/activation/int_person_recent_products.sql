@@ -46,9 +46,9 @@ numbered as (
         case
             when last_seed_interaction_at is not null
                 then row_number() over (
-                    partition by fit, person_id, last_seed_interaction_at is null
-                    order by last_seed_interaction_at desc, product_id asc
-                )
+                        partition by fit, person_id, last_seed_interaction_at is null
+                        order by last_seed_interaction_at desc, product_id asc
+                    )
         end as seed_number
     from person_products
 ),

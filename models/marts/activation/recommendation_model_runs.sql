@@ -68,7 +68,7 @@ popular_candidates as (
         evaluated_persons.person_id,
         popularity.product_id,
         popularity.popularity_score as score,
-        'popular' as source,
+        'popular' as recommendation_source,
         3 as source_priority
     from evaluated_persons
     cross join methods
@@ -87,7 +87,7 @@ candidates as (
         person_id,
         product_id,
         co_occurrence_score as score,
-        'co_occurrence' as source,
+        'co_occurrence' as recommendation_source,
         1 as source_priority
     from co_occurrence_candidates
     where fit = 'evaluation'
