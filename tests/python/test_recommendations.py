@@ -15,8 +15,9 @@ import pytest
 
 from dbt_harness import generate, query, run_dbt
 
-ARGS = ("--customers", "500", "--days", "30", "--seed", "11")
-VARS = {"segment_test_severity": "warn"}
+ARGS = ("--customers", "300", "--days", "30", "--seed", "11")
+# the business gates of small data only warn; the recommendation gate judges ~100 persons here
+VARS = {"segment_test_severity": "warn", "recommendation_gate_min_persons": 50}
 COUNT = 10
 EXCLUDE_BOUGHT_DAYS = 30
 HOLDOUT_SALT = "activation-holdout-v1"
@@ -41,7 +42,8 @@ def built(tmp_path_factory) -> dict:
     run = run_dbt(["build", "--select", "+person_recommendations+", "+recommendation_model_runs+",
                    "--exclude-resource-type", "unit_test"], raw, work, dbt_vars=VARS)
     assert run.returncode == 0, run.failures() or run.output[-3000:]
-    return {"raw": raw, "work": work, "db": run.database, "rows": query(run.database, RECOMMENDATIONS)}
+    rows = query(run.database, RECOMMENDATIONS)
+    return {"raw": raw, "work": work, "db": run.database, "rows": rows}
 
 
 def test_lists_are_bounded_ranked_and_without_repeats(built):
@@ -100,7 +102,7 @@ def test_a_rebuild_gives_identical_rows(built):
 
 def test_evaluation_rows_and_gate(built):
     runs = {r[0]: r[1:] for r in query(built["db"], """
-        select method, persons_evaluated, hit_rate_at_k, ndcg_at_k, k
+        select recommender, persons_evaluated, hit_rate_at_k, ndcg_at_k, k
         from recommendation_model_runs""")}
     assert set(runs) == {"co_occurrence", "popular"}
     for method, (persons, hit_rate, ndcg, k) in runs.items():
@@ -115,4 +117,4 @@ def test_evaluation_rows_and_gate(built):
     status, measured, threshold = gate[0]
     assert measured == pytest.approx(runs["co_occurrence"][1], abs=1e-6)
     assert threshold == pytest.approx(runs["popular"][1], abs=1e-6)
-    assert status == ("pass" if measured > threshold else "fail") or status == "not_judged"
+    assert measured > threshold and status == "pass", gate

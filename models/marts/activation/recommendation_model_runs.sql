@@ -9,7 +9,7 @@
 -- the person viewed, carted or bought in the holdout window other than those excluded ones.
 -- A person with at least one target is evaluated: hit rate at k (a target among the k) and
 -- NDCG at k (binary relevance). business_gate_results judges co_occurrence against popular.
--- One row per method.
+-- One row per recommender.
 with
 
 interactions as (
@@ -56,22 +56,22 @@ evaluated_persons as (
     where is_seed
 ),
 
-methods as (
-    select 'co_occurrence' as method
+recommenders as (
+    select 'co_occurrence' as recommender
     union all
-    select 'popular' as method
+    select 'popular' as recommender
 ),
 
 popular_candidates as (
     select
-        methods.method,
+        recommenders.recommender,
         evaluated_persons.person_id,
         popularity.product_id,
         popularity.popularity_score as score,
         'popular' as recommendation_source,
         3 as source_priority
     from evaluated_persons
-    cross join methods
+    cross join recommenders
     inner join popularity
         on popularity.fit = 'evaluation'
     left join exclusions
@@ -83,7 +83,7 @@ popular_candidates as (
 
 candidates as (
     select
-        'co_occurrence' as method,
+        'co_occurrence' as recommender,
         person_id,
         product_id,
         co_occurrence_score as score,
@@ -96,7 +96,7 @@ candidates as (
 ),
 
 ranked as (
-    {{ rank_recommendations('candidates', ['method']) }}
+    {{ rank_recommendations('candidates', ['recommender']) }}
 ),
 
 targets as (
@@ -141,7 +141,7 @@ ideal as (
 
 person_scores as (
     select
-        methods.method,
+        recommenders.recommender,
         ideal.person_id,
         ideal.target_count,
         ideal.ideal_dcg,
@@ -153,11 +153,11 @@ person_scores as (
             end
         ), 0) as dcg
     from ideal
-    cross join methods
+    cross join recommenders
     left join ranked
         on
             ideal.person_id = ranked.person_id
-            and methods.method = ranked.method
+            and recommenders.recommender = ranked.recommender
     left join targets
         on
             ranked.person_id = targets.person_id
@@ -165,33 +165,33 @@ person_scores as (
     group by 1, 2, 3, 4
 ),
 
-method_scores as (
+recommender_scores as (
     select
-        methods.method,
+        recommenders.recommender,
         count(person_scores.person_id) as persons_evaluated,
         avg(person_scores.target_count) as avg_target_count,
         avg(case when person_scores.hit_count > 0 then 1.0 else 0.0 end) as hit_rate_at_k,
         avg(person_scores.dcg / person_scores.ideal_dcg) as ndcg_at_k
-    from methods
+    from recommenders
     left join person_scores
-        on methods.method = person_scores.method
+        on recommenders.recommender = person_scores.recommender
     group by 1
 ),
 
 final as (
     select
-        method_scores.method,
-        method_scores.method = 'popular' as is_baseline,
+        recommender_scores.recommender,
+        recommender_scores.recommender = 'popular' as is_baseline,
         {{ var('recommendation_count') }} as k,
-        method_scores.persons_evaluated,
+        recommender_scores.persons_evaluated,
         evaluation_fit.fitted_until as split_at,
         observation_window.observation_end_at as evaluated_until,
         observation_window.as_of_date,
         {{ var('recommendation_holdout_days') }} as holdout_days,
-        cast(method_scores.avg_target_count as {{ dbt.type_float() }}) as avg_target_count,
-        cast(method_scores.hit_rate_at_k as {{ dbt.type_float() }}) as hit_rate_at_k,
-        cast(method_scores.ndcg_at_k as {{ dbt.type_float() }}) as ndcg_at_k
-    from method_scores
+        cast(recommender_scores.avg_target_count as {{ dbt.type_float() }}) as avg_target_count,
+        cast(recommender_scores.hit_rate_at_k as {{ dbt.type_float() }}) as hit_rate_at_k,
+        cast(recommender_scores.ndcg_at_k as {{ dbt.type_float() }}) as ndcg_at_k
+    from recommender_scores
     cross join evaluation_fit
     cross join observation_window
 )

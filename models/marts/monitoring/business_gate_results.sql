@@ -343,27 +343,27 @@ recommendation_gates as (
         'recommendation_hit_rate' as gate,
         'recommendation' as segment_family,
         'co_occurrence vs popular' as subject,
-        cast(recommender.hit_rate_at_k as double) as measured_value,
-        cast(baseline.hit_rate_at_k as double) as threshold,
+        cast(judged_run.hit_rate_at_k as double) as measured_value,
+        cast(baseline_run.hit_rate_at_k as double) as threshold,
         'docs/activation.md (recommendation_weight_* and recommendation_* vars)' as setting,
         '{{ var("model_test_severity") }}' as severity,
         case
-            when recommender.persons_evaluated < {{ var('recommendation_gate_min_persons') }}
+            when judged_run.persons_evaluated < {{ var('recommendation_gate_min_persons') }}
                 then 'not_judged'
-            when recommender.hit_rate_at_k > baseline.hit_rate_at_k then 'pass'
+            when judged_run.hit_rate_at_k > baseline_run.hit_rate_at_k then 'pass'
             else 'fail'
         end as status,
-        'the co-occurrence recommender''s hit rate at ' || cast(recommender.k as varchar) || ' '
-        || coalesce(cast(round(recommender.hit_rate_at_k, 4) as varchar), 'missing')
+        'the co-occurrence recommender''s hit rate at ' || cast(judged_run.k as varchar) || ' '
+        || coalesce(cast(round(judged_run.hit_rate_at_k, 4) as varchar), 'missing')
         || ' does not beat the popularity baseline''s '
-        || coalesce(cast(round(baseline.hit_rate_at_k, 4) as varchar), 'missing')
-        || ' (' || cast(recommender.persons_evaluated as varchar) || ' persons evaluated):'
+        || coalesce(cast(round(baseline_run.hit_rate_at_k, 4) as varchar), 'missing')
+        || ' (' || cast(judged_run.persons_evaluated as varchar) || ' persons evaluated):'
         || ' tune the recommendation vars, or model_test_severity = warn to only warn'
             as message
-    from recommendation_runs as recommender
-    inner join recommendation_runs as baseline
-        on recommender.k = baseline.k
-    where recommender.method = 'co_occurrence' and baseline.method = 'popular'
+    from recommendation_runs as judged_run
+    inner join recommendation_runs as baseline_run
+        on judged_run.k = baseline_run.k
+    where judged_run.recommender = 'co_occurrence' and baseline_run.recommender = 'popular'
 ),
 
 gates as (
