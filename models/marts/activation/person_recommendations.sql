@@ -158,7 +158,7 @@ final as (
         -- 'source' is the published column name (a keyword to the linter)
         ranked.recommendation_source as source,  -- noqa: RF04
         observation_window.observation_end_at as recommended_at,
-        cast(ranked.score as {{ dbt.type_float() }}) as score
+        cast(ranked.score as double precision) as score
     from ranked
     cross join observation_window
 )

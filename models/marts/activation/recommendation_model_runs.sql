@@ -188,9 +188,9 @@ final as (
         observation_window.observation_end_at as evaluated_until,
         observation_window.as_of_date,
         {{ var('recommendation_holdout_days') }} as holdout_days,
-        cast(recommender_scores.avg_target_count as {{ dbt.type_float() }}) as avg_target_count,
-        cast(recommender_scores.hit_rate_at_k as {{ dbt.type_float() }}) as hit_rate_at_k,
-        cast(recommender_scores.ndcg_at_k as {{ dbt.type_float() }}) as ndcg_at_k
+        cast(recommender_scores.avg_target_count as double precision) as avg_target_count,
+        cast(recommender_scores.hit_rate_at_k as double precision) as hit_rate_at_k,
+        cast(recommender_scores.ndcg_at_k as double precision) as ndcg_at_k
     from recommender_scores
     cross join evaluation_fit
     cross join observation_window
