@@ -6,7 +6,9 @@
 -- segment_max_share_engagement_tier; default buckets with min_size 0 are exempt), a family with
 -- more than segment_max_segments_per_family segments. Model gates: the latest clustering run's
 -- silhouette and Davies-Bouldin, the latest churn AUC and classifier macro F1; a run that fails
--- leaves the last good run in force, and the message says which.
+-- leaves the last good run in force, and the message says which. Recommendation gate: the
+-- co-occurrence recommender's hit rate at k beats the popularity baseline's
+-- (recommendation_model_runs; under recommendation_gate_min_persons evaluated: not judged).
 -- Populations under segment_gate_min_population (models: model_gate_min_population labelled
 -- persons) are too small to judge: status 'not_judged'. The business_gates_pass tests fail the
 -- build on rows with status 'fail' (severity 'error') or warn (severity 'warn').
@@ -26,6 +28,10 @@ cluster_runs as (
 
 supervised_runs as (
     select * from {{ ref('supervised_model_runs_judged') }}
+),
+
+recommendation_runs as (
+    select * from {{ ref('recommendation_model_runs') }}
 ),
 
 observation_window as (
@@ -330,10 +336,42 @@ model_gates as (
     from supervised_latest
 ),
 
+-- the recommender must beat the popularity baseline on hit rate at k (recommendation_model_runs)
+recommendation_gates as (
+    select
+        'business' as gate_class,
+        'recommendation_hit_rate' as gate,
+        'recommendation' as segment_family,
+        'co_occurrence vs popular' as subject,
+        cast(judged_run.hit_rate_at_k as double) as measured_value,
+        cast(baseline_run.hit_rate_at_k as double) as threshold,
+        'docs/activation.md (recommendation_weight_* and recommendation_* vars)' as setting,
+        '{{ var("model_test_severity") }}' as severity,
+        case
+            when judged_run.persons_evaluated < {{ var('recommendation_gate_min_persons') }}
+                then 'not_judged'
+            when judged_run.hit_rate_at_k > baseline_run.hit_rate_at_k then 'pass'
+            else 'fail'
+        end as status,
+        'the co-occurrence recommender''s hit rate at ' || cast(judged_run.k as varchar) || ' '
+        || coalesce(cast(round(judged_run.hit_rate_at_k, 4) as varchar), 'missing')
+        || ' does not beat the popularity baseline''s '
+        || coalesce(cast(round(baseline_run.hit_rate_at_k, 4) as varchar), 'missing')
+        || ' (' || cast(judged_run.persons_evaluated as varchar) || ' persons evaluated):'
+        || ' tune the recommendation vars, or model_test_severity = warn to only warn'
+            as message
+    from recommendation_runs as judged_run
+    inner join recommendation_runs as baseline_run
+        on judged_run.k = baseline_run.k
+    where judged_run.recommender = 'co_occurrence' and baseline_run.recommender = 'popular'
+),
+
 gates as (
     select * from segment_gates
     union all
     select * from model_gates
+    union all
+    select * from recommendation_gates
 ),
 
 identified as (
