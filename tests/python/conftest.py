@@ -27,12 +27,24 @@ def dirty_demo(tmp_path_factory) -> dict:
     return {"raw": raw, "truth": truth, "run": run, "db": run.database, "root": root}
 
 
+@pytest.fixture(scope="session")
+def activation_demo(tmp_path_factory) -> dict:
+    """One dataset and one sequence of dbt runs for the activation files (activation_harness):
+    recommendations, audiences, journeys."""
+    from activation_harness import build_all
+
+    return build_all(tmp_path_factory.mktemp("activation_demo"))
+
+
 # --- scheduling under xdist ------------------------------------------------------------------
 
 # The files whose tests use the session fixture dirty_demo: one work unit, so one build of it.
 DIRTY_DEMO_FILES = frozenset({"test_conventions.py", "test_pii.py", "test_pipeline_e2e.py",
                               "test_segments.py"})
 DIRTY_DEMO_UNIT = "dirty_demo files"
+# The files whose tests use the session fixture activation_demo: one unit too.
+ACTIVATION_FILES = frozenset({"test_recommendations.py", "test_audiences.py", "test_journeys.py"})
+ACTIVATION_UNIT = "activation_demo files"
 # Seconds a file takes on one worker of `make test` (setup and calls, measured on 2 cores), to
 # hand out the longest first. Only the order matters. A file missing here counts as the longest:
 # a new file starts first, where it cannot end up alone at the end of the run.
@@ -47,7 +59,7 @@ FILE_SECONDS = {
     DIRTY_DEMO_UNIT: 180,
     "test_contract_inputs.py": 110,
     "test_consent.py": 85,
-    "test_audiences.py": 165,
+    ACTIVATION_UNIT: 300,
     "test_compile_empty.py": 75,
     "test_empty_activity.py": 45,
     "test_outliers.py": 35,
@@ -59,8 +71,6 @@ FILE_SECONDS = {
     "test_identity_eval.py": 3,
     "test_stream.py": 3,
     "test_deliver.py": 7,
-    "test_recommendations.py": 65,
-    "test_journeys.py": 140,
 }
 UNKNOWN_SECONDS = 10 ** 6
 # Files without module fixtures whose tests each make a full build: every test is a unit, so
@@ -82,11 +92,15 @@ if LoadFileScheduling is not None:
             path = super()._split_scope(nodeid)
             if Path(path).name in SPLIT_FILES:
                 return nodeid  # no module fixture: every test (each shape) is a unit of its own
-            return DIRTY_DEMO_UNIT if Path(path).name in DIRTY_DEMO_FILES else path
+            name = Path(path).name
+            if name in DIRTY_DEMO_FILES:
+                return DIRTY_DEMO_UNIT
+            return ACTIVATION_UNIT if name in ACTIVATION_FILES else path
 
         def _assign_work_unit(self, node) -> None:
             longest = max(self.workqueue, key=lambda unit: FILE_SECONDS.get(
-                unit if unit == DIRTY_DEMO_UNIT else Path(unit.split("::")[0]).name,
+                unit if unit in (DIRTY_DEMO_UNIT, ACTIVATION_UNIT)
+                else Path(unit.split("::")[0]).name,
                 UNKNOWN_SECONDS))
             self.workqueue.move_to_end(longest, last=False)
             super()._assign_work_unit(node)

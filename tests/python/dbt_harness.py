@@ -42,7 +42,7 @@ class DbtRun:
         return [
             f"{r['unique_id']}: {r['status']} {r.get('message') or ''}"
             for r in self.results()
-            if r["status"] not in ("success", "pass")
+            if r["status"] not in ("success", "pass", "no-op")  # no-op: an exposure
         ]
 
 

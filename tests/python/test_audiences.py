@@ -2,8 +2,8 @@
 export-audiences): who may be in them, the platforms' match keys, the segment expression, the
 append-only diff and its shrink guard.
 
-One small demo dataset, four builds of the audience models: a build of everything they need
-(activation holdout share raised to 0.3 so the holdout is visible in small audiences), a rebuild on
+On the shared build of activation_harness (step 3): the full build (activation holdout share
+raised to 0.3 so the holdout is visible in small audiences), a rebuild of the audience models on
 unchanged data, a rebuild with the holdout at 0.7 (every audience loses more than half of its
 members: the guard holds the deletes back), and the same with audience_max_delete_share 1 (the
 deletes go through).
@@ -13,48 +13,21 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dbt_harness import NO_TESTS, PROJECT_DIR, generate, query, run_dbt
+from activation_harness import in_holdout
+from dbt_harness import PROJECT_DIR
 
-ARGS = ("--customers", "250", "--days", "21", "--seed", "11")
-HOLDOUT_SALT = "activation-holdout-v1"
 DEMO_SALT = "segments-demo-salt"
-BASE_VARS = {"segment_test_severity": "warn", "model_test_severity": "warn",
-             "activation_holdout_share": 0.3}
-AUDIENCE_MODELS = ["audience_members", "audience_changes", "audience_sync_status"]
-BUILD_AUDIENCES = ["build", "--exclude-resource-type", "unit_test", "--select", *AUDIENCE_MODELS]
 
 
 def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def in_holdout(person_id: str, share: float) -> bool:
-    """is_activation_holdout, computed independently: the first four hex digits of
-    SHA-256(salt || person_id) below round(share x 65536)."""
-    return int(sha256(HOLDOUT_SALT + person_id)[:4], 16) < round(share * 65536)
-
-
-def changes(database: Path) -> list[tuple]:
-    return query(database, "select change_number, audience_id, person_id, change_type,"
-                           " match_key_type, match_key, is_current_key from audience_changes")
-
-
-def member_persons(database: Path) -> dict[str, set[str]]:
-    members = defaultdict(set)
-    for audience_id, person_id in query(database, "select distinct audience_id, person_id"
-                                                  " from audience_members"):
-        members[audience_id].add(person_id)
-    return members
 
 
 def recorded_persons(rows: list[tuple]) -> dict[str, set[str]]:
@@ -69,85 +42,10 @@ def recorded_persons(rows: list[tuple]) -> dict[str, set[str]]:
     return recorded
 
 
-def check(run) -> None:
-    assert run.returncode == 0, run.output[-4000:]
-    errors = [r for r in run.run_results if r["status"] in ("error", "fail")]
-    assert not errors, errors
-
-
 @pytest.fixture(scope="module")
-def audience_runs(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("audiences")
-    raw = root / "raw"
-    generate(raw, *ARGS)
-    work = root / "work"
-    # everything the audiences need, without the upstream tests (other files test them) ...
-    upstream = run_dbt(["build", *NO_TESTS, "--select", "+audience_members"], raw, work,
-                       dbt_vars=BASE_VARS)
-    check(upstream)
-    # ... then the audience models with their tests: the first build of the change log
-    first = run_dbt([*BUILD_AUDIENCES, "audience_definitions", "activation_destinations",
-                     "audience_definitions_consistent"], raw, work, dbt_vars=BASE_VARS)
-    check(first)
-    database = first.database
-    snapshot = {
-        "changes": changes(database),
-        "members": query(database, "select * from audience_members"),
-        "memberships": query(database, "select person_id, segment_family, segment_name"
-                                       " from segment_memberships"),
-        "consents": dict(query(database, "select person_id, is_granted_latest"
-                                         " from int_person_consents where purpose = 'marketing'")),
-        "deleted_hashes": {h for (h,) in query(database, "select person_hash from"
-                                               " int_privacy_deleted_subjects"
-                                               " where person_hash is not null")},
-        "person_keys": query(database, """
-            select person_customers.person_id, customers.customer_id, customers.email_sha256,
-                customers.phone_e164_sha256, customers.phone_digits_sha256,
-                customers.is_shared_email
-            from int_person_customers as person_customers
-            inner join int_customers_permitted as customers
-                on person_customers.customer_id = customers.customer_id"""),
-        "destinations": dict(query(database, "select destination_id, match_keys"
-                                             " from activation_destinations")),
-    }
-    export = root / "export"
-    exported = subprocess.run(
-        [sys.executable, "-m", "python_utils", "export-audiences", "--out", str(export),
-         "--database", str(database)], cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert exported.returncode == 0, exported.stderr
-    first_files = {p.relative_to(export): p.read_bytes() for p in export.rglob("*") if p.is_file()}
-    again = subprocess.run(
-        [sys.executable, "-m", "python_utils", "export-audiences", "--out", str(export)],
-        cwd=PROJECT_DIR, capture_output=True, text=True,
-        env={**os.environ, "SEGMENTS_DUCKDB_PATH": str(database)})
-    assert again.returncode == 0, again.stderr
-    second_files = {p.relative_to(export): p.read_bytes() for p in export.rglob("*")
-                    if p.is_file()}
-
-    rerun = run_dbt(BUILD_AUDIENCES, raw, work, dbt_vars=BASE_VARS)
-    check(rerun)
-    after_rerun = changes(database)
-
-    shrink_vars = {**BASE_VARS, "activation_holdout_share": 0.7}
-    shrunk = run_dbt(BUILD_AUDIENCES, raw, work, dbt_vars=shrink_vars)
-    check(shrunk)
-    after_shrink = {"changes": changes(database), "members": member_persons(database),
-                    "status": {row[0]: row for row in query(
-                        database, "select audience_id, synced_member_count, member_count,"
-                                  " pending_delete_count, is_delete_held_back"
-                                  " from audience_sync_status")},
-                    "results": shrunk.run_results}
-
-    released = run_dbt(BUILD_AUDIENCES, raw, work,
-                       dbt_vars={**shrink_vars, "audience_max_delete_share": 1})
-    check(released)
-    after_release = {"changes": changes(database), "members": member_persons(database),
-                     "held_back": query(database, "select count(*) from audience_sync_status"
-                                                  " where is_delete_held_back")[0][0]}
-    return {"raw": raw, "db": database, "manifest": first.manifest, **snapshot,
-            "first_files": first_files, "second_files": second_files,
-            "after_rerun": after_rerun, "after_shrink": after_shrink,
-            "after_release": after_release}
+def audience_runs(activation_demo) -> dict:
+    """The audience stage of the shared build (activation_harness)."""
+    return activation_demo["audiences"]
 
 
 def _definitions() -> dict[str, dict]:

@@ -1,13 +1,12 @@
-"""Journeys end to end on real builds: a daily build, then files of crafted events landed one by
-one, each followed by the real-time fast path (`--selector realtime`), a replayed file, and a
-last daily build. The crafted persons (picked from the built database by their consent and
+"""Journeys end to end on real builds (the shared build of activation_harness): files of crafted
+events landed one by one, each followed by the real-time fast path (`--selector realtime`), a
+replayed file, and a last daily run. The crafted persons (picked from the built database by their consent and
 holdout state) abandon expensive carts after the stream clock; one then clicks and does not buy
 within 24 hours, one clicks and buys, one does nothing; one refused marketing and one is in the
 activation holdout; one qualifies for two journeys on the same day (the daily cap is 1 here)."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -15,18 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_harness import NO_TESTS, NO_UNIT_TESTS, generate, run_dbt
+from activation_harness import REALTIME, in_holdout
+from dbt_harness import run_dbt
 
-# a daily cap of one message makes the two-journeys person hit it
-CAP_VARS = {"activation_max_messages_per_day": 1}
-REALTIME = ["build", "--selector", "realtime", *NO_UNIT_TESTS]
-HOLDOUT_SALT = "activation-holdout-v1"
-HOLDOUT_SHARE = 0.05
-
-
-def is_holdout(person_id: str) -> bool:
-    digest = hashlib.sha256((HOLDOUT_SALT + person_id).encode()).hexdigest()
-    return int(digest[:4], 16) < round(HOLDOUT_SHARE * 65536)
+# the shared build (activation_harness) caps messages at one a day, which the two-journeys
+# person hits, and holds out 30% of persons
+is_holdout = in_holdout
 
 
 def query(database: Path, sql: str) -> list[tuple]:
@@ -77,6 +70,11 @@ def pick_persons(database: Path, created) -> dict[str, dict]:
         inner join countries on users.person_id = countries.person_id
         inner join analytics on users.person_id = analytics.person_id
         where users.user_id in (select user_id from stg_app__events where user_id is not null)
+            -- no journey of their own yet: the crafted events alone decide what they get
+            and users.person_id not in (select person_id from activation_outbox)
+            and users.person_id not in (
+                select person_id from customer_realtime_segments
+                where is_cart_abandoner or is_high_intent_product_viewer)
         order by users.person_id""")
     offset = offsets()
     awake = [r for r in rows if r[2] and not is_holdout(r[0]) and r[3] in offset
@@ -114,19 +112,9 @@ def at(clock, minutes: float) -> str:
     return (clock + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-@pytest.fixture(scope="module")
-def journeys(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("journeys")
-    raw, work = root / "raw", root / "work"
-    generate(raw, "--customers", "300", "--days", "20", "--seed", "21")
-    # as_of one day after the data, so that the crafted events of the next day are not beyond
-    # the future cutoff (as_of + 1 + future_tolerance_days) of the fast path
-    [(last,)] = duckdb.sql(f"select max(cast(occurred_at as timestamp)) "
-                           f"from read_parquet('{raw}/events/*.parquet')").fetchall()
-    dbt_vars = {**CAP_VARS, "as_of": (last + timedelta(days=1)).strftime("%Y-%m-%d")}
-    daily = run_dbt(["build", *NO_TESTS], raw, work, dbt_vars)
-    assert daily.returncode == 0, daily.output[-3000:]
-    db = daily.database
+def journeys_stage(raw: Path, work: Path, db: Path, dbt_vars: dict) -> dict:
+    """Step 4 of activation_harness: crafted events after the stream clock of the full build,
+    landed file by file, each followed by the fast path; a replay; a last daily run."""
     [(clock,)] = query(db, "select max(evaluated_at) from customer_realtime_segments")
     picked = pick_persons(db, clock + timedelta(minutes=61))
     [(expensive,)] = query(db, "select min(product_id) from stg_shop__products where price > 150")
@@ -135,13 +123,13 @@ def journeys(tmp_path_factory) -> dict:
                                         ("clicker", "buyer", "idle", "two_journeys", "night"))
     refused, holdout = picked["refused"]["user_id"], picked["holdout"]["user_id"]
     # batch 1: expensive carts 10 minutes after the clock; two_journeys also views one product
-    # five times; the clock moves 60 minutes on (two events in that hour: the stream clock)
+    # five times; the clock moves 61 minutes on (three events in that hour: the stream clock)
     batch1 = [(f"j1-cart-{i}", user, "add_to_cart", at(clock, 10), expensive)
               for i, user in enumerate([clicker, buyer, idle, two, refused, holdout, night])]
     batch1 += [(f"j1-view-{i}", two, "product_view", at(clock, 12 + i), other) for i in range(5)]
     batch1 += [(f"j1-tick-{i}", clicker, "page_view", at(clock, 61 + i / 10), None)
                for i in range(3)]
-    # batch 2: the clicker clicks (no purchase); the buyer clicks and buys; 25 hours later the
+    # batch 2: the clicker clicks (no purchase); the buyer clicks and buys; 26 hours later the
     # clock moves on
     batch2 = [("j2-click-a", clicker, "email_click", at(clock, 120), None),
               ("j2-click-b", buyer, "email_click", at(clock, 120), None),
@@ -154,16 +142,20 @@ def journeys(tmp_path_factory) -> dict:
     runs["outbox1"] = query(db, "select * from activation_outbox order by message_id")
     write_events(raw, "journeys-2.parquet", batch2)
     runs["batch2"] = run_dbt(REALTIME, raw, work, dbt_vars)
-    # the first file again under a new name (a replay), then the daily build sees everything
+    # the first file again under a new name (a replay), then the daily run sees everything
     shutil.copy(raw / "events" / "journeys-1.parquet", raw / "events" / "journeys-1-replay.parquet")
     runs["replay"] = run_dbt(REALTIME, raw, work, dbt_vars)
     runs["outbox2"] = query(db, "select * from activation_outbox order by message_id")
     runs["daily"] = run_dbt(["run", "--exclude", "resource_type:seed"], raw, work, dbt_vars)
-    runs["final"] = run_dbt(REALTIME, raw, work, dbt_vars)
-    for name in ("batch1", "batch2", "replay", "daily", "final"):
+    for name in ("batch1", "batch2", "replay", "daily"):
         assert runs[name].returncode == 0, f"{name}: {runs[name].failures()}"
     person_ids = {name: p["person_id"] for name, p in picked.items()}
     return {"db": db, "persons": person_ids, "runs": runs, "picked": picked}
+
+
+@pytest.fixture(scope="module")
+def journeys(activation_demo) -> dict:
+    return activation_demo["journeys"]
 
 
 def messages(db: Path, person_id: str) -> list[tuple]:

@@ -4,46 +4,25 @@ The lists: at most recommendation_count ranks per person, numbered 1..n without 
 twice, co-occurrence ranks before the fallbacks, never a product the person bought (completed
 order) within recommendation_exclude_bought_days, no person without personalization consent or
 in the activation holdout (the holdout computed here from the salted SHA-256 bucket), and the
-same rows after a rebuild. The evaluation: both methods with values in [0, 1], and the gate row.
+same rows after a rebuild (all on the shared build of activation_harness). The evaluation: both methods with values in [0, 1], and the gate row.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
-from dbt_harness import generate, query, run_dbt
+from activation_harness import in_holdout as is_holdout
+from dbt_harness import query
 
-ARGS = ("--customers", "300", "--days", "30", "--seed", "11")
-# the business gates of small data only warn; the recommendation gate judges ~100 persons here
-VARS = {"segment_test_severity": "warn", "recommendation_gate_min_persons": 50}
 COUNT = 10
 EXCLUDE_BOUGHT_DAYS = 30
-HOLDOUT_SALT = "activation-holdout-v1"
-HOLDOUT_SHARE = 0.05
-RECOMMENDATIONS = """
-    select person_id, recommendation_rank, product_id, source, score, recommended_at
-    from person_recommendations order by person_id, recommendation_rank"""
-
-
-def is_holdout(person_id: str) -> bool:
-    """is_activation_holdout: the first four hex digits of SHA-256(salt || person id)."""
-    bucket = int(hashlib.sha256((HOLDOUT_SALT + person_id).encode()).hexdigest()[:4], 16)
-    return bucket < round(HOLDOUT_SHARE * 65536)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("recommendations")
-    raw = root / "raw"
-    generate(raw, *ARGS)
-    work = root / "work"
-    run = run_dbt(["build", "--select", "+person_recommendations+", "+recommendation_model_runs+",
-                   "--exclude-resource-type", "unit_test"], raw, work, dbt_vars=VARS)
-    assert run.returncode == 0, run.failures() or run.output[-3000:]
-    rows = query(run.database, RECOMMENDATIONS)
-    return {"raw": raw, "work": work, "db": run.database, "rows": rows}
+def built(activation_demo) -> dict:
+    """The recommendations of the shared build (activation_harness; holdout share 0.3, as_of
+    one day after the data), a copy of its database, and the rows of a rebuild."""
+    return activation_demo["recommendations"]
 
 
 def test_lists_are_bounded_ranked_and_without_repeats(built):
@@ -93,11 +72,8 @@ def test_only_consenting_persons_outside_the_holdout(built):
 
 
 def test_a_rebuild_gives_identical_rows(built):
-    run = run_dbt(["run", "--select", "int_product_interactions+", "--exclude",
-                   "business_gate_results"], built["raw"], built["work"], dbt_vars=VARS)
-    assert run.returncode == 0, run.failures() or run.output[-3000:]
-    assert len(run.results()) >= 8
-    assert query(built["db"], RECOMMENDATIONS) == built["rows"]
+    assert built["rebuilt_models"] >= 8
+    assert built["rebuilt_rows"] == built["rows"]
 
 
 def test_evaluation_rows_and_gate(built):

@@ -188,9 +188,11 @@ final as (
         observation_window.observation_end_at as evaluated_until,
         observation_window.as_of_date,
         {{ var('recommendation_holdout_days') }} as holdout_days,
-        cast(recommender_scores.avg_target_count as double precision) as avg_target_count,
-        cast(recommender_scores.hit_rate_at_k as double precision) as hit_rate_at_k,
-        cast(recommender_scores.ndcg_at_k as double precision) as ndcg_at_k
+        round(cast(recommender_scores.avg_target_count as double precision), 9)
+            as avg_target_count,
+        round(cast(recommender_scores.hit_rate_at_k as double precision), 9) as hit_rate_at_k,
+        -- rounded: a parallel sum of doubles differs in its last bits from run to run
+        round(cast(recommender_scores.ndcg_at_k as double precision), 9) as ndcg_at_k
     from recommender_scores
     cross join evaluation_fit
     cross join observation_window
