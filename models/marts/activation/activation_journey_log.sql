@@ -169,27 +169,18 @@ person_metrics as (
     from engagement
 ),
 
--- a real-time cart segment's episode starts with the first open abandoned add
+-- an episode starts when the membership did (segment_memberships.member_since_at: an open
+-- cart from its first abandoned add)
 segment_entries as (
     select
         memberships.person_id,
         journeys.journey_id,
-        coalesce(
-            case
-                when
-                    memberships.segment_family = 'realtime'
-                    and memberships.segment_name in ('cart_abandoner', 'high_value_cart_abandoner')
-                    then realtime_segments.first_abandoned_at
-            end,
-            memberships.evaluated_at
-        ) as anchored_at
+        memberships.member_since_at as anchored_at
     from journeys
     inner join memberships
         on
             journeys.trigger_family = memberships.segment_family
             and journeys.trigger_segment = memberships.segment_name
-    left join realtime_segments
-        on memberships.person_id = realtime_segments.person_id
     where journeys.trigger_type = 'segment'
 ),
 

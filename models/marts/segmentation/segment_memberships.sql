@@ -15,10 +15,14 @@
     'late_night_mobile_shopper', 'browser_never_buys', 'rapid_product_browser',
     'category_enthusiast', 'highly_engaged',
 ] %}
-{%- set realtime_flags = [
-    'cart_abandoner', 'high_value_cart_abandoner', 'high_intent_product_viewer',
-    'rapid_product_browser',
-] %}
+{#- each real-time segment with the column its membership starts at (the journeys' episode
+    anchor): an open cart from its first abandoned add, the others from the stream clock -#}
+{%- set realtime_flags = {
+    'cart_abandoner': 'first_abandoned_at',
+    'high_value_cart_abandoner': 'first_abandoned_at',
+    'high_intent_product_viewer': 'evaluated_at',
+    'rapid_product_browser': 'evaluated_at',
+} %}
 
 with
 
@@ -84,7 +88,8 @@ memberships as (
     select
         person_id,
         'rule' as segment_family,
-        '{{ flag }}' as segment_name
+        '{{ flag }}' as segment_name,
+        cast(null as {{ dbt.type_timestamp() }}) as member_since_at
     from daily
     where is_{{ flag }}
     union all
@@ -92,40 +97,46 @@ memberships as (
     select
         person_id,
         'primary_rule' as segment_family,
-        coalesce(primary_rule_segment, 'general_audience') as segment_name
+        coalesce(primary_rule_segment, 'general_audience') as segment_name,
+        cast(null as {{ dbt.type_timestamp() }}) as member_since_at
     from daily
     union all
     select
         person_id,
         'rfm' as segment_family,
-        coalesce(rfm_segment, 'No Purchase') as segment_name
+        coalesce(rfm_segment, 'No Purchase') as segment_name,
+        cast(null as {{ dbt.type_timestamp() }}) as member_since_at
     from daily
     union all
     select
         person_id,
         'engagement_tier' as segment_family,
-        coalesce(engagement_tier, 'inactive') as segment_name
+        coalesce(engagement_tier, 'inactive') as segment_name,
+        cast(null as {{ dbt.type_timestamp() }}) as member_since_at
     from daily
     union all
     select
         person_id,
         'cluster' as segment_family,
-        cluster_name as segment_name
+        cluster_name as segment_name,
+        cast(null as {{ dbt.type_timestamp() }}) as member_since_at
     from daily
     where cluster_name is not null
     union all
     select
         person_id,
         'churn_risk_tier' as segment_family,
-        churn_risk_tier as segment_name
+        churn_risk_tier as segment_name,
+        cast(null as {{ dbt.type_timestamp() }}) as member_since_at
     from daily
     where churn_risk_tier is not null
-    {%- for flag in realtime_flags %}
+    {%- for flag, since in realtime_flags.items() %}
     union all
     select
         person_id,
         'realtime' as segment_family,
-        '{{ flag }}' as segment_name
+        '{{ flag }}' as segment_name,
+        {{ since }} as member_since_at
     from realtime_segments
     where is_{{ flag }}
     {%- endfor %}
@@ -145,7 +156,15 @@ final as (
             when memberships.segment_family = 'realtime'
                 then coalesce(stream_clock.evaluated_at, observation_window.observation_end_at)
             else observation_window.observation_end_at
-        end as evaluated_at
+        end as evaluated_at,
+        coalesce(
+            memberships.member_since_at,
+            case
+                when memberships.segment_family = 'realtime'
+                    then coalesce(stream_clock.evaluated_at, observation_window.observation_end_at)
+                else observation_window.observation_end_at
+            end
+        ) as member_since_at
     from memberships
     cross join observation_window
     cross join stream_clock
