@@ -88,9 +88,10 @@ def _slowest(work: Path, count: int = 4) -> dict[str, float]:
     return {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in ranked}
 
 
-#: the activation layer whose cost the bench reports on its own: the models of this folder and
-#: the long-form membership list they all read
-ACTIVATION_FOLDER = "models/marts/activation/"
+#: the activation layer whose cost the bench reports on its own: the models of these folders
+#: (marts and the recommendations' intermediate models) and the long-form membership list they
+#: all read
+ACTIVATION_FOLDERS = ("models/marts/activation/", "models/intermediate/activation/")
 ACTIVATION_EXTRA = frozenset({"segment_memberships"})
 
 
@@ -100,7 +101,7 @@ def _activation_seconds(work: Path) -> dict[str, float]:
     target = work / "target"
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     models = {uid for uid, node in nodes.items() if node["resource_type"] == "model" and (
-        node["original_file_path"].startswith(ACTIVATION_FOLDER)
+        node["original_file_path"].startswith(ACTIVATION_FOLDERS)
         or node["name"] in ACTIVATION_EXTRA)}
     tests = {uid for uid, node in nodes.items() if node["resource_type"] == "test"
              and node.get("attached_node") in models}
