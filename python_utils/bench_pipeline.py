@@ -108,8 +108,13 @@ def _activation_seconds(work: Path) -> dict[str, float]:
     results = json.loads((target / "run_results.json").read_text())["results"]
     model_seconds = sum(r["execution_time"] for r in results if r["unique_id"] in models)
     test_seconds = sum(r["execution_time"] for r in results if r["unique_id"] in tests)
+    by_folder = {folder: round(sum(
+        r["execution_time"] for r in results if r["unique_id"] in models
+        and nodes[r["unique_id"]]["original_file_path"].startswith(folder)), 2)
+        for folder in ACTIVATION_FOLDERS}
     return {"models": round(model_seconds, 2), "tests": round(test_seconds, 2),
-            "model_count": sum(1 for r in results if r["unique_id"] in models)}
+            "model_count": sum(1 for r in results if r["unique_id"] in models),
+            "models_by_folder": by_folder}
 
 
 def _names(slowest: dict[str, float]) -> str:
