@@ -257,7 +257,34 @@ EXPERIMENTS: tuple[tuple[str, float, bool], ...] = (
     ("exp_free_shipping_banner", 0.45, False),
     ("exp_reco_carousel", 0.60, True),
 )
-VARIANTS = ("control", "treatment")
+VARIANTS = ("control", "treatment", "one_page", "express")
+#: experiments planted on a stream of their own (so the draws above stay put): a split that is
+#: deliberately broken (a redirect bug sends BROKEN_SPLIT_TREATMENT_SHARE of units to the treatment
+#: against a designed 50/50), from this fraction of the window, customers only
+BROKEN_SPLIT_EXPERIMENT = "exp_price_anchor"
+BROKEN_SPLIT_START = 0.30
+BROKEN_SPLIT_TREATMENT_SHARE = 0.60
+EXPERIMENT_IDS: tuple[str, ...] = (*(x[0] for x in EXPERIMENTS), BROKEN_SPLIT_EXPERIMENT)
+E_CHECKOUT, E_FREE_SHIPPING, E_RECO, E_BROKEN = range(len(EXPERIMENT_IDS))
+V_CONTROL, V_TREATMENT, V_ONE_PAGE, V_EXPRESS = range(len(VARIANTS))
+#: days after the first assignment in which an order counts (the dbt var experiment_attribution_days)
+EXPERIMENT_ATTRIBUTION_DAYS = 14
+#: planted effects: (experiment, variant) -> probability, by persona (CUSTOMER_PERSONAS order) and
+#: buyer status before the assignment (0 prospect, 1 returning buyer), that a unit places one extra
+#: completed order within the attribution window. Free shipping moves prospects (bargain hunters
+#: most), not returning buyers; the one-page checkout moves everyone a little; the express checkout,
+#: the recommendation carousel and the price anchor move nobody (null arms).
+#: Rows: bargain_hunter, loyal_high_spender, window_shopper, lapsed, new_customer, late_night_mobile,
+#: content_engager.
+EXPERIMENT_EFFECTS: dict[tuple[int, int], np.ndarray] = {
+    (E_FREE_SHIPPING, V_TREATMENT): np.array(
+        [[0.16, 0.0], [0.08, 0.0], [0.08, 0.0], [0.08, 0.0], [0.08, 0.0], [0.08, 0.0], [0.08, 0.0]]
+    ),
+    (E_CHECKOUT, V_ONE_PAGE): np.full((7, 2), 0.05),
+}
+#: share of an experiment's customer units also assigned, on a linked anonymous device id, to
+#: another variant (a cookie assigned before the login): the readouts exclude and count them
+MULTIPLE_EXPOSURE_SHARE = {E_CHECKOUT: 0.004, E_FREE_SHIPPING: 0.004, E_RECO: 0.02, E_BROKEN: 0.004}
 
 # Dirty-data vocabularies -------------------------------------------------- #
 REASON_MISSING_PK = "missing_primary_key"
@@ -1230,8 +1257,13 @@ def _sample_session_starts(
     return np.clip(t, world.window_start, world.window_end)
 
 
-def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, na: int) -> _Chunk:
-    """Simulate ``nc`` customers (global index from ``c0``) and ``na`` anonymous visitors."""
+def _simulate_chunk(
+    world: _World, rng: np.random.Generator, c0: int, nc: int, na: int,
+    experiment_rng: np.random.Generator | None = None,
+) -> _Chunk:
+    """Simulate ``nc`` customers (global index from ``c0``) and ``na`` anonymous visitors.
+    ``experiment_rng`` (a stream of its own) assigns the broken-split experiment; without it the
+    chunk has only the experiments of EXPERIMENTS."""
     ws, we, span = world.window_start, world.window_end, world.span
     scale = world.session_scale
     n = nc + na
@@ -1676,6 +1708,21 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, c0: int, nc: int, n
                 start[first_i],
             )
         )
+    if experiment_rng is not None:  # the broken split: first logged-in visit after its start
+        t0 = ws + int(BROKEN_SPLIT_START * span)
+        sel = np.flatnonzero(session_valid & (start >= t0) & logged)
+        u_subj, first_i = np.unique(subj[sel], return_index=True)
+        take = experiment_rng.random(len(u_subj)) < 0.5
+        u_subj, first_i = u_subj[take], sel[first_i[take]]
+        exp_parts.append(
+            (
+                np.zeros(len(u_subj), np.int64),
+                cust_num[u_subj],
+                np.full(len(u_subj), E_BROKEN),
+                (experiment_rng.random(len(u_subj)) < BROKEN_SPLIT_TREATMENT_SHARE).astype(np.int64),
+                start[first_i],
+            )
+        )
     experiments = {
         key: np.concatenate([p_[i] for p_ in exp_parts])
         for i, key in enumerate(("kind", "number", "experiment", "variant", "time"))
@@ -1789,6 +1836,170 @@ def _events_table(world: _World, ev: dict[str, np.ndarray], event_off: int, anon
     )
 
 
+def _orders_in_windows(
+    orders: dict[str, np.ndarray], customer: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Count and revenue (cents) of each customer's completed orders with lo <= time < hi."""
+    done = (orders["status"] == 0) & (orders["customer"] >= 0)
+    key = (orders["customer"][done] << 32) + orders["time"][done]
+    o = np.argsort(key, kind="stable")
+    key = key[o]
+    cents = np.concatenate([[0], np.cumsum(orders["total_cents"][done][o])])
+    a = np.searchsorted(key, (customer << 32) + lo, side="left")
+    b = np.searchsorted(key, (customer << 32) + hi, side="left")
+    return b - a, cents[b] - cents[a]
+
+
+def _plant_experiment_effects(world: _World, ch: _Chunk, rng: np.random.Generator, anon_off: int) -> pa.Table:
+    """Give the chunk's experiments known effects and return their truth, in place.
+
+    The checkout experiment becomes multivariate (control, one_page, express, drawn evenly); a few
+    units of every experiment are also assigned on a linked anonymous id to another variant
+    (MULTIPLE_EXPOSURE_SHARE); and every customer unit draws, for each non-control arm, whether
+    that arm would add one completed order within EXPERIMENT_ATTRIBUTION_DAYS (probability
+    EXPERIMENT_EFFECTS by persona and buyer status before the assignment), which is placed only for
+    the arm it got. The truth holds both potential outcomes of every customer unit: the orders and
+    revenue it has in the window with the extra order of an arm and without any."""
+    e, o, it = ch.experiments, ch.orders, ch.items
+    window = EXPERIMENT_ATTRIBUTION_DAYS * DAY
+    checkout = e["experiment"] == E_CHECKOUT
+    e["variant"][checkout] = np.array([V_CONTROL, V_ONE_PAGE, V_EXPRESS])[rng.integers(0, 3, int(checkout.sum()))]
+    arms = {E_CHECKOUT: (V_ONE_PAGE, V_EXPRESS), E_FREE_SHIPPING: (V_TREATMENT,), E_RECO: (V_TREATMENT,),
+            E_BROKEN: (V_TREATMENT,)}
+    extra: dict[str, list[np.ndarray]] = {k: [] for k in ("time", "customer", "product")}
+    units: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "arm", "buyer", "placed")}
+    for ex in sorted(arms, key=lambda x: (BROKEN_SPLIT_START if x == E_BROKEN else EXPERIMENTS[x][1])):
+        rows = np.flatnonzero((e["experiment"] == ex) & (e["kind"] == 0))
+        cust, t = e["number"][rows], e["time"][rows]
+        before, _ = _orders_in_windows(o, cust, np.zeros(len(rows), np.int64), t)
+        buyer = (before > 0).astype(np.int64)
+        persona = ch.persona[cust - ch.c0 - 1]
+        for arm in arms[ex]:
+            q = EXPERIMENT_EFFECTS.get((ex, arm), np.zeros((len(CUSTOMER_PERSONAS), 2)))[persona, buyer]
+            would = rng.random(len(rows)) < q
+            at = t + (rng.random(len(rows)) * window).astype(np.int64)
+            product = rng.integers(0, len(world.prod_price_cents), len(rows))
+            would &= at <= world.window_end
+            placed = would & (e["variant"][rows] == arm)
+            for key, v in (("time", at[placed]), ("customer", cust[placed]), ("product", product[placed])):
+                extra[key].append(v)
+            for key, v in (("row", rows), ("arm", np.full(len(rows), arm)), ("buyer", buyer),
+                           ("placed", np.where(would, product, -1))):
+                units[key].append(v)
+        # the orders placed so far are the next experiments' history
+        _append_orders(o, it, world, *(np.concatenate(extra[k]) for k in ("time", "customer", "product")))
+        for v in extra.values():
+            v.clear()
+
+    truth = _experiment_truth(world, ch, {k: np.concatenate(v) for k, v in units.items()}, arms, anon_off)
+    _plant_multiple_exposures(ch, rng)
+    return truth
+
+
+def _append_orders(
+    o: dict[str, np.ndarray], it: dict[str, np.ndarray], world: _World,
+    time: np.ndarray, customer: np.ndarray, product: np.ndarray,
+) -> None:
+    """Append completed one-item orders (quantity 1 at list price) to a chunk's orders, in place."""
+    n0, n = len(o["time"]), len(time)
+    cents = world.prod_price_cents[product].astype(np.int64)
+    for key, v in (("time", time), ("customer", customer), ("status", np.zeros(n, np.int64)),
+                   ("currency", np.zeros(n, np.int64)), ("total_cents", cents)):
+        o[key] = np.concatenate([o[key], v.astype(o[key].dtype)])
+    if "dup" in o:
+        o["dup"] = np.concatenate([o["dup"], np.zeros(n, bool)])
+    for key, v in (("order", n0 + np.arange(n)), ("product", product), ("qty", np.ones(n, np.int64)),
+                   ("cents", cents)):
+        it[key] = np.concatenate([it[key], v.astype(it[key].dtype)])
+
+
+def _experiment_truth(
+    world: _World, ch: _Chunk, units: dict[str, np.ndarray], arms: dict[int, tuple[int, ...]], anon_off: int
+) -> pa.Table:
+    """Potential outcomes of every customer unit and arm (control included) from the final orders:
+    the unit's own extra order taken out for the control outcome, put in for an arm's."""
+    e, o = ch.experiments, ch.orders
+    first = np.unique(units["row"], return_index=True)[1]
+    rows = units["row"][first]
+    cust, t = e["number"][rows], e["time"][rows]
+    n_win, cents_win = _orders_in_windows(o, cust, t, t + EXPERIMENT_ATTRIBUTION_DAYS * DAY)
+    # the extra order the unit got (at most one: only its own arm places one)
+    got = np.zeros(len(rows), np.int64)
+    got_cents = np.zeros(len(rows), np.int64)
+    pos = np.searchsorted(rows, units["row"])
+    mine = (units["placed"] >= 0) & (e["variant"][units["row"]] == units["arm"])
+    got[pos[mine]] = 1
+    got_cents[pos[mine]] = world.prod_price_cents[units["placed"][mine]]
+    base_n, base_cents = n_win - got, cents_win - got_cents
+    parts = [(np.arange(len(rows)), np.full(len(rows), V_CONTROL), base_n, base_cents)]
+    would = units["placed"] >= 0
+    parts.append((pos, units["arm"], base_n[pos] + would, base_cents[pos]
+                  + np.where(would, world.prod_price_cents[np.maximum(units["placed"], 0)], 0)))
+    parts[0] = (*parts[0], np.zeros(len(rows), bool))
+    parts[1] = (*parts[1], would)
+    idx, arm, n_orders, cents, extra = (np.concatenate(x) for x in zip(*parts))
+    order = np.lexsort((arm, idx))
+    idx, arm, n_orders, cents, extra = idx[order], arm[order], n_orders[order], cents[order], extra[order]
+    r = rows[idx]
+    buyer = units["buyer"][first][idx]
+    return pa.table(
+        {
+            "subject_id": id_strings("C", cust[idx], 7),
+            "experiment_id": _take_strings(EXPERIMENT_IDS, e["experiment"][r]),
+            "assigned_variant": _take_strings(VARIANTS, e["variant"][r]),
+            "assigned_at": iso_strings(e["time"][r]),
+            "persona": _take_strings(PERSONAS, ch.persona[cust[idx] - ch.c0 - 1]),
+            "buyer_status": _take_strings(("prospect", "returning_buyer"), buyer),
+            "window_complete": pa.array(e["time"][r] + EXPERIMENT_ATTRIBUTION_DAYS * DAY - 1 <= world.window_end),
+            "potential_variant": _take_strings(VARIANTS, arm),
+            # the arm's extra order is in this outcome (placed where potential = assigned variant:
+            # an order with no visit, as from the app or the phone, so no purchase event)
+            "has_extra_order": pa.array(extra),
+            "converted": pa.array(n_orders > 0),
+            "revenue": pa.array(cents / 100.0, pa.float64()),
+        }
+    )
+
+
+def _plant_multiple_exposures(ch: _Chunk, rng: np.random.Generator) -> None:
+    """Assign MULTIPLE_EXPOSURE_SHARE of each experiment's customer units a second time, to another
+    variant, on one of the customer's anonymous device ids, a little before the first assignment."""
+    e, links = ch.experiments, ch.device_links
+    order = np.argsort(links["customer"], kind="stable")
+    link_cust, link_anon = links["customer"][order], links["anon"][order]
+    added = []
+    for ex, share in MULTIPLE_EXPOSURE_SHARE.items():
+        rows = np.flatnonzero((e["experiment"] == ex) & (e["kind"] == 0))
+        at = np.searchsorted(link_cust, e["number"][rows])
+        has = (at < len(link_cust)) & (link_cust[np.minimum(at, len(link_cust) - 1)] == e["number"][rows])
+        rows, at = rows[has], at[has]
+        pick = rng.random(len(rows)) < share
+        rows, at = rows[pick], at[pick]
+        variants = np.unique(e["variant"][e["experiment"] == ex])
+        other = variants[(np.searchsorted(variants, e["variant"][rows]) + 1) % len(variants)]
+        added.append((np.ones(len(rows), np.int64), link_anon[at].astype(np.int64), np.full(len(rows), ex),
+                      other, e["time"][rows] - rng.integers(600, 3 * DAY, len(rows))))
+    for i, key in enumerate(("kind", "number", "experiment", "variant", "time")):
+        e[key] = np.concatenate([e[key], *(a[i].astype(e[key].dtype) for a in added)])
+    o = np.argsort(e["time"], kind="stable")
+    for key in e:
+        e[key] = e[key][o]
+
+
+def _experiment_effects_table() -> pa.Table:
+    """Ground truth: the planted effects (EXPERIMENT_EFFECTS), one row per experiment, arm, persona
+    and buyer status, every arm of every experiment included (zero where nothing is planted)."""
+    arms = ((E_CHECKOUT, V_ONE_PAGE), (E_CHECKOUT, V_EXPRESS), (E_FREE_SHIPPING, V_TREATMENT),
+            (E_RECO, V_TREATMENT), (E_BROKEN, V_TREATMENT))
+    rows = [
+        (EXPERIMENT_IDS[ex], VARIANTS[arm], CUSTOMER_PERSONAS[p], ("prospect", "returning_buyer")[b],
+         float(EXPERIMENT_EFFECTS.get((ex, arm), np.zeros((len(CUSTOMER_PERSONAS), 2)))[p, b]))
+        for ex, arm in arms for p in range(len(CUSTOMER_PERSONAS)) for b in (0, 1)
+    ]
+    names = ("experiment_id", "variant", "persona", "buyer_status", "extra_order_probability")
+    return pa.table({name: [r[i] for r in rows] for i, name in enumerate(names)})
+
+
 def _orders_tables(world: _World, ch: _Chunk, order_off: int) -> tuple[pa.Table, pa.Table]:
     """Arrow tables for a chunk's orders and order items."""
     o, it = ch.orders, ch.items
@@ -1890,7 +2101,7 @@ def _experiments_table(e: dict[str, np.ndarray], anon_off: int) -> pa.Table:
     return pa.table(
         {
             "subject_id": _subject_strings(e["kind"], number),
-            "experiment_id": _take_strings(tuple(x[0] for x in EXPERIMENTS), e["experiment"]),
+            "experiment_id": _take_strings(EXPERIMENT_IDS, e["experiment"]),
             "variant": _take_strings(VARIANTS, e["variant"]),
             "assigned_at": iso_strings(e["time"]),
         }
@@ -2800,6 +3011,8 @@ def _shape_rows(cfg: GeneratorConfig, table: str, data: pa.Table) -> pa.Table:
 #: files written to the ground-truth folder (and only these are replaced there)
 TRUTH_FILES = (
     "personas.parquet",
+    "experiments.parquet",
+    "experiment_effects.parquet",
     "identity_links.parquet",
     "dirty_rows.parquet",
     "crm_duplicates.parquet",
@@ -2936,6 +3149,7 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         t: [] for t in ("orders", "order_items", "customers", "consents", "survey_responses", "experiment_assignments")
     }
     personas: list[pa.Table] = []
+    experiment_truth: list[pa.Table] = []
     links: list[pa.Table] = []
     signups: list[np.ndarray] = []
     anon_off = 0
@@ -2979,9 +3193,11 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             nc = min(cfg.chunk_customers, cfg.customers - c0)
             na = anon_bounds[ci + 1] - anon_bounds[ci]
             rng = _rng(cfg.seed, 1, ci)
-            ch = _simulate_chunk(world, rng, c0, nc, na)
+            rng_exp = _rng(cfg.seed, 10, ci)
+            ch = _simulate_chunk(world, rng, c0, nc, na, experiment_rng=rng_exp)
             touched = _plant_identity(cfg, world, ch, _rng(cfg.seed, 6, ci), plant)
             cells = _plant_outliers(cfg, ch, _rng(cfg.seed, 7, ci), plant, touched)
+            experiment_truth.append(_plant_experiment_effects(world, ch, rng_exp, anon_off))
             ev_table = _events_table(world, ch.events, event_off, anon_off)
             outliers = _outlier_truth(ch, cells, event_off, order_off)
             event_off += ev_table.num_rows
@@ -3082,6 +3298,8 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     # ground truth
     truth.mkdir(parents=True, exist_ok=True)
     _write_truth_parquet(pa.concat_tables(personas).combine_chunks(), truth / "personas.parquet")
+    _write_truth_parquet(pa.concat_tables(experiment_truth).combine_chunks(), truth / "experiments.parquet")
+    _write_truth_parquet(_experiment_effects_table(), truth / "experiment_effects.parquet")
     _write_truth_parquet(
         pa.concat_tables(links).combine_chunks().sort_by("anonymous_id"), truth / "identity_links.parquet"
     )

@@ -158,7 +158,7 @@ class Dataset:
             con.execute(f"create view {table} as select * from {reader}('{self.files(table)}'{opts})")
         con.execute(f"create view personas as select * from read_parquet('{self.truth / 'personas.parquet'}')")
         con.execute(f"create view dirty as select * from read_parquet('{self.truth / 'dirty_rows.parquet'}')")
-        for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers"):
+        for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers", "experiments"):
             con.execute(f"create view {name} as select * from read_parquet('{self.truth / f'{name}.parquet'}')")
         # the orders the planted cases leave alone: no test order, no outlier
         con.execute(
@@ -418,8 +418,13 @@ def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
     assert set(r[0] for r in con.execute("select distinct coalesce(currency, 'null') from orders").fetchall()) <= {
         "USD", "EUR", "null"
     }
-    # one purchase event per order (test orders come from no visit): same customer (or guest),
-    # same time, revenue = total (x 100 where the tracker is planted to send cents)
+    # one purchase event per order (test orders and the experiments' extra orders come from no
+    # visit): same customer (or guest), same time, revenue = total (x 100 where the tracker is
+    # planted to send cents)
+    n_extra = con.execute(
+        """select count(*) from experiments where has_extra_order and potential_variant = assigned_variant"""
+    ).fetchone()[0]
+    assert n_extra > 0
     n_purchase = con.execute("select count(*) from events where event_type = 'purchase'").fetchone()[0]
     matched = con.execute(
         """select count(*) from orders o join events e
@@ -428,7 +433,7 @@ def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
             where kind = 'event_revenue_in_cents') then 100 else 1 end)
         and e.user_id is not distinct from o.customer_id"""
     ).fetchone()[0]
-    assert n_purchase == n_orders == matched
+    assert n_purchase == n_orders - n_extra == matched
     assert con.execute(
         "select count(*) from events where (revenue is not null) <> (event_type = 'purchase')"
     ).fetchone()[0] == 0
@@ -525,7 +530,7 @@ def test_consents_regions_and_revocations(larger: Dataset) -> None:
     n_del = con.execute("select count(*) from deletion_requests").fetchone()[0]
     assert n_del == 6  # 0.3% of 2,000 customers
     exps = con.execute("select count(distinct experiment_id), count(distinct variant) from experiment_assignments").fetchone()
-    assert exps == (3, 2)
+    assert exps == (4, 4)
 
 
 # --------------------------------------------------------------------------- #
