@@ -230,6 +230,34 @@ def _srm(cells: pd.DataFrame, srm_alpha: float) -> pd.DataFrame:
     return out
 
 
+TEXT_COLUMNS = ["experiment_id", "variant", "segment_family", "segment_name", "metric",
+                "adjustment_method"]
+BOOLEAN_COLUMNS = ["is_control", "is_significant", "is_srm", "is_suppressed"]
+COUNT_COLUMNS = ["assigned_units", "units", "pending_units", "control_units"]
+
+
+def empty_readout() -> pd.DataFrame:
+    """The readout of no experiment: no rows, every column typed."""
+    columns = {}
+    for column in OUTPUT_COLUMNS:
+        dtype = ("object" if column in TEXT_COLUMNS else "boolean" if column in BOOLEAN_COLUMNS
+                 else "Int64" if column in COUNT_COLUMNS else "float64")
+        columns[column] = pd.Series([], dtype=dtype)
+    return pd.DataFrame(columns)
+
+
+def readout_params(meta) -> dict:
+    """readout() keyword arguments from the model's meta (a JSON text or a dict rendered from
+    the experiment_* variables)."""
+    import json
+
+    params = json.loads(meta) if isinstance(meta, str) else dict(meta or {})
+    return {"alpha": float(params.get("alpha", 0.05)), "power": float(params.get("power", 0.8)),
+            "srm_alpha": float(params.get("srm_alpha", 0.001)),
+            "k_min": int(params.get("k_min", 5)),
+            "adjustment": str(params.get("adjustment", "holm")).lower()}
+
+
 def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
             srm_alpha: float = 0.001, k_min: int = 5, adjustment: str = "holm") -> pd.DataFrame:
     """One readout row per cell (experiment x variant x segment x metric): the columns of
@@ -240,6 +268,8 @@ def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
         raise ValueError(f"experiment cells lack the column(s) {missing}")
     if adjustment not in ADJUSTMENTS:
         raise ValueError(f"adjustment must be one of {ADJUSTMENTS}, not {adjustment!r}")
+    if len(cells) == 0:
+        return empty_readout()
     cells = cells[CELL_COLUMNS].copy()
     for column in ["assigned_units", "units", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy",
                    "design_weight"]:
