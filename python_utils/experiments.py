@@ -217,14 +217,20 @@ OUTPUT_COLUMNS = [
 
 
 def _srm(cells: pd.DataFrame, srm_alpha: float) -> pd.DataFrame:
-    """SRM p-value per experiment x segment from the assigned units of every variant (one
-    metric's rows suffice: assignment does not depend on the metric)."""
+    """SRM p-value per experiment x segment from the assigned units of every variant of the
+    experiment (a variant with no unit in a segment counts 0 there). One metric's rows suffice:
+    assignment does not depend on the metric."""
     seg = ["experiment_id", "segment_family", "segment_name"]
     arms = (cells.sort_values(seg + ["variant", "metric"])
             .drop_duplicates(seg + ["variant"]))
+    weights = (arms.sort_values(["experiment_id", "variant"])
+               .drop_duplicates(["experiment_id", "variant"])
+               .set_index(["experiment_id", "variant"])["design_weight"])
     rows = []
     for key, group in arms.groupby(seg, sort=True):
-        rows.append((*key, srm_p_value(group["assigned_units"], group["design_weight"])))
+        design = weights.loc[key[0]]
+        observed = group.set_index("variant")["assigned_units"].reindex(design.index).fillna(0)
+        rows.append((*key, srm_p_value(observed, design)))
     out = pd.DataFrame(rows, columns=seg + ["srm_p_value"])
     out["is_srm"] = out["srm_p_value"] < srm_alpha
     return out

@@ -268,3 +268,16 @@ def test_bad_cells_fail_with_a_clear_error():
         ex.readout(pd.DataFrame(rows))
     with pytest.raises(ValueError, match="sum_xy"):
         ex.readout(pd.DataFrame(rows).drop(columns="sum_xy"))
+
+
+def test_a_variant_missing_from_a_segment_counts_zero_in_its_sample_ratio():
+    rng = np.random.default_rng(9)
+    y = lambda n: rng.random(n)  # noqa: E731
+    rows = cell_rows("e", {"control": (y(500), y(500)), "treatment": (y(500), y(500))}, "mean")
+    # a segment only the control reached: every unit on one side is a mismatch
+    rows += cell_rows("e", {"control": (y(60), y(60))}, "mean", family="device", segment="tv")
+    out = ex.readout(pd.DataFrame(rows)).set_index(["segment_name", "variant"])
+    assert out.loc[("tv", "control"), "is_srm"]
+    assert out.loc[("tv", "control"), "srm_p_value"] == pytest.approx(
+        stats.chisquare([60, 0]).pvalue)
+    assert not out.loc[("all", "treatment"), "is_srm"]

@@ -58,7 +58,7 @@ ranked as (
         row_number() over (
             partition by person_id, experiment_id
             order by assigned_at, variant, subject_id
-        ) as assignment_rank,
+        ) as assignment_rank
     from assignments_with_person
 ),
 

@@ -77,13 +77,13 @@ exposures as (
 
 units as (
     select
-        exposures.*,
-        {{ dbt.dateadd('day', var('experiment_attribution_days'), 'exposures.assigned_at') }}
+        *,
+        {{ dbt.dateadd('day', var('experiment_attribution_days'), 'assigned_at') }}
             as window_ends_at,
-        {{ dbt.dateadd('day', -1 * var('experiment_cuped_days'), 'exposures.assigned_at') }}
+        {{ dbt.dateadd('day', -1 * var('experiment_cuped_days'), 'assigned_at') }}
             as pre_period_starts_at
     from exposures
-    where exposures.exclusion_reason is null
+    where exclusion_reason is null
 ),
 
 -- the assigning session: the latest one started at or before the exposure
@@ -95,13 +95,13 @@ assigning_sessions as (
         sessions.channel,
         row_number() over (
             partition by units.person_id, units.experiment_id
-            order by sessions.started_at desc, sessions.session_id
+            order by sessions.started_at desc, sessions.session_id asc
         ) as session_rank
     from units
     inner join sessions
         on
             units.person_id = sessions.person_id
-            and sessions.started_at <= units.assigned_at
+            and units.assigned_at >= sessions.started_at
 ),
 
 order_metrics as (
@@ -178,8 +178,8 @@ session_metrics as (
     inner join sessions
         on
             units.person_id = sessions.person_id
-            and sessions.started_at >= units.pre_period_starts_at
-            and sessions.started_at < units.window_ends_at
+            and units.pre_period_starts_at <= sessions.started_at
+            and units.window_ends_at > sessions.started_at
     group by units.person_id, units.experiment_id
 ),
 
@@ -193,9 +193,9 @@ final as (
         exposures.assignment_count,
         exposures.variant_count,
         exposures.exclusion_reason,
-        exposures.exclusion_reason is null as is_unit,
         persons.customer_id,
         units.window_ends_at,
+        exposures.exclusion_reason is null as is_unit,
         units.window_ends_at <= observation_window.observation_end_at as is_window_complete,
         case
             when units.person_id is null then null
@@ -203,7 +203,8 @@ final as (
             else 'prospect'
         end as buyer_status_at_assignment,
         case
-            when units.person_id is not null then coalesce(assigning_sessions.device_type, 'unknown')
+            when units.person_id is not null
+                then coalesce(assigning_sessions.device_type, 'unknown')
         end as device_at_assignment,
         case
             when units.person_id is not null then coalesce(assigning_sessions.channel, 'unknown')
