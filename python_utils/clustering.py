@@ -210,11 +210,16 @@ class KMeansResult:
 
 
 def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
-               sample_size: int = 5000, minibatch_above: int = 50_000) -> KMeansResult:
+               sample_size: int = 5000, minibatch_above: int = 50_000,
+               preferred_k: int | None = None, stickiness: float = 0.0) -> KMeansResult:
     """k-means for every k in k_values, keeping the k with the best sampled silhouette
-    (ties: the smaller k). Above `minibatch_above` rows MiniBatchKMeans is used."""
+    (ties: the smaller k). Above `minibatch_above` rows MiniBatchKMeans is used.
+    `preferred_k` (the k of the model in force) is kept when its silhouette is within
+    `stickiness` of the best: a sampled silhouette moves by a few thousandths between runs, and
+    switching k on that noise would move persons between clusters for nothing."""
     best: KMeansResult | None = None
     scores: dict[int, float] = {}
+    fits: dict[int, KMeansResult] = {}
     for k in k_values:
         if k < 2 or k >= len(matrix):
             continue
@@ -226,10 +231,14 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
         labels = model.fit_predict(matrix)
         score = validation_scores(matrix, labels, sample_size, seed)["silhouette"]
         scores[k] = score
+        fits[k] = KMeansResult(k, labels, model.cluster_centers_)
         if best is None or score > scores[best.k] + 1e-12:
-            best = KMeansResult(k, labels, model.cluster_centers_)
+            best = fits[k]
     if best is None:
         raise ValueError(f"no k in {list(k_values)} fits {len(matrix)} rows")
+    if (preferred_k in fits and preferred_k != best.k
+            and scores[preferred_k] >= scores[best.k] - stickiness):
+        best = fits[preferred_k]
     best.scores_by_k = scores
     best.algorithm = "minibatch_kmeans" if len(matrix) > minibatch_above else "kmeans"
     return best
@@ -583,6 +592,7 @@ class ClusterParams:
     tie_tolerance: float = 1e-9  # squared distances this close (relative, >= 1) are a tie
     name_min_abs_z: float = NAME_MIN_ABS_Z  # traits closer (sd) to the population name nothing
     imputed_flags: dict[str, list[str]] = field(default_factory=dict)  # is_*_imputed: features
+    k_stickiness: float = 0.0  # k-means keeps the previous model's k within this silhouette
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -661,9 +671,11 @@ class _Partition:
     extra: dict = field(default_factory=dict)
 
 
-def _fit_kmeans_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
+def _fit_kmeans_partition(z: np.ndarray, p: ClusterParams,
+                          preferred_k: int | None = None) -> _Partition:
     search = z[sample_rows(len(z), p.search_sample, p.seed)]
-    found = fit_kmeans(search, p.k_values, p.seed, p.sample_size, p.minibatch_above)
+    found = fit_kmeans(search, p.k_values, p.seed, p.sample_size, p.minibatch_above,
+                       preferred_k, p.k_stickiness)
     centroids = found.centroids
     algorithm = "kmeans"
     if len(search) < len(z):  # the k search ran on a sample: refit every row from its centroids
@@ -885,8 +897,13 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
     usable = [k for k in params.k_values if 2 <= k < len(frame)]
     extra: dict = {}
     if columns and usable and len(frame) >= max(2 * params.min_cluster_size, 3):
-        partition = FITTERS[params.algorithm](z, ClusterParams(**{**asdict(params),
-                                                                  "k_values": usable}))
+        run_params = ClusterParams(**{**asdict(params), "k_values": usable})
+        if params.algorithm == "kmeans":  # the k in force is kept unless clearly beaten
+            in_force = (len(previous.centroids) if previous is not None
+                        and previous.algorithm in ("kmeans", "minibatch_kmeans") else None)
+            partition = _fit_kmeans_partition(z, run_params, in_force)
+        else:
+            partition = FITTERS[params.algorithm](z, run_params)
         extra = partition.extra
     else:  # too few persons to compare clusterings: one cluster, every person still placed
         partition = _Partition(np.zeros(len(frame), dtype=np.int64), 1, {}, "none",
@@ -1227,7 +1244,8 @@ def for_engine(frame: pd.DataFrame, relation) -> pd.DataFrame:
     if hasattr(relation, "to_pandas"):
         frame = frame.copy()
         for column in frame.columns:  # Snowpark takes None for a missing text, not pd.NA
-            if isinstance(frame[column].dtype, pd.StringDtype):
+            # pd.NA of nullable texts, integers and booleans
+            if isinstance(frame[column].dtype, pd.api.extensions.ExtensionDtype):
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         frame.columns = [str(c).upper() for c in frame.columns]
     return frame
