@@ -30,8 +30,8 @@ Conventions (what the readout reports; docs/measurement.md explains them):
 - CUPED: the metric minus theta times the centred pre-period covariate, theta the pooled
   within-arm slope of control and treatment (the estimate equals the treatment coefficient
   of the ANCOVA regression y ~ arm + x), with the share of variance it removed;
-- cells with fewer than `k_min` units (or whose control has fewer) are suppressed: their
-  counts, values and statistics are null.
+- cells with fewer than `k_min` units (or whose control has fewer, or no control at all) are
+  suppressed: their counts, values and statistics are null.
 """
 
 from __future__ import annotations
@@ -286,10 +286,9 @@ def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
     if dupes.any():
         raise ValueError("more than one control variant in experiment(s) "
                          f"{sorted(controls.loc[dupes, 'experiment_id'].unique())}")
-    no_control = set(cells["experiment_id"]) - set(controls["experiment_id"])
-    if no_control:
-        raise ValueError(f"experiment(s) {sorted(no_control)} have no control variant "
-                         "(var experiment_control_variants)")
+    # An experiment without a control cell (its control reached no unit, or no variant is named
+    # in experiment_control_variants: experiment_exposure_summary.control_variant shows which)
+    # keeps its rows, suppressed: there is nothing to compare with.
 
     renamed = {c: "c_" + c for c in ["units", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy"]}
     frame = cells.merge(controls[KEYS + list(renamed)].rename(columns=renamed), on=KEYS,

@@ -261,13 +261,16 @@ def test_control_rows_carry_no_lift_and_the_output_is_deterministic():
     assert control["value"].notna().all()
 
 
-def test_bad_cells_fail_with_a_clear_error():
+def test_bad_cells_fail_with_a_clear_error_and_a_missing_control_suppresses():
     rows = cell_rows("orphan", {"a": (np.ones(10), np.ones(10)), "b": (np.ones(10), np.ones(10))},
                      "mean")
-    with pytest.raises(ValueError, match="orphan.*no control"):
-        ex.readout(pd.DataFrame(rows))
     with pytest.raises(ValueError, match="sum_xy"):
         ex.readout(pd.DataFrame(rows).drop(columns="sum_xy"))
+    out = ex.readout(pd.DataFrame(rows))  # no control: rows kept, nothing compared
+    assert len(out) == 2 and out["is_suppressed"].all() and out["abs_lift"].isna().all()
+    with pytest.raises(ValueError, match="more than one control"):
+        both = pd.DataFrame(rows).assign(is_control=True)
+        ex.readout(both)
 
 
 def test_a_variant_missing_from_a_segment_counts_zero_in_its_sample_ratio():

@@ -3,7 +3,10 @@
 -- than one variant (excluded from the readout); a share above
 -- var('experiment_multiple_exposure_warn_share') is flagged (is_multiple_exposure_high) and
 -- warned about by a test, one above var('experiment_multiple_exposure_max_share') fails the
--- build: the assignment itself is broken. pending_units are units whose attribution window is
+-- build: the assignment itself is broken (both judged from var('experiment_gate_min_persons')
+-- assigned persons: on a handful, one person is a large share). control_variant is the variant
+-- named in var('experiment_control_variants'); without one the readout compares nothing (a
+-- test warns). pending_units are units whose attribution window is
 -- still open at the end of as_of (counted, not estimated).
 with
 
@@ -26,6 +29,12 @@ aggregated as (
         sum(case when exclusion_reason = 'unresolved_subject' then 1 else 0 end)
             as unresolved_subject_count,
         count(distinct variant) as variant_count,
+        min(
+            case
+                when lower(variant) in ({{ sql_string_list(var('experiment_control_variants')) }})
+                    then variant
+            end
+        ) as control_variant,
         min(assigned_at) as first_assigned_at,
         max(assigned_at) as last_assigned_at
     from units
