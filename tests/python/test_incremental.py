@@ -245,7 +245,8 @@ def incremental_runs(batches) -> dict:
                            dbt_vars={**VARS, "as_of": as_of})
             assert full.returncode == 0, full.output[-4000:]
             staging = {t: table_rows(full.database, t) for t in STAGING_COMPARED}
-        runs.append({"run": run, "names": names, "staging": staging,
+        kpis = table_rows(run.database, "segment_kpis_daily") if number == 1 else None
+        runs.append({"run": run, "names": names, "staging": staging, "kpis": kpis,
                      "cart_person": query(run.database, "select person_id from "
                                           "int_realtime_events where event_id = 'merge-cart'"),
                      "revoked": revoked_traces(run.database, batches["merge"]),
@@ -306,6 +307,21 @@ def test_every_model_equals_a_full_refresh_build(incremental_runs):
                                          "where cluster_name is not null"))
     assert {(p, s) for p, f, s in logged if f == "cluster"} == {
         (p, s) for p, s in clusters if p in contactable}
+
+
+def test_segment_kpis_keep_the_first_day_and_add_the_last(incremental_runs):
+    """segment_kpis_daily appends one day per daily build: the first build's day is kept as it
+    was (not recomputed from later data), the final build adds its own as_of."""
+    final = incremental_runs["final"].database
+    first = incremental_runs["runs"][0]["kpis"]
+    first_day = {row[0] for row in first}
+    assert len(first_day) == 1 and len(first) > 10
+    days = [d for (d,) in query(final, "select distinct kpi_date from segment_kpis_daily "
+                                       "order by 1")]
+    last_day = query(final, "select as_of_date from stg_observation_window")[0][0]
+    assert days == [*first_day, last_day] and last_day > min(first_day)
+    kept = [row for row in table_rows(final, "segment_kpis_daily") if row[0] in first_day]
+    assert kept == first
 
 
 def test_a_rerun_with_nothing_new_changes_nothing(incremental_runs):
