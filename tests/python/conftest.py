@@ -71,7 +71,7 @@ FILE_SECONDS = {
     "test_identity_eval.py": 3,
     "test_stream.py": 3,
     "test_deliver.py": 7,
-    "test_experiments_e2e.py": 90,
+    "test_experiments_e2e.py": 60,
     "test_experiment_stats.py": 15,
 }
 UNKNOWN_SECONDS = 10 ** 6

@@ -38,42 +38,28 @@ segmented as (
     {%- endfor %}
 ),
 
+{#- metric, kind, the unit's value and its pre-period covariate (experiment_units) #}
+{%- set metrics = [
+    ('conversion', 'proportion', 'has_converted', 'pre_has_converted'),
+    ('revenue_per_unit', 'mean', 'revenue', 'pre_revenue'),
+    ('sessions_per_unit', 'mean', 'session_count', 'pre_session_count'),
+] %}
+
 measured as (
+    {%- for metric, kind, value, covariate in metrics %}
     select
         experiment_id,
         variant,
         segment_family,
         segment_name,
         is_window_complete,
-        'conversion' as metric,
-        'proportion' as metric_kind,
-        cast(has_converted as decimal(38, 4)) as y,
-        cast(pre_has_converted as decimal(38, 4)) as x
+        '{{ metric }}' as metric,
+        '{{ kind }}' as metric_kind,
+        cast({{ value }} as decimal(38, 4)) as y,
+        cast({{ covariate }} as decimal(38, 4)) as x
     from segmented
-    union all
-    select
-        experiment_id,
-        variant,
-        segment_family,
-        segment_name,
-        is_window_complete,
-        'revenue_per_unit' as metric,
-        'mean' as metric_kind,
-        cast(revenue as decimal(38, 4)) as y,
-        cast(pre_revenue as decimal(38, 4)) as x
-    from segmented
-    union all
-    select
-        experiment_id,
-        variant,
-        segment_family,
-        segment_name,
-        is_window_complete,
-        'sessions_per_unit' as metric,
-        'mean' as metric_kind,
-        cast(session_count as decimal(38, 4)) as y,
-        cast(pre_session_count as decimal(38, 4)) as x
-    from segmented
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 aggregated as (

@@ -104,76 +104,43 @@ assigning_sessions as (
             and units.assigned_at >= sessions.started_at
 ),
 
-order_metrics as (
+-- each of the unit's completed orders placed against its exposure
+unit_orders as (
     select
         units.person_id,
         units.experiment_id,
-        max(case when orders.ordered_at < units.assigned_at then 1 else 0 end)
-            as is_returning_buyer,
-        max(
-            case
-                when
-                    orders.ordered_at >= units.assigned_at
-                    and orders.ordered_at < units.window_ends_at
-                    then 1
-                else 0
-            end
-        ) as has_converted,
-        sum(
-            case
-                when
-                    orders.ordered_at >= units.assigned_at
-                    and orders.ordered_at < units.window_ends_at
-                    then orders.winsorised_total_amount
-                else 0
-            end
-        ) as revenue,
-        max(
-            case
-                when
-                    orders.ordered_at >= units.pre_period_starts_at
-                    and orders.ordered_at < units.assigned_at
-                    then 1
-                else 0
-            end
-        ) as pre_has_converted,
-        sum(
-            case
-                when
-                    orders.ordered_at >= units.pre_period_starts_at
-                    and orders.ordered_at < units.assigned_at
-                    then orders.winsorised_total_amount
-                else 0
-            end
-        ) as pre_revenue
+        orders.winsorised_total_amount as amount,
+        orders.ordered_at < units.assigned_at as is_before_exposure,
+        orders.ordered_at >= units.assigned_at
+        and orders.ordered_at < units.window_ends_at as is_in_window,
+        orders.ordered_at >= units.pre_period_starts_at
+        and orders.ordered_at < units.assigned_at as is_in_pre_period
     from units
     inner join orders
         on units.person_id = orders.person_id
-    group by units.person_id, units.experiment_id
+),
+
+order_metrics as (
+    select
+        person_id,
+        experiment_id,
+        max(case when is_before_exposure then 1 else 0 end) as is_returning_buyer,
+        max(case when is_in_window then 1 else 0 end) as has_converted,
+        sum(case when is_in_window then amount else 0 end) as revenue,
+        max(case when is_in_pre_period then 1 else 0 end) as pre_has_converted,
+        sum(case when is_in_pre_period then amount else 0 end) as pre_revenue
+    from unit_orders
+    group by person_id, experiment_id
 ),
 
 session_metrics as (
     select
         units.person_id,
         units.experiment_id,
-        sum(
-            case
-                when
-                    sessions.started_at >= units.assigned_at
-                    and sessions.started_at < units.window_ends_at
-                    then 1
-                else 0
-            end
-        ) as session_count,
-        sum(
-            case
-                when
-                    sessions.started_at >= units.pre_period_starts_at
-                    and sessions.started_at < units.assigned_at
-                    then 1
-                else 0
-            end
-        ) as pre_session_count
+        sum(case when sessions.started_at >= units.assigned_at then 1 else 0 end)
+            as session_count,
+        sum(case when sessions.started_at < units.assigned_at then 1 else 0 end)
+            as pre_session_count
     from units
     inner join sessions
         on
