@@ -36,6 +36,8 @@ Conventions (what the readout reports; docs/measurement.md explains them):
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -255,8 +257,6 @@ def empty_readout() -> pd.DataFrame:
 def readout_params(meta) -> dict:
     """readout() keyword arguments from the model's meta (a JSON text or a dict rendered from
     the experiment_* variables)."""
-    import json
-
     params = json.loads(meta) if isinstance(meta, str) else dict(meta or {})
     return {"alpha": float(params.get("alpha", 0.05)), "power": float(params.get("power", 0.8)),
             "srm_alpha": float(params.get("srm_alpha", 0.001)),

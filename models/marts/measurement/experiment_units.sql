@@ -150,58 +150,27 @@ session_metrics as (
     group by units.person_id, units.experiment_id
 ),
 
-final as (
+-- what the readouts need of every unit (excluded persons get none of it)
+unit_measures as (
     select
-        exposures.person_id,
-        exposures.experiment_id,
-        exposures.variant,
-        exposures.assigned_at,
-        exposures.assignment_source,
-        exposures.assignment_count,
-        exposures.variant_count,
-        exposures.exclusion_reason,
-        persons.customer_id,
+        units.person_id,
+        units.experiment_id,
         units.window_ends_at,
-        exposures.exclusion_reason is null as is_unit,
         units.window_ends_at <= observation_window.observation_end_at as is_window_complete,
         case
-            when units.person_id is null then null
             when coalesce(order_metrics.is_returning_buyer, 0) = 1 then 'returning_buyer'
             else 'prospect'
         end as buyer_status_at_assignment,
-        case
-            when units.person_id is not null
-                then coalesce(assigning_sessions.device_type, 'unknown')
-        end as device_at_assignment,
-        case
-            when units.person_id is not null then coalesce(assigning_sessions.channel, 'unknown')
-        end as channel_at_assignment,
-        case
-            when units.person_id is not null then coalesce(order_metrics.has_converted, 0)
-        end as has_converted,
-        case
-            when units.person_id is not null then coalesce(order_metrics.revenue, 0)
-        end as revenue,
-        case
-            when units.person_id is not null then coalesce(session_metrics.session_count, 0)
-        end as session_count,
-        case
-            when units.person_id is not null then coalesce(order_metrics.pre_has_converted, 0)
-        end as pre_has_converted,
-        case
-            when units.person_id is not null then coalesce(order_metrics.pre_revenue, 0)
-        end as pre_revenue,
-        case
-            when units.person_id is not null then coalesce(session_metrics.pre_session_count, 0)
-        end as pre_session_count
-    from exposures
+        coalesce(assigning_sessions.device_type, 'unknown') as device_at_assignment,
+        coalesce(assigning_sessions.channel, 'unknown') as channel_at_assignment,
+        coalesce(order_metrics.has_converted, 0) as has_converted,
+        coalesce(order_metrics.revenue, 0) as revenue,
+        coalesce(session_metrics.session_count, 0) as session_count,
+        coalesce(order_metrics.pre_has_converted, 0) as pre_has_converted,
+        coalesce(order_metrics.pre_revenue, 0) as pre_revenue,
+        coalesce(session_metrics.pre_session_count, 0) as pre_session_count
+    from units
     cross join observation_window
-    left join units
-        on
-            exposures.person_id = units.person_id
-            and exposures.experiment_id = units.experiment_id
-    left join persons
-        on exposures.person_id = persons.person_id
     left join assigning_sessions
         on
             units.person_id = assigning_sessions.person_id
@@ -215,6 +184,38 @@ final as (
         on
             units.person_id = session_metrics.person_id
             and units.experiment_id = session_metrics.experiment_id
+),
+
+final as (
+    select
+        exposures.person_id,
+        exposures.experiment_id,
+        exposures.variant,
+        exposures.assigned_at,
+        exposures.assignment_source,
+        exposures.assignment_count,
+        exposures.variant_count,
+        exposures.exclusion_reason,
+        persons.customer_id,
+        unit_measures.window_ends_at,
+        unit_measures.is_window_complete,
+        unit_measures.buyer_status_at_assignment,
+        unit_measures.device_at_assignment,
+        unit_measures.channel_at_assignment,
+        unit_measures.has_converted,
+        unit_measures.revenue,
+        unit_measures.session_count,
+        unit_measures.pre_has_converted,
+        unit_measures.pre_revenue,
+        unit_measures.pre_session_count,
+        exposures.exclusion_reason is null as is_unit
+    from exposures
+    left join unit_measures
+        on
+            exposures.person_id = unit_measures.person_id
+            and exposures.experiment_id = unit_measures.experiment_id
+    left join persons
+        on exposures.person_id = persons.person_id
 )
 
 select * from final

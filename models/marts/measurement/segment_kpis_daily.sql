@@ -144,50 +144,55 @@ aggregated as (
     group by segment_family, segment_name
 ),
 
+-- the KPIs of the segments large enough to show (k-anonymity)
+shown as (
+    select
+        segment_family,
+        segment_name,
+        member_count,
+        active_member_count,
+        converted_member_count,
+        order_count,
+        revenue,
+        churned_member_count,
+        round(1.0 * active_member_count / member_count, 4) as active_share,
+        round(1.0 * converted_member_count / member_count, 4) as conversion_rate,
+        case when order_count > 0 then round(revenue / order_count, 2) end
+            as average_order_value,
+        round(revenue / member_count, 2) as revenue_per_member,
+        round(avg_engagement_score, 2) as avg_engagement_score,
+        case
+            when buyer_count > 0 then round(1.0 * churned_member_count / buyer_count, 4)
+        end as churn_rate
+    from aggregated
+    where member_count >= {{ k }}
+),
+
 final as (
     select
         observation_window.as_of_date as kpi_date,
         aggregated.segment_family,
         aggregated.segment_name,
+        shown.member_count,
+        shown.active_member_count,
+        shown.active_share,
+        shown.converted_member_count,
+        shown.conversion_rate,
+        shown.order_count,
+        shown.revenue,
+        shown.average_order_value,
+        shown.revenue_per_member,
+        shown.avg_engagement_score,
+        shown.churned_member_count,
+        shown.churn_rate,
         {{ var('segment_kpi_window_days') }} as window_days,
-        aggregated.member_count < {{ k }} as is_suppressed,
-        case when aggregated.member_count >= {{ k }} then aggregated.member_count end
-            as member_count,
-        case when aggregated.member_count >= {{ k }} then aggregated.active_member_count end
-            as active_member_count,
-        case
-            when aggregated.member_count >= {{ k }}
-                then round(1.0 * aggregated.active_member_count / aggregated.member_count, 4)
-        end as active_share,
-        case when aggregated.member_count >= {{ k }} then aggregated.converted_member_count end
-            as converted_member_count,
-        case
-            when aggregated.member_count >= {{ k }}
-                then round(1.0 * aggregated.converted_member_count / aggregated.member_count, 4)
-        end as conversion_rate,
-        case when aggregated.member_count >= {{ k }} then aggregated.order_count end
-            as order_count,
-        case when aggregated.member_count >= {{ k }} then aggregated.revenue end as revenue,
-        case
-            when aggregated.member_count >= {{ k }} and aggregated.order_count > 0
-                then round(aggregated.revenue / aggregated.order_count, 2)
-        end as average_order_value,
-        case
-            when aggregated.member_count >= {{ k }}
-                then round(aggregated.revenue / aggregated.member_count, 2)
-        end as revenue_per_member,
-        case
-            when aggregated.member_count >= {{ k }}
-                then round(aggregated.avg_engagement_score, 2)
-        end as avg_engagement_score,
-        case when aggregated.member_count >= {{ k }} then aggregated.churned_member_count end
-            as churned_member_count,
-        case
-            when aggregated.member_count >= {{ k }} and aggregated.buyer_count > 0
-                then round(1.0 * aggregated.churned_member_count / aggregated.buyer_count, 4)
-        end as churn_rate
+        shown.segment_name is null as is_suppressed
     from aggregated
     cross join observation_window
+    left join shown
+        on
+            aggregated.segment_family = shown.segment_family
+            and aggregated.segment_name = shown.segment_name
 )
 
 select * from final

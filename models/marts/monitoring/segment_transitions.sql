@@ -26,12 +26,18 @@ observation_window as (
     select * from {{ ref('stg_observation_window') }}
 ),
 
--- spells open just before and just after the build moment
+-- spells open just before and just after the build moment; pairing_key is the segment in a
+-- multi-valued family (paired segment by segment) and empty in the others (paired by person)
 before_build as (
     select
         history.person_id,
         history.segment_family,
-        history.segment_name
+        history.segment_name,
+        case
+            when history.segment_family in ({{ sql_string_list(multi_valued) }})
+                then history.segment_name
+            else ''
+        end as pairing_key
     from history
     cross join observation_window
     where
@@ -44,7 +50,12 @@ after_build as (
     select
         history.person_id,
         history.segment_family,
-        history.segment_name
+        history.segment_name,
+        case
+            when history.segment_family in ({{ sql_string_list(multi_valued) }})
+                then history.segment_name
+            else ''
+        end as pairing_key
     from history
     cross join observation_window
     where
@@ -52,43 +63,17 @@ after_build as (
         and (history.valid_to is null or history.valid_to > observation_window.observation_end_at)
 ),
 
--- one-segment families: the person's segment before against the one after
-single_valued as (
-    select
-        coalesce(before_build.segment_family, after_build.segment_family) as segment_family,
-        coalesce(before_build.segment_name, '(none)') as from_segment,
-        coalesce(after_build.segment_name, '(none)') as to_segment
-    from before_build
-    full outer join after_build
-        on
-            before_build.person_id = after_build.person_id
-            and before_build.segment_family = after_build.segment_family
-    where
-        coalesce(before_build.segment_family, after_build.segment_family)
-        not in ({{ sql_string_list(multi_valued) }})
-),
-
--- multi-valued families: each segment on its own
-multi_valued as (
-    select
-        coalesce(before_build.segment_family, after_build.segment_family) as segment_family,
-        coalesce(before_build.segment_name, '(none)') as from_segment,
-        coalesce(after_build.segment_name, '(none)') as to_segment
-    from before_build
-    full outer join after_build
-        on
-            before_build.person_id = after_build.person_id
-            and before_build.segment_family = after_build.segment_family
-            and before_build.segment_name = after_build.segment_name
-    where
-        coalesce(before_build.segment_family, after_build.segment_family)
-        in ({{ sql_string_list(multi_valued) }})
-),
-
 pairs as (
-    select * from single_valued
-    union all
-    select * from multi_valued
+    select
+        coalesce(before_build.segment_family, after_build.segment_family) as segment_family,
+        coalesce(before_build.segment_name, '(none)') as from_segment,
+        coalesce(after_build.segment_name, '(none)') as to_segment
+    from before_build
+    full outer join after_build
+        on
+            before_build.person_id = after_build.person_id
+            and before_build.segment_family = after_build.segment_family
+            and before_build.pairing_key = after_build.pairing_key
 ),
 
 final as (
