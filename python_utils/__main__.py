@@ -113,6 +113,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         near_misses=not args.no_near_misses,
         internal_accounts=not args.no_internal_accounts,
         outliers=not args.no_outliers,
+        drift_from=args.drift_from,
     )
     try:
         cfg.validate()
@@ -204,6 +205,11 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-outliers", action="store_true",
         help="no planted extreme values (order totals, quantities, prices, revenue, engaged time)",
+    )
+    p.add_argument(
+        "--drift-from", type=_iso_date, default=None,
+        help="shift behaviour from this day on (more night-time visits, more products viewed per "
+             "visit), with the shifted features in ground_truth/drift.parquet (default: none)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_generate)

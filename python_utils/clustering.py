@@ -31,6 +31,11 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from threadpoolctl import threadpool_limits
 
+from python_utils.monitoring import (
+    DriftSettings, RefitPolicy, drift_table, major_share, model_age_days, reference_bins_json,
+    refit_reason,
+)
+
 ID_COLUMNS = ("person_id", "customer_id")
 
 
@@ -1095,7 +1100,13 @@ RUN_COLUMNS = [
     "score_name", "scores_by_k_json", "silhouette", "davies_bouldin", "calinski_harabasz",
     "smallest_cluster_size", "min_cluster_size", "merge_count", "merges_json", "noise_share",
     "matched_cluster_count", "ari_vs_previous", "fit_seconds", "model_json",
+    # why this run fitted, and the population it was fitted on (drift reference, assignment)
+    "refit_reason", "reference_bins_json", "assignment_sample_json",
+    # the latest build's refit check (updated on the latest run by every build that keeps it)
+    "checked_as_of_date", "check_decision", "check_reason", "check_model_age_days",
+    "check_drift_major_share", "check_assignment_ari",
 ]
+ASSIGNMENT_SAMPLE = 5000  # persons whose assignment at the fit the refit check compares against
 
 
 def latest_run(runs: pd.DataFrame | None) -> pd.Series | None:
@@ -1144,22 +1155,87 @@ def repeats_run(features: pd.DataFrame, params: ClusterParams, run: pd.Series | 
             and _same_date(run["as_of_date"], as_of_date))
 
 
+def assignment_sample(person_ids: pd.Series, labels: np.ndarray,
+                      size: int = ASSIGNMENT_SAMPLE) -> str:
+    """JSON {person_id: cluster_id} of at most `size` persons, chosen by a hash of the person id
+    (the same persons on every build while they exist)."""
+    ids = person_ids.astype(str).to_numpy()
+    keys = np.array([hashlib.sha256(i.encode()).hexdigest()[:12] for i in ids])
+    chosen = np.argsort(keys, kind="stable")[:size]
+    return json.dumps({ids[i]: int(labels[i]) for i in sorted(chosen, key=lambda i: ids[i])},
+                      sort_keys=True)
+
+
+def assignment_ari(model: ClusterModel, frame: pd.DataFrame, sample_json) -> float | None:
+    """Adjusted Rand index between the stored model's assignment, at its fit, of the sampled
+    persons (assignment_sample) and its assignment of the same persons today; None without a
+    sample or with fewer than 2 of its persons left."""
+    from sklearn.metrics import adjusted_rand_score
+
+    if sample_json is None or pd.isna(sample_json) or any(c not in frame.columns
+                                                          for c in model.features):
+        return None
+    stored = json.loads(sample_json)
+    today = frame[frame["person_id"].astype(str).isin(stored)]
+    if len(today) < 2:
+        return None
+    labels, _, _ = _assign_matrix(model, model.standardise(today))
+    before = [stored[str(p)] for p in today["person_id"]]
+    return round(float(adjusted_rand_score(before, labels)), 6)
+
+
+def refit_check(features: pd.DataFrame, params: ClusterParams, previous_row: pd.Series | None,
+                as_of_date, policy: RefitPolicy, settings: DriftSettings) -> dict:
+    """The refit check of one build against the latest run's model: its age, the drift of
+    today's features against the population it was fitted on, the agreement of today's
+    assignment with the one at its fit, and the decision (monitoring.refit_reason)."""
+    check = {"checked_as_of_date": as_of_date, "check_model_age_days": None,
+             "check_drift_major_share": None, "check_assignment_ari": None}
+    if previous_row is None:
+        return {**check, "check_decision": "refit", "check_reason": "no_model"}
+    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
+    age = model_age_days(previous_row["as_of_date"], as_of_date)
+    bins_text = previous_row.get("reference_bins_json")
+    drift = None
+    if bins_text is not None and not pd.isna(bins_text):
+        drift = major_share(drift_table(frame, json.loads(bins_text), settings))
+    model = ClusterModel.from_json(previous_row["model_json"])
+    ari = assignment_ari(model, frame, previous_row.get("assignment_sample_json"))
+    reason = refit_reason(policy, True, str(previous_row["params_hash"]) != params.digest(),
+                          age, drift, ari)
+    return {**check, "check_model_age_days": age, "check_drift_major_share": drift,
+            "check_assignment_ari": ari, "check_decision": "kept" if reason is None else "refit",
+            "check_reason": reason or "not_due"}
+
+
 @_single_threaded_when_small(0)
 def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.DataFrame | None,
-              as_of_date) -> pd.DataFrame:
-    """One row of segment_model_runs: fit the model on today's features (matching clusters
-    to the latest previous run's model), with every score, the merges, the agreement with the
-    previous run and the serialised model. The run id is a hash of the input, the settings and
+              as_of_date, policy: RefitPolicy | None = None,
+              settings: DriftSettings | None = None) -> pd.DataFrame:
+    """One row of segment_model_runs. A refit is due (``refit_check``) when there is no model, a
+    var forces it, the settings changed, the latest run's model is older than the policy's
+    max age, today's features drifted (major PSI on a share of them) or today's assignment
+    disagrees with the one at the fit. Then the model is fitted on today's features (matching
+    clusters to the latest run's model), with every score, the merges, the agreement with the
+    previous run, the serialised model, the reference bins of today's population and a sample
+    of its assignment. Otherwise the latest run's row is returned with this build's check
+    (check_*), and its model keeps scoring. The run id is a hash of the input, the settings and
     the previous run, so the same history gives the same ids. A build that repeats the latest
     run (``repeats_run``: a re-run of an interrupted or unchanged build) returns that run's row
     unchanged and fits nothing: the model replaces it by run_id (delete+insert), so the log
     and the model every person is placed with stay those of the first build."""
     import time
 
+    policy = policy or RefitPolicy(force=True)  # direct use: every changed input refits
+    settings = settings or DriftSettings()
     previous_row = latest_run(previous_runs)
     if repeats_run(features, params, previous_row, as_of_date):
         return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
+    check = refit_check(features, params, previous_row, as_of_date, policy, settings)
+    if check["check_decision"] == "kept":
+        kept = previous_row.reindex(RUN_COLUMNS).to_dict()
+        return _typed_run_rows(pd.DataFrame([{**kept, **check}], columns=RUN_COLUMNS))
     previous = ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None \
         else None
     started = time.perf_counter()
@@ -1169,6 +1245,9 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
     run_id = hashlib.sha256("|".join([summary["input_hash"], summary["params_hash"],
                                       previous_id or ""]).encode()).hexdigest()[:16]
     validation = summary["validation"]
+    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
+    requested = list(params.features) or feature_columns(frame)
+    labels = _assign_matrix(model, model.standardise(frame))[0] if len(frame) else np.zeros(0)
     row = {
         "run_id": run_id,
         "run_number": 1 if previous_row is None else int(previous_row["run_number"]) + 1,
@@ -1197,6 +1276,10 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
         "ari_vs_previous": summary["ari_vs_previous"],
         "fit_seconds": round(fit_seconds, 3),
         "model_json": model.to_json(),
+        "refit_reason": check["check_reason"],
+        "reference_bins_json": reference_bins_json(frame, requested, settings),
+        "assignment_sample_json": assignment_sample(frame["person_id"], labels),
+        **check,
     }
     return _typed_run_rows(pd.DataFrame([row], columns=RUN_COLUMNS))
 
@@ -1204,7 +1287,8 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
 def _typed_run_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """segment_model_runs rows with the log's column types."""
     for column in ("silhouette", "davies_bouldin", "calinski_harabasz", "ari_vs_previous",
-                   "noise_share", "fit_seconds"):
+                   "noise_share", "fit_seconds", "check_drift_major_share",
+                   "check_assignment_ari"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in ("run_number", "person_count", "feature_count", "k_chosen", "k_final",
                    "smallest_cluster_size", "min_cluster_size", "merge_count",
@@ -1212,10 +1296,14 @@ def _typed_run_rows(frame: pd.DataFrame) -> pd.DataFrame:
         frame[column] = frame[column].astype("int64")
     for column in ("run_id", "previous_run_id", "algorithm", "input_hash", "params_hash",
                    "features_json", "dropped_features_json", "score_name", "scores_by_k_json",
-                   "merges_json", "model_json"):
+                   "merges_json", "model_json", "refit_reason", "reference_bins_json",
+                   "assignment_sample_json", "check_decision", "check_reason"):
         frame[column] = frame[column].astype("string")  # typed even when null (first run)
-    frame["as_of_date"] = [None if pd.isna(v) else pd.Timestamp(v).date()
-                           for v in frame["as_of_date"]]
+    frame["check_model_age_days"] = pd.to_numeric(frame["check_model_age_days"],
+                                                  errors="coerce").astype("Int64")
+    for column in ("as_of_date", "checked_as_of_date"):
+        frame[column] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+                         for v in frame[column]]
     return frame
 
 

@@ -62,7 +62,7 @@ import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -672,6 +672,22 @@ PP = _PersonaArrays(PERSONA_PROFILES)
 DAY = 86_400
 BIG_TS = np.int64(2**62)
 
+
+@dataclass(frozen=True)
+class DriftEffects:
+    """What the drift option (GeneratorConfig.drift_from) changes in every visit from that day
+    on, for every persona: a share of the regular visits moves to the small hours (00-03 UTC,
+    inside the night daypart), and each web visit views extra products (Poisson mean). The
+    customer_features the clustering uses that these move are listed in ``shifted_features``
+    (the truth tests compare feature_drift against); every other model feature is unshifted."""
+
+    night_share: float = 0.8
+    extra_products: float = 6.0
+    shifted_features: tuple[str, ...] = ("night_session_share", "products_per_session")
+
+
+DRIFT = DriftEffects()
+
 # --------------------------------------------------------------------------- #
 # Configuration and results
 # --------------------------------------------------------------------------- #
@@ -713,6 +729,9 @@ class GeneratorConfig:
     internal_accounts: bool = True
     #: plant a few extreme values that staging accepts (OUTLIER_KINDS, truth in outliers.parquet)
     outliers: bool = True
+    #: behaviour shifts from this day on (DRIFT: more night-time visits, more products viewed
+    #: per visit; truth in drift.parquet); None = the same behaviour throughout
+    drift_from: date | None = None
 
     @property
     def window_days(self) -> int:
@@ -762,6 +781,10 @@ class GeneratorConfig:
             raise ValueError("lapsed_days must be >= 0")
         if not 0.0 <= self.crm_duplicate_rate < 0.5:
             raise ValueError("crm_duplicate_rate must be in [0, 0.5)")
+        if self.drift_from is not None and not (
+            self.end_date - timedelta(days=self.window_days - 1) < self.drift_from <= self.end_date
+        ):
+            raise ValueError("drift_from must fall after the first day of the window and on or before end_date")
 
 
 @dataclass
@@ -1062,6 +1085,8 @@ class _World:
     country_weights: np.ndarray = field(default_factory=lambda: COUNTRY_WEIGHTS)
     session_scale: float = 1.0
     str_cache: dict[str, pa.Array] = field(default_factory=dict)
+    #: first second of the drifted behaviour (GeneratorConfig.drift_from), or None
+    drift_start: int | None = None
 
     @property
     def span(self) -> int:
@@ -1260,10 +1285,13 @@ def _sample_session_starts(
 def _simulate_chunk(
     world: _World, rng: np.random.Generator, c0: int, nc: int, na: int,
     experiment_rng: np.random.Generator | None = None,
+    drift_rng: np.random.Generator | None = None,
 ) -> _Chunk:
     """Simulate ``nc`` customers (global index from ``c0``) and ``na`` anonymous visitors.
     ``experiment_rng`` (a stream of its own) assigns the broken-split experiment; without it the
-    chunk has only the experiments of EXPERIMENTS."""
+    chunk has only the experiments of EXPERIMENTS. ``drift_rng`` (a stream of its own, so the
+    rest of the chunk is drawn as without drift) applies DRIFT from ``world.drift_start``."""
+    drifting = drift_rng is not None and world.drift_start is not None
     ws, we, span = world.window_start, world.window_end, world.span
     scale = world.session_scale
     n = nc + na
@@ -1357,6 +1385,10 @@ def _simulate_chunk(
     n_sess = np.where(is_cust, np.maximum(n_dev, rng.poisson(lam_c)), 1 + rng.poisson(lam_a, n))
     rs_subj = np.repeat(np.arange(n, dtype=np.int64), n_sess)
     rs_start = _sample_session_starts(rng, world, a[rs_subj], b[rs_subj], persona[rs_subj])
+    if drifting:  # a share of the drifted regular visits moves to 00-03 of its day
+        moved = (rs_start >= world.drift_start) & (drift_rng.random(len(rs_start)) < DRIFT.night_share)
+        small_hours = drift_rng.integers(0, 4 * 3600, len(rs_start))
+        rs_start = np.where(moved, np.maximum(rs_start // DAY * DAY + small_hours, world.drift_start), rs_start)
     # every two-device customer logs in on the second device in one visit at least
     first_of_subj = np.cumsum(n_sess) - n_sess
     two = np.flatnonzero(n_dev == 2)
@@ -1432,6 +1464,8 @@ def _simulate_chunk(
     boost = np.where((ps == P_BARGAIN) & in_sale, 1.3, 1.0) * np.where(kind == 1, 1.2, 1.0)
     n_pv = np.where(web, 1 + rng.poisson(PP.mu_extra_pages[ps]), 0)
     n_prod = np.where(web, rng.poisson(PP.mu_products[ps]), 0)
+    if drifting:  # drifted visits view more products
+        n_prod = n_prod + np.where(web & (start >= world.drift_start), drift_rng.poisson(DRIFT.extra_products, ns), 0)
     n_search = np.where(web, rng.poisson(PP.mu_search[ps]), 0)
     n_video = np.where(web, rng.poisson(PP.mu_video[ps]), 0)
     n_wish = np.where(web, rng.poisson(PP.mu_wishlist[ps]), 0)
@@ -1984,6 +2018,18 @@ def _plant_multiple_exposures(ch: _Chunk, rng: np.random.Generator) -> None:
     o = np.argsort(e["time"], kind="stable")
     for key in e:
         e[key] = e[key][o]
+
+
+def _drift_table(drift_from: date) -> pa.Table:
+    """Ground truth of the drift option: the customer_features the clustering uses that DRIFT
+    shifts from ``drift_from`` on (one row each, with the change)."""
+    changes = {"night_session_share": f"{DRIFT.night_share:.0%} of the visits at 00-03 UTC",
+               "products_per_session": f"+{DRIFT.extra_products:g} products viewed per visit"}
+    return pa.table({
+        "feature": pa.array(list(DRIFT.shifted_features), pa.string()),
+        "drift_from": pa.array([drift_from] * len(DRIFT.shifted_features), pa.date32()),
+        "change": pa.array([changes[f] for f in DRIFT.shifted_features], pa.string()),
+    })
 
 
 def _experiment_effects_table() -> pa.Table:
@@ -3013,6 +3059,7 @@ TRUTH_FILES = (
     "personas.parquet",
     "experiments.parquet",
     "experiment_effects.parquet",
+    "drift.parquet",
     "identity_links.parquet",
     "dirty_rows.parquet",
     "crm_duplicates.parquet",
@@ -3134,6 +3181,7 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
 
     world = _build_world(cfg)
     world.session_scale = _calibrate_scale(world, cfg)
+    world.drift_start = None if cfg.drift_from is None else _epoch(cfg.drift_from)
 
     n_chunks = -(-cfg.customers // cfg.chunk_customers)
     n_anon = cfg.n_anonymous
@@ -3194,7 +3242,8 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             na = anon_bounds[ci + 1] - anon_bounds[ci]
             rng = _rng(cfg.seed, 1, ci)
             rng_exp = _rng(cfg.seed, 10, ci)
-            ch = _simulate_chunk(world, rng, c0, nc, na, experiment_rng=rng_exp)
+            rng_drift = _rng(cfg.seed, 11, ci) if cfg.drift_from is not None else None
+            ch = _simulate_chunk(world, rng, c0, nc, na, experiment_rng=rng_exp, drift_rng=rng_drift)
             touched = _plant_identity(cfg, world, ch, _rng(cfg.seed, 6, ci), plant)
             cells = _plant_outliers(cfg, ch, _rng(cfg.seed, 7, ci), plant, touched)
             experiment_truth.append(_plant_experiment_effects(world, ch, rng_exp, anon_off))
@@ -3300,6 +3349,8 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     _write_truth_parquet(pa.concat_tables(personas).combine_chunks(), truth / "personas.parquet")
     _write_truth_parquet(pa.concat_tables(experiment_truth).combine_chunks(), truth / "experiments.parquet")
     _write_truth_parquet(_experiment_effects_table(), truth / "experiment_effects.parquet")
+    if cfg.drift_from is not None:
+        _write_truth_parquet(_drift_table(cfg.drift_from), truth / "drift.parquet")
     _write_truth_parquet(
         pa.concat_tables(links).combine_chunks().sort_by("anonymous_id"), truth / "identity_links.parquet"
     )

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import io
 import itertools
 import lzma
@@ -766,6 +767,12 @@ RUN_COLUMNS = [
     "n_holdout", "auc", "brier", "log_loss", "base_rate_holdout", "accuracy", "macro_f1",
     "weighted_f1", "baseline_accuracy", "calibration_json", "top_drivers_json", "metrics_json",
     "fit_seconds", "model_blob",
+    # why this run fitted, the population it was fitted on (drift reference) and the clustering
+    # run whose names the classifier learnt
+    "refit_reason", "reference_bins_json", "cluster_run_id",
+    # the latest build's refit check (updated on the latest run's rows by a build that keeps it)
+    "checked_as_of_date", "check_decision", "check_reason", "check_model_age_days",
+    "check_drift_major_share",
 ]
 
 
@@ -776,6 +783,12 @@ def _split_snapshots(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     training = snapshots[snapshots["snapshot_kind"] == "training"].drop(columns=drop)
     scoring = snapshots[snapshots["snapshot_kind"] == "scoring"]
     return training, scoring.drop(columns=drop + ["is_churned"])
+
+
+def scoring_frame(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """The 'scoring' snapshot of int_churn_snapshots_built without the snapshot columns and the
+    label: today's persons as the churn model reads them (its drift is checked on this)."""
+    return _split_snapshots(snapshots)[1]
 
 
 def churn_model_from_snapshots(snapshots: pd.DataFrame, seed: int = 42,
@@ -839,7 +852,6 @@ def importance_tables(features: pd.DataFrame, clusters: pd.DataFrame, seed: int 
 
 def _json(value) -> str:
     """JSON with NaN written as null (NaN is not valid JSON)."""
-    import json
 
     def clean(v):
         if isinstance(v, float) and v != v:
@@ -925,6 +937,85 @@ def run_rows(summaries: list[dict], previous_runs: pd.DataFrame | None, as_of_da
     return frame
 
 
+CHECK_COLUMNS = ["checked_as_of_date", "check_decision", "check_reason", "check_model_age_days",
+                 "check_drift_major_share"]
+
+
+def typed_log_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """supervised_model_runs rows with the refit columns typed (also when null)."""
+    frame = frame.reindex(columns=RUN_COLUMNS)
+    for column in ("refit_reason", "reference_bins_json", "cluster_run_id", "check_decision",
+                   "check_reason"):
+        frame[column] = frame[column].astype("string")
+    frame["check_model_age_days"] = pd.to_numeric(frame["check_model_age_days"],
+                                                  errors="coerce").astype("Int64")
+    frame["check_drift_major_share"] = pd.to_numeric(frame["check_drift_major_share"],
+                                                     errors="coerce").astype("float64")
+    for column in ("as_of_date", "checked_as_of_date"):
+        frame[column] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+                         for v in frame[column]]
+    return frame
+
+
+def supervised_refit_check(latest: pd.DataFrame | None, inputs: dict[str, pd.DataFrame],
+                           cluster_run_id: str | None, as_of_date, policy, settings) -> dict:
+    """The refit check of one build for the supervised models, which refit together: due
+    when there is no run, a var forces it, the latest run is older than the policy's max age,
+    the clustering run whose names the classifier learnt is no longer the one in force
+    (clusters_refit), or the inputs of a model drifted (a major PSI on at least the policy's
+    share of its features, against the bins stored with its run). `latest`: the latest run's
+    rows; `inputs`: today's scoring frame of each model."""
+    from python_utils.monitoring import drift_table, major_share, model_age_days, refit_reason
+
+    check = {"checked_as_of_date": as_of_date, "check_model_age_days": None,
+             "check_drift_major_share": None}
+    if latest is None or latest.empty or latest["model_blob"].isna().any():
+        return {**check, "check_decision": "refit", "check_reason": "no_model"}
+    age = model_age_days(latest["as_of_date"].iloc[0], as_of_date)
+    shares = []
+    for name, text in zip(latest["model_name"], latest["reference_bins_json"]):
+        if text is not None and not pd.isna(text) and name in inputs:
+            share = major_share(drift_table(inputs[name], json.loads(text), settings))
+            if share is not None:
+                shares.append(share)
+    drift = max(shares) if shares else None
+    reason = refit_reason(policy, True, False, age, drift)
+    stored = latest.loc[latest["model_name"] == "segment_classifier", "cluster_run_id"]
+    if reason is None and cluster_run_id is not None and (
+            stored.empty or stored.isna().all() or str(stored.iloc[0]) != cluster_run_id):
+        reason = "clusters_refit"
+    return {**check, "check_model_age_days": age, "check_drift_major_share": drift,
+            "check_decision": "kept" if reason is None else "refit",
+            "check_reason": reason or "not_due"}
+
+
+def refit_rows(rows: pd.DataFrame, check: dict, bins: dict[str, str],
+               cluster_run_id: str | None) -> pd.DataFrame:
+    """The rows of a refitting build (`run_rows`) with the refit columns: the reason (kept
+    from a repeated run's rows), the reference bins of each model, the clustering run the
+    classifier learnt and this build's check."""
+    rows = typed_log_rows(rows)
+    names = rows["model_name"].astype(str)
+    rows["refit_reason"] = rows["refit_reason"].fillna(check["check_reason"])
+    rows["reference_bins_json"] = rows["reference_bins_json"].fillna(
+        names.map(bins).astype("string"))
+    rows["cluster_run_id"] = pd.Series(
+        [cluster_run_id if n == "segment_classifier" else None for n in names],
+        dtype="string", index=rows.index)
+    for column, value in check.items():
+        rows[column] = [value] * len(rows)
+    return typed_log_rows(rows)
+
+
+def kept_rows(latest: pd.DataFrame, check: dict) -> pd.DataFrame:
+    """The latest run's rows with this build's check: what a build that keeps the models logs."""
+    frame = latest.reindex(columns=RUN_COLUMNS).reset_index(drop=True).copy()
+    for column, value in check.items():
+        frame[column] = [value] * len(frame)
+    frame["run_number"] = frame["run_number"].astype("int64")
+    return typed_log_rows(frame)
+
+
 def read_run_log(dbt, session) -> pd.DataFrame | None:
     """supervised_model_runs so far (None on a first run) as `run_rows` needs it: every run
     without its stored models except the latest run's. The models make up most of the log and
@@ -937,11 +1028,13 @@ def read_run_log(dbt, session) -> pd.DataFrame | None:
     if relation is None:
         return None
     columns = relation_columns(relation)
-    log = relation_to_pandas(select_columns(relation, [c for c in columns if c != "model_blob"]))
+    log = relation_to_pandas(select_columns(
+        relation, [c for c in columns if c not in ("model_blob", "reference_bins_json")]))
     if "model_blob" in columns and len(log):
         latest = log.loc[log["run_number"] == log["run_number"].max(), "run_id"]
+        stored = [c for c in ("model_blob", "reference_bins_json") if c in columns]
         blobs = relation_to_pandas(text_rows_where_in(relation, "run_id", latest.tolist(),
-                                                      ["run_id", "model_blob"]))
+                                                      ["run_id", *stored]))
         log = log.merge(blobs, on="run_id", how="left")
     return log
 
