@@ -341,6 +341,29 @@ def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_bench)
 
 
+def _cmd_drift_check(args: argparse.Namespace) -> int:
+    from python_utils.drift_check import run
+
+    return run(args.out, args.customers, args.days, args.seed, args.builds, args.drift_days)
+
+
+def _add_drift_check_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "drift-check",
+        help="daily builds with and without the generator's drift option: false alarms and "
+             "detected drift (report and JSON)",
+    )
+    p.add_argument("--customers", type=_positive_int, default=1500)
+    p.add_argument("--days", type=_positive_int, default=60)
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--builds", type=_positive_int, default=10,
+                   help="daily builds without drift (default: %(default)s)")
+    p.add_argument("--drift-days", type=_positive_int, default=7,
+                   help="days of drifted behaviour before the drift build (default: %(default)s)")
+    p.add_argument("--out", default="bench/drift_check", help="work folder and report")
+    p.set_defaults(func=_cmd_drift_check)
+
+
 def _cmd_evaluate_clusters(args: argparse.Namespace) -> int:
     from python_utils.evaluate_clusters import evaluate
 
@@ -621,6 +644,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_evaluate_clusters_parser,
     _add_evaluate_identity_parser,
     _add_bench_parser,
+    _add_drift_check_parser,
     _add_run_parser,
     _add_shapes_parser,
     _add_deliver_parser,

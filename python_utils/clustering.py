@@ -1222,14 +1222,16 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
     (check_*), and its model keeps scoring. The run id is a hash of the input, the settings and
     the previous run, so the same history gives the same ids. A build that repeats the latest
     run (``repeats_run``: a re-run of an interrupted or unchanged build) returns that run's row
-    unchanged and fits nothing: the model replaces it by run_id (delete+insert), so the log
-    and the model every person is placed with stay those of the first build."""
+    unchanged and fits nothing (unless the policy forces a refit): the model replaces it by
+    run_id (delete+insert), so the log and the model every person is placed with stay those of
+    the first build."""
     import time
 
-    policy = policy or RefitPolicy(force=True)  # direct use: every changed input refits
+    # direct use (tests, notebooks): every changed input refits (a repeated one does not)
+    policy = policy or RefitPolicy(max_age_days=-1)
     settings = settings or DriftSettings()
     previous_row = latest_run(previous_runs)
-    if repeats_run(features, params, previous_row, as_of_date):
+    if not policy.force and repeats_run(features, params, previous_row, as_of_date):
         return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
     check = refit_check(features, params, previous_row, as_of_date, policy, settings)

@@ -850,6 +850,18 @@ def importance_tables(features: pd.DataFrame, clusters: pd.DataFrame, seed: int 
     return pd.concat([conversion, membership], ignore_index=True)
 
 
+def stored_importance(stored: pd.DataFrame | None, run_id: str | None) -> pd.DataFrame | None:
+    """feature_importance as stored, when it was computed for the clustering run in force
+    (`run_id`); None when it must be recomputed (first build, another run, or a table written
+    before it recorded its run)."""
+    if stored is None or stored.empty or run_id is None or "model_run_id" not in stored.columns:
+        return None
+    runs = set(stored["model_run_id"].astype(str))
+    if runs != {run_id}:
+        return None
+    return stored.reset_index(drop=True).astype({"model_run_id": "string"})
+
+
 def _json(value) -> str:
     """JSON with NaN written as null (NaN is not valid JSON)."""
 

@@ -73,6 +73,8 @@ FILE_SECONDS = {
     "test_deliver.py": 7,
     "test_experiments_e2e.py": 60,
     "test_experiment_stats.py": 15,
+    "test_monitoring.py": 150,
+    "test_drift_stats.py": 3,
 }
 UNKNOWN_SECONDS = 10 ** 6
 # Files without module fixtures whose tests each make a full build: every test is a unit, so
