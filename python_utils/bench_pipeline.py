@@ -81,6 +81,18 @@ def compare_baseline(baseline_database: str, dbt_database: str) -> dict[str, dic
     return out
 
 
+#: the models that fit (or, when no refit is due, check and keep) a model
+FIT_NODES = ("segment_model_runs", "supervised_model_runs", "feature_importance")
+
+
+def _node_seconds(work: Path, names: tuple[str, ...] = FIT_NODES) -> dict[str, float]:
+    """Seconds of the named nodes in the last dbt invocation in work/target."""
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    seconds = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results
+               if r["unique_id"].startswith("model.") and r["unique_id"].split(".")[-1] in names}
+    return {name: seconds.get(name, 0.0) for name in names}
+
+
 def _slowest(work: Path, count: int = 4) -> dict[str, float]:
     """The slowest nodes of the last dbt invocation in work/target (seconds)."""
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
@@ -163,6 +175,7 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
     if code:
         raise RuntimeError(f"dbt build failed: see {work / 'dbt_build.log'}")
     build_activation = _activation_seconds(work)
+    build_fits = _node_seconds(work)
     with duckdb.connect(str(database), read_only=True) as connection:
         as_of = str(connection.sql(
             "select as_of_date from stg_observation_window").fetchall()[0][0])
@@ -223,6 +236,7 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
         raise RuntimeError(f"daily dbt build failed: see {work / 'dbt_daily.log'}")
     daily_slowest = _slowest(work)
     daily_activation = _activation_seconds(work)
+    daily_fits = _node_seconds(work)
     micro = land(held, raw / "events" / "stream-00001.parquet", start=micro_start)
     print(f"  daily build {daily_seconds:.1f} s, peak {daily_mb:,.0f} MB (slowest: "
           f"{_names(daily_slowest)}; activation {daily_activation['models']:.1f} s of models, "
@@ -239,6 +253,16 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
     print(f"  real-time path {rt_seconds:.1f} s, peak {rt_mb:,.0f} MB (slowest: "
           f"{_names(slowest)}; activation {realtime_activation['models']:.1f} s of models, "
           f"{realtime_activation['tests']:.1f} s of tests)", flush=True)
+    forced_seconds, forced_mb, code = _run(
+        [dbt, "build", *dbt_paths, "--vars",
+         '{"segment_test_severity": "warn", "model_refit_force": true}'],
+        work / "dbt_forced.log", env=dbt_env)
+    if code:
+        raise RuntimeError(f"forced-refit build failed: see {work / 'dbt_forced.log'}")
+    forced_fits = _node_seconds(work)
+    print(f"  daily build with every refit forced {forced_seconds:.1f} s, peak {forced_mb:,.0f} "
+          f"MB; fit seconds (full build): {build_fits}; (no refit due): {daily_fits}; "
+          f"(forced): {forced_fits}", flush=True)
     return {
         "target_events": target_events, "events": events, "customers": customers,
         "as_of": as_of, "generate_seconds": round(gen_seconds, 2),
@@ -259,6 +283,12 @@ def bench_scale(target_events: int, out: Path, seed: int) -> dict:
         "realtime_events": micro, "realtime_path_seconds": round(rt_seconds, 2),
         "realtime_peak_memory_mb": round(rt_mb),
         "realtime_slowest_nodes": slowest,
+        "forced_refit_build_seconds": round(forced_seconds, 2),
+        "forced_refit_peak_memory_mb": round(forced_mb),
+        "forced_refit_share_of_full": round(forced_seconds / build_seconds, 3),
+        "fit_seconds_full_build": build_fits, "fit_seconds_daily_no_refit": daily_fits,
+        "fit_seconds_forced_refit": forced_fits,
+        "fit_seconds_full_build_total": round(sum(build_fits.values()), 2),
         "activation_seconds": {"full_build": build_activation, "daily_build": daily_activation,
                                "realtime_path": realtime_activation},
         "sessions_dbt": dbt_sessions, "rfm_customers_dbt": dbt_rfm,
@@ -273,7 +303,8 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
     header = (f"{'events':>11} {'dbt build s':>11} {'events/s':>9} {'peak MB':>8} {'db MB':>7} "
               f"{'baseline s':>10} {'base MB':>8} {'ratio':>6} {'core s':>7} {'ratio':>6} "
               f"{'+1% s':>7} {'share':>6} "
-              f"{'daily s':>8} {'share':>6} {'realtime s':>10} {'sessions':>10} {'base=dbt':>8}")
+              f"{'daily s':>8} {'share':>6} {'forced s':>8} {'fits s':>7} {'realtime s':>10} "
+              f"{'sessions':>10} {'base=dbt':>8}")
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
         print(f"{r['events']:>11,} {r['dbt_build_seconds']:>11.1f} {r['events_per_second']:>9,} "
@@ -282,7 +313,8 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
               f"{r['ratio_dbt_to_baseline']:>6.2f} {r['core_models_seconds']:>7.1f} "
               f"{r['ratio_core_to_baseline']:>6.2f} {r['incremental_seconds']:>7.1f} "
               f"{r['incremental_share_of_full']:>6.1%} {r['daily_build_seconds']:>8.1f} "
-              f"{r['daily_share_of_full']:>6.1%} {r['realtime_path_seconds']:>10.1f} "
+              f"{r['daily_share_of_full']:>6.1%} {r['forced_refit_build_seconds']:>8.1f} "
+              f"{r['fit_seconds_full_build_total']:>7.1f} {r['realtime_path_seconds']:>10.1f} "
               f"{r['sessions_dbt']:>10,} {'yes' if r['baseline_outputs_equal'] else 'NO':>8}")
     dbt_exponent = _fit_exponent([(r["events"], r["dbt_build_seconds"]) for r in results])
     base_exponent = _fit_exponent([(r["events"], r["baseline_seconds"]) for r in results])
@@ -297,8 +329,10 @@ def run(scales: list[int], out: str, seed: int = 7) -> int:
           "fresh file; base=dbt: the baseline's three tables equal these marts row for row")
     print("+1% s: the incremental run, `dbt build --selector incremental`, after 1% new events "
           "in a new file (share: of the full build); daily s: then the daily `dbt build` "
-          "(marts and models); realtime s: `dbt build --selector realtime` after a 10-minute "
-          "micro-batch")
+          "(marts and models; no refit due: the stored models score); forced s: the daily build "
+          "with model_refit_force; fits s: the full build's fitting models (segment_model_runs, "
+          "supervised_model_runs, feature_importance); realtime s: `dbt build --selector "
+          "realtime` after a 10-minute micro-batch")
     (out_dir / "bench_pipeline.json").write_text(json.dumps({
         "results": results, "dbt_growth_exponent": dbt_exponent,
         "core_models_growth_exponent": core_exponent,

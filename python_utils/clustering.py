@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from python_utils.monitoring import (
     DriftSettings, RefitPolicy, drift_table, major_share, model_age_days, reference_bins_json,
-    refit_reason,
+    refit_reason, refitted_by_this_build,
 )
 
 ID_COLUMNS = ("person_id", "customer_id")
@@ -1232,6 +1232,11 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
     settings = settings or DriftSettings()
     previous_row = latest_run(previous_runs)
     if not policy.force and repeats_run(features, params, previous_row, as_of_date):
+        return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
+                                            columns=RUN_COLUMNS))
+    if (not policy.force and previous_row is not None and refitted_by_this_build(
+            previous_row.get("checked_as_of_date"), previous_row.get("check_decision"),
+            as_of_date)):  # a re-run of the build that fitted it (the input grew meanwhile)
         return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
     check = refit_check(features, params, previous_row, as_of_date, policy, settings)

@@ -215,6 +215,16 @@ def model_age_days(fitted_as_of, as_of) -> int | None:
     return int((pd.Timestamp(as_of).normalize() - pd.Timestamp(fitted_as_of).normalize()).days)
 
 
+def refitted_by_this_build(checked_as_of, decision, as_of) -> bool:
+    """Whether the latest run was fitted by an earlier attempt of this same build (its check
+    was a refit on this as_of): a re-run of the build keeps that decision instead of judging the
+    new model against itself."""
+    if checked_as_of is None or as_of is None or pd.isna(checked_as_of) or pd.isna(as_of):
+        return False
+    return (str(decision) == "refit"
+            and pd.Timestamp(checked_as_of).date() == pd.Timestamp(as_of).date())
+
+
 def major_share(drift: pd.DataFrame) -> float | None:
     """Share of the reference features whose PSI is major (None without features)."""
     if drift.empty:

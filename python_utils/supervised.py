@@ -976,13 +976,21 @@ def supervised_refit_check(latest: pd.DataFrame | None, inputs: dict[str, pd.Dat
     the clustering run whose names the classifier learnt is no longer the one in force
     (clusters_refit), or the inputs of a model drifted (a major PSI on at least the policy's
     share of its features, against the bins stored with its run). `latest`: the latest run's
-    rows; `inputs`: today's scoring frame of each model."""
-    from python_utils.monitoring import drift_table, major_share, model_age_days, refit_reason
+    rows; `inputs`: today's scoring frame of each model. A re-run of the build that fitted
+    the latest run returns that run's check with is_rerun (its rows stay as they are)."""
+    from python_utils.monitoring import (
+        drift_table, major_share, model_age_days, refit_reason, refitted_by_this_build,
+    )
 
     check = {"checked_as_of_date": as_of_date, "check_model_age_days": None,
              "check_drift_major_share": None}
     if latest is None or latest.empty or latest["model_blob"].isna().any():
         return {**check, "check_decision": "refit", "check_reason": "no_model"}
+    first = latest.iloc[0]
+    if not policy.force and "checked_as_of_date" in latest.columns and refitted_by_this_build(
+            first["checked_as_of_date"], first["check_decision"], as_of_date):
+        # a re-run of the build that fitted the latest run: keep its rows and decision
+        return {**{column: first[column] for column in CHECK_COLUMNS}, "is_rerun": True}
     age = model_age_days(latest["as_of_date"].iloc[0], as_of_date)
     shares = []
     for name, text in zip(latest["model_name"], latest["reference_bins_json"]):

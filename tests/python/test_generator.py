@@ -212,8 +212,9 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) 
     raw_a, raw_b = _files_bytes(a.raw), _files_bytes(b.raw)
     assert len(raw_a) >= len(TABLES) + 1
     assert raw_a == raw_b
+    assert not (a.truth / "drift.parquet").exists()  # written with --drift-from only
     for name in TRUTH_FILES:
-        if name != "generation.json":
+        if name not in ("generation.json", "drift.parquet"):
             assert (a.truth / name).read_bytes() == (b.truth / name).read_bytes(), name
     meta_a, meta_b = (json.loads((d.truth / "generation.json").read_text()) for d in (a, b))
     for meta in (meta_a, meta_b):

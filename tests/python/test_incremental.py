@@ -176,7 +176,8 @@ def table_rows(database: Path, table: str) -> list[tuple]:
     columns = [c for (c,) in query(database, "select column_name from information_schema.columns "
                                              f"where table_name = '{table}' order by ordinal_position")
                if c not in VOLATILE_COLUMNS]
-    return sorted(query(database, f"select {', '.join(columns)} from {table}"), key=repr)
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return sorted(query(database, f"select {listed} from {table}"), key=repr)
 
 
 def person_of(database: Path, id_type: str, id_value: str) -> str:

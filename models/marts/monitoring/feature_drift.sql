@@ -42,13 +42,16 @@ earlier_runs as (
     select runs.*
     from runs
     cross join observation_window
-    where runs.as_of_date < observation_window.as_of_date
+    where cast(runs.as_of_date as date) < observation_window.as_of_date
 ),
 
 reference_choice as (
     select
         coalesce(
-            (select max(run_number) from earlier_runs where passed_quality_gate),
+            (
+                select max(run_number) from earlier_runs
+                where passed_quality_gate
+            ),
             (select max(run_number) from earlier_runs),
             (select min(run_number) from runs)
         ) as run_number
@@ -57,7 +60,7 @@ reference_choice as (
 reference_run as (
     select
         runs.run_id,
-        runs.as_of_date as reference_as_of_date
+        cast(runs.as_of_date as date) as reference_as_of_date
     from runs
     inner join reference_choice
         on runs.run_number = reference_choice.run_number

@@ -40,7 +40,7 @@ latest_cluster_run as (
         check_assignment_ari,
         fit_seconds
     from cluster_runs
-    where run_number = (select max(run_number) from cluster_runs)
+    where run_number = (select max(latest.run_number) from cluster_runs as latest)
 ),
 
 latest_supervised_runs as (
@@ -56,7 +56,9 @@ latest_supervised_runs as (
         cast(null as double precision) as check_assignment_ari,
         fit_seconds
     from supervised_runs
-    where run_number = (select max(run_number) from supervised_runs)
+    where
+        run_number
+        = (select max(latest.run_number) from supervised_runs as latest)
 ),
 
 checks as (
@@ -72,14 +74,14 @@ final as (
         checks.check_decision as decision,
         checks.check_reason as reason,
         checks.run_id as model_run_id,
-        checks.model_as_of_date,
+        cast(checks.model_as_of_date as date) as model_as_of_date,
         checks.check_model_age_days as model_age_days,
         checks.check_drift_major_share as drift_major_share,
         checks.check_assignment_ari as assignment_ari,
         case when checks.check_decision = 'refit' then checks.fit_seconds end as fit_seconds
     from checks
     cross join observation_window
-    where checks.checked_as_of_date = observation_window.as_of_date
+    where cast(checks.checked_as_of_date as date) = observation_window.as_of_date
 )
 
 select * from final

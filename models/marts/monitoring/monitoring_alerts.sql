@@ -127,11 +127,11 @@ latest_cluster as (
     select
         latest.*,
         previous.silhouette as previous_silhouette,
-        latest.as_of_date = observation_window.as_of_date as is_fitted_this_build
+        cast(latest.as_of_date as date) = observation_window.as_of_date as is_fitted_this_build
     from cluster_runs as latest
     cross join observation_window
     left join cluster_runs as previous
-        on previous.run_number = latest.run_number - 1
+        on latest.run_number - 1 = previous.run_number
     where latest.is_latest
 ),
 
@@ -172,13 +172,13 @@ latest_supervised as (
     select
         latest.*,
         previous.gate_value as previous_gate_value,
-        latest.as_of_date = observation_window.as_of_date as is_fitted_this_build
+        cast(latest.as_of_date as date) = observation_window.as_of_date as is_fitted_this_build
     from supervised_runs as latest
     cross join observation_window
     left join supervised_runs as previous
         on
-            previous.model_name = latest.model_name
-            and previous.run_number = latest.run_number - 1
+            latest.model_name = previous.model_name
+            and latest.run_number - 1 = previous.run_number
     where latest.is_latest
 ),
 

@@ -41,7 +41,9 @@ build_moments as (
 ),
 
 current_build as (
-    select build_at from build_moments where builds_ago = 0
+    select build_at
+    from build_moments
+    where builds_ago = 0
 ),
 
 -- members at the current build and at 1 and 7 builds ago
@@ -191,19 +193,21 @@ final as (
                 then 'fewer than {{ min_members }} members'
             when judged.is_redundant
                 then 'merge with ' || judged.closest_segment_family || ':'
-                || judged.closest_segment_name || ' (Jaccard '
-                || cast(round(judged.closest_jaccard, 2) as {{ dbt.type_string() }}) || ')'
+                    || judged.closest_segment_name || ' (Jaccard '
+                    || cast(round(judged.closest_jaccard, 2) as {{ dbt.type_string() }}) || ')'
             when judged.stability_1_build < {{ var('monitoring_min_stability') }}
                 then 'only ' || cast(
-                    cast(round(100 * judged.stability_1_build) as {{ dbt.type_int() }})
-                    as {{ dbt.type_string() }}
-                ) || '% of the members stayed one build'
+                        cast(round(100 * judged.stability_1_build) as {{ dbt.type_int() }})
+                        as {{ dbt.type_string() }}
+                    ) || '% of the members stayed one build'
             when judged.is_family_over_segmented
                 then cast(judged.family_segment_count as {{ dbt.type_string() }})
-                || ' segments; the family''s persons fill at most '
-                || cast(cast(judged.family_segment_capacity as {{ dbt.type_int() }})
-                    as {{ dbt.type_string() }})
-                || ' of {{ min_members }} members'
+                    || ' segments; the family''s persons fill at most '
+                    || cast(
+                        cast(judged.family_segment_capacity as {{ dbt.type_int() }})
+                        as {{ dbt.type_string() }}
+                    )
+                    || ' of {{ min_members }} members'
             else 'stable, distinct and large enough'
         end as recommendation_evidence
     from judged

@@ -38,10 +38,10 @@ shared as (
                 mine.segment_family = other.segment_family
                 and mine.segment_name = other.segment_name
             )
-    {%- for family, source in derived.items() %}
+            {%- for family, source in derived.items() %}
             and not (mine.segment_family = '{{ family }}' and other.segment_family = '{{ source }}')
             and not (mine.segment_family = '{{ source }}' and other.segment_family = '{{ family }}')
-    {%- endfor %}
+            {%- endfor %}
     group by 1, 2, 3, 4
 ),
 

@@ -43,7 +43,7 @@ def model(dbt, session):
         previous[previous["run_number"] == previous["run_number"].max()]
     inputs = {"churn": scoring_frame(snapshots), "segment_classifier": early}
     check = supervised_refit_check(latest, inputs, cluster_run, as_of, policy, settings)
-    if check["check_decision"] == "kept":  # the stored models keep scoring
+    if check.pop("is_rerun", False) or check["check_decision"] == "kept":  # stored models score
         return for_engine(kept_rows(latest, check), relation)
     seconds = {}
     started = time.perf_counter()
