@@ -1234,9 +1234,11 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
     if not policy.force and repeats_run(features, params, previous_row, as_of_date):
         return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
-    if (not policy.force and previous_row is not None and refitted_by_this_build(
-            previous_row.get("checked_as_of_date"), previous_row.get("check_decision"),
-            as_of_date)):  # a re-run of the build that fitted it (the input grew meanwhile)
+    if (not policy.force and previous_row is not None
+            and str(previous_row["params_hash"]) == params.digest()
+            and refitted_by_this_build(previous_row.get("checked_as_of_date"),
+                                       previous_row.get("check_decision"), as_of_date)):
+        # a re-run of the build that fitted it, with the same settings (the input grew since)
         return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
     check = refit_check(features, params, previous_row, as_of_date, policy, settings)

@@ -87,7 +87,7 @@ def decile_edges(distinct: np.ndarray, present: np.ndarray, n_bins: int,
 def feature_bins(values: np.ndarray, settings: DriftSettings = DriftSettings()) -> dict:
     """The bins of one feature fitted on reference values (see the module docstring): kind,
     edges (numeric) or categories (categorical), and the reference share of every bin."""
-    present = values[~np.isnan(values)]
+    present = np.sort(values[~np.isnan(values)])  # sorted: sums (the sd) independent of order
     distinct = np.unique(present)
     if len(distinct) <= settings.top_values and len(distinct) > 0:
         kind, edges, categories = "categorical", [], [float(v) for v in distinct]

@@ -29,6 +29,9 @@ COMPARED_MODELS = [
 ]
 
 
+QUOTED = {"check": '"check"', "value": '"value"'}
+
+
 @pytest.fixture(scope="module")
 def snowflake_local(tmp_path_factory):
     """A fakesnow server holding the small dirty dataset as raw tables, built with dbt."""
@@ -412,7 +415,9 @@ def test_a_deletion_leaves_no_row_downstream_of_staging_on_snowflake(snowflake_l
             columns = [c for (c,) in query(
                 duck.database, "select column_name from information_schema.columns "
                                f"where table_schema = 'main' and table_name = '{relation}'")]
-            condition = " or ".join(f"cast({c} as varchar) in ({values})" for c in columns)
+            # monitoring_alerts' contract columns "check" and "value" are quoted (reserved words)
+            condition = " or ".join(
+                f"cast({QUOTED.get(c, c)} as varchar) in ({values})" for c in columns)
             count = cursor.execute(f"select count(*) from SEGMENTS.ANALYTICS.{relation} "
                                    f"where {condition}").fetchall()[0][0]
             if count:
