@@ -1228,13 +1228,13 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
     import time
 
     # direct use (tests, notebooks): every changed input refits (a repeated one does not)
-    policy = policy or RefitPolicy(max_age_days=-1)
+    policy = policy or RefitPolicy(max_age_days=-1, rerun_keeps_fit=False)
     settings = settings or DriftSettings()
     previous_row = latest_run(previous_runs)
     if not policy.force and repeats_run(features, params, previous_row, as_of_date):
         return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
                                             columns=RUN_COLUMNS))
-    if (not policy.force and previous_row is not None
+    if (not policy.force and policy.rerun_keeps_fit and previous_row is not None
             and str(previous_row["params_hash"]) == params.digest()
             and refitted_by_this_build(previous_row.get("checked_as_of_date"),
                                        previous_row.get("check_decision"), as_of_date)):

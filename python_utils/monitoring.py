@@ -33,6 +33,7 @@ TOP_VALUES = 10
 EPSILON = 1e-4
 MODERATE_PSI = 0.1
 MAJOR_PSI = 0.25
+PSI_DECIMALS = 10  # feature_drift and drift_table round the PSI to this many decimals
 MISSING_BIN = -1  # bin_index of null values
 OTHER_BIN = -2  # bin_index of categorical values the reference did not have
 
@@ -172,7 +173,9 @@ def drift_table(frame: pd.DataFrame, bins_by_feature: dict[str, dict],
         bins = bins_by_feature[feature]
         values = _values(frame, feature) if feature in frame.columns \
             else np.full(len(frame), np.nan)
-        value = psi(bins["reference_shares"], bin_shares(values, bins), settings.epsilon)
+        # rounded as feature_drift rounds it (a parallel SQL sum varies in the last bits)
+        value = round(psi(bins["reference_shares"], bin_shares(values, bins), settings.epsilon),
+                      PSI_DECIMALS)
         rows.append({"feature": feature, "bin_count": len(bin_ids(bins)), "psi": value,
                      "drift_level": drift_level(value, settings)})
     return pd.DataFrame(rows, columns=["feature", "bin_count", "psi", "drift_level"])
@@ -207,6 +210,8 @@ class RefitPolicy:
     drift_major_share: float = 0.3
     min_assignment_ari: float = 0.5
     force: bool = False
+    #: a re-run of the build that fitted the latest run (same as_of) keeps that fit
+    rerun_keeps_fit: bool = True
 
 
 def model_age_days(fitted_as_of, as_of) -> int | None:

@@ -987,8 +987,9 @@ def supervised_refit_check(latest: pd.DataFrame | None, inputs: dict[str, pd.Dat
     if latest is None or latest.empty or latest["model_blob"].isna().any():
         return {**check, "check_decision": "refit", "check_reason": "no_model"}
     first = latest.iloc[0]
-    if not policy.force and "checked_as_of_date" in latest.columns and refitted_by_this_build(
-            first["checked_as_of_date"], first["check_decision"], as_of_date):
+    if (not policy.force and policy.rerun_keeps_fit and "checked_as_of_date" in latest.columns
+            and refitted_by_this_build(
+            first["checked_as_of_date"], first["check_decision"], as_of_date)):
         # a re-run of the build that fitted the latest run: keep its rows and decision
         return {**{column: first[column] for column in CHECK_COLUMNS}, "is_rerun": True}
     age = model_age_days(latest["as_of_date"].iloc[0], as_of_date)

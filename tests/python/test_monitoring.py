@@ -107,7 +107,7 @@ def test_sql_psi_equals_the_python_definition(drifted, day):
     python = drift_table(frame(database, "select * from customer_features"), bins)
     both = sql.merge(python, on="feature", suffixes=("_sql", "_python"))
     assert len(both) == len(sql) == len(python) == 15
-    assert np.allclose(both["psi_sql"], both["psi_python"], rtol=0, atol=1e-12)
+    assert np.allclose(both["psi_sql"], both["psi_python"], rtol=0, atol=1e-9)  # 10 decimals
     assert (both["drift_level_sql"] == both["drift_level_python"]).all()
     assert (both["bin_count_sql"] == both["bin_count_python"]).all()
 
