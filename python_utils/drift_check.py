@@ -7,6 +7,8 @@ shifted feature reached major under drift (and no unshifted one did)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,8 +32,6 @@ def _build(work: Path, landed: Path) -> float:
     env = {"SEGMENTS_RAW_PATH": str(landed), "SEGMENTS_DUCKDB_PATH": str(work / "db.duckdb"),
            "DBT_PROFILES_DIR": str(PROJECT_DIR), "SEGMENTS_PROJECT_DIR": str(PROJECT_DIR),
            "DBT_LOG_LEVEL_FILE": "none"}
-    import os
-
     started = time.perf_counter()
     with open(work / "dbt.log", "a") as log:
         code = subprocess.call([dbt, "build", *SELECT, "--target-path", str(work / "target"),
@@ -87,8 +87,6 @@ def run(out: str, customers: int, days: int, seed: int, builds: int, drift_after
     for name, extra in (("steady", []), ("drifted", ["--drift-from", drift_from.isoformat()])):
         work = out_dir / name
         if work.exists():
-            import shutil
-
             shutil.rmtree(work)
         work.mkdir(parents=True)
         print(f"[{name}] generating {customers:,} customers, {days} days"

@@ -74,7 +74,7 @@ reference_bins as (
 ),
 
 feature_values as (
-    {{ features_long(ref('customer_features'), var('cluster_features')) }}
+    {{ features_long('features', var('cluster_features')) }}
 ),
 
 population as (

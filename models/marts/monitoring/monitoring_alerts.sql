@@ -221,8 +221,8 @@ health_alerts as (
         'family_over_segmented' as check_name,
         'warning' as severity,
         segment_family as subject,
-        count(*) as check_value,
-        {{ var('monitoring_min_segment_members') }} as threshold
+        max(family_segment_count) as check_value,
+        max(family_segment_capacity) as threshold
     from health
     where is_family_over_segmented
     group by 1, 2, 3

@@ -180,6 +180,8 @@ final as (
         judged.closest_segment_name,
         judged.closest_jaccard,
         judged.is_redundant,
+        judged.family_segment_count,
+        judged.family_segment_capacity,
         judged.is_family_over_segmented,
         case
             when judged.member_count < {{ min_members }} then 'retire'
