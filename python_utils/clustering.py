@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import (
+    calinski_harabasz_score, davies_bouldin_score, pairwise_distances, silhouette_score,
+)
 from threadpoolctl import threadpool_limits
 
 from python_utils.monitoring import (
@@ -37,6 +39,7 @@ from python_utils.monitoring import (
 )
 
 ID_COLUMNS = ("person_id", "customer_id")
+KMEANS_N_INIT = 3  # k-means++ starts per k of the search (the best inertia is kept); see docs/monitoring.md
 
 
 def relation_to_pandas(relation) -> pd.DataFrame:
@@ -203,6 +206,33 @@ def validation_scores(matrix: np.ndarray, labels: np.ndarray, sample_size: int,
     }
 
 
+class SampledSilhouette:
+    """Silhouettes of several labellings of one matrix (a k search) on one fixed-seed sample of
+    its rows, the rows `silhouette_score(sample_size=, random_state=seed)` samples: the sample's
+    distance matrix (sample_size squared) is computed once instead of once per labelling, which
+    was most of a k search's cost."""
+
+    #: above this many sampled rows (a 10,000-row sample's matrix takes 800 MB) every labelling
+    #: is scored by silhouette_score, which computes its distances in bounded chunks
+    MAX_STORED_ROWS = 10_000
+
+    def __init__(self, matrix: np.ndarray, sample_size: int, seed: int):
+        size = min(sample_size, len(matrix))
+        self.matrix, self.sample_size, self.seed = matrix, size, seed
+        self.rows = np.random.RandomState(seed).permutation(len(matrix))[:size]
+        self.distances = (pairwise_distances(matrix[self.rows])
+                          if size <= self.MAX_STORED_ROWS else None)
+
+    def score(self, labels: np.ndarray) -> float:
+        """The sampled silhouette of a labelling of every row (NaN with fewer than 2 labels)."""
+        if len(np.unique(labels)) < 2:
+            return float("nan")
+        if self.distances is None:
+            return float(silhouette_score(self.matrix, labels, sample_size=self.sample_size,
+                                          random_state=self.seed))
+        return float(silhouette_score(self.distances, labels[self.rows], metric="precomputed"))
+
+
 @dataclass
 class KMeansResult:
     """The chosen k-means fit and the silhouette of every k tried."""
@@ -225,6 +255,7 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
     best: KMeansResult | None = None
     scores: dict[int, float] = {}
     fits: dict[int, KMeansResult] = {}
+    silhouette = SampledSilhouette(matrix, sample_size, seed)
     for k in k_values:
         if k < 2 or k >= len(matrix):
             continue
@@ -232,9 +263,9 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
             model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3,
                                     batch_size=4096)
         else:
-            model = KMeans(n_clusters=k, random_state=seed, n_init=10)
+            model = KMeans(n_clusters=k, random_state=seed, n_init=KMEANS_N_INIT)
         labels = model.fit_predict(matrix)
-        score = validation_scores(matrix, labels, sample_size, seed)["silhouette"]
+        score = silhouette.score(labels)
         scores[k] = score
         fits[k] = KMeansResult(k, labels, model.cluster_centers_)
         if best is None or score > scores[best.k] + 1e-12:
@@ -722,11 +753,12 @@ def _fit_hierarchical_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
     tree = linkage(sample, method="ward")
     cuts = [p.hierarchical_k] if p.hierarchical_k else list(p.k_values)
     scores, best_k, best_labels = {}, None, None
+    silhouette = SampledSilhouette(sample, p.sample_size, p.seed)
     for k in cuts:
         if k < 2 or k >= len(sample):
             continue
         labels = fcluster(tree, t=k, criterion="maxclust") - 1
-        scores[k] = validation_scores(sample, labels, p.sample_size, p.seed)["silhouette"]
+        scores[k] = silhouette.score(labels)
         if best_k is None or scores[k] > scores[best_k] + 1e-12:
             best_k, best_labels = k, labels
     if best_k is None:

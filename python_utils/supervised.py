@@ -32,7 +32,6 @@ import base64
 import hashlib
 import json
 import io
-import itertools
 import lzma
 import pickle
 import warnings
@@ -79,9 +78,12 @@ def model_feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> l
     return [c for c in feature_columns(frame) if c not in skipped]
 
 
-def _hash_int(value: str, salt: str = "") -> int:
-    """The first 8 bytes of sha256(salt + value), as an unsigned big-endian integer."""
-    return int.from_bytes(hashlib.sha256((salt + value).encode("utf-8")).digest()[:8], "big")
+def _hash_ints(values: Iterable, salt: str = "") -> np.ndarray:
+    """The first 8 bytes of sha256(salt + str(value)) of every value, as unsigned big-endian
+    integers (uint64)."""
+    digests = b"".join(hashlib.sha256((salt + str(v)).encode("utf-8")).digest()[:8]
+                       for v in values)
+    return np.frombuffer(digests, dtype=">u8").astype(np.uint64)
 
 
 def holdout_mask(ids: pd.Series, share: float) -> np.ndarray:
@@ -91,9 +93,7 @@ def holdout_mask(ids: pd.Series, share: float) -> np.ndarray:
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"holdout share must be between 0 and 1, got {share}")
     threshold = round(share * HOLDOUT_BUCKETS)
-    buckets = np.fromiter((_hash_int(str(v)) % HOLDOUT_BUCKETS for v in ids),
-                          dtype=np.int64, count=len(ids))
-    return buckets < threshold
+    return _hash_ints(ids) % np.uint64(HOLDOUT_BUCKETS) < threshold
 
 
 def _by_person(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -168,28 +168,87 @@ def _present(labels: np.ndarray) -> np.ndarray:
     return np.array([v is not None for v in labels], dtype=bool)
 
 
-#: rows per predict call in _permutation_scores: bounds the memory of the stacked copies
-PERMUTATION_BATCH_ROWS = 200_000
+class _TreeOutputs:
+    """The per-tree outputs of a fitted HistGradientBoostingClassifier on one matrix, so that
+    a copy with one column shuffled re-predicts only the trees that split on that column (on the
+    build's data a feature is used by a fifth of the trees on average): the other trees'
+    outputs are the same numbers. The raw prediction is then summed tree by tree in the
+    estimator's own order (baseline, then iteration by iteration), so it is bit-identical to
+    `_raw_predict`, and so are the scores (test_supervised compares them with sklearn's
+    permutation_importance). Reads the fitted trees (`_predictors`, `_bin_mapper`,
+    `_baseline_prediction`, `_loss`) of scikit-learn 1.9, which pyproject.toml pins."""
+
+    def __init__(self, model: HistGradientBoostingClassifier, x: np.ndarray):
+        self.model = model
+        self.x = np.ascontiguousarray(x, dtype="float64")
+        self.bitsets, self.index_map = model._bin_mapper.make_known_categories_bitsets()
+        self.trees = [tree for iteration in model._predictors for tree in iteration]
+        self.per_iteration = model.n_trees_per_iteration_
+        self.outputs = np.stack([self._predict(tree, self.x) for tree in self.trees])
+        self.features_of = [set(tree.nodes["feature_idx"][tree.nodes["is_leaf"] == 0].tolist())
+                            for tree in self.trees]
+
+    def _predict(self, tree, x: np.ndarray) -> np.ndarray:
+        return tree.predict(x, known_cat_bitsets=self.bitsets, f_idx_map=self.index_map,
+                            n_threads=1)
+
+    def raw(self, shuffled: np.ndarray | None = None, column: int | None = None) -> np.ndarray:
+        """(rows, trees per iteration) raw predictions of x, or of x with `column` replaced by
+        `shuffled`."""
+        outputs = self.outputs
+        if column is not None:
+            copy = self.x.copy()
+            copy[:, column] = shuffled
+            outputs = outputs.copy()
+            for t, used in enumerate(self.features_of):
+                if column in used:
+                    outputs[t] = self._predict(self.trees[t], copy)
+        raw = np.zeros((len(self.x), self.per_iteration), dtype="float64", order="F")
+        raw += self.model._baseline_prediction
+        for t in range(len(self.trees)):
+            raw[:, t % self.per_iteration] += outputs[t]
+        return raw
 
 
-def _response_and_metric(scoring):
-    """(what the model answers, how a score is computed from it) for a scoring name, as
-    sklearn's scorers do: roc_auc ranks decision_function, f1_macro compares predict,
-    _neg_brier compares predict_proba."""
+def _macro_f1(truth: np.ndarray, predicted: np.ndarray, n_labels: int) -> float:
+    """sklearn's f1_score(average="macro") of labels coded 0 .. n_labels - 1 in sorted label
+    order, over the labels present in either, with its arithmetic (per label 2 tp / (true +
+    predicted), then their mean) but without its per-call input checks, which cost more than
+    the score when a permutation importance scores hundreds of shuffles."""
+    true_sum = np.bincount(truth, minlength=n_labels)
+    predicted_sum = np.bincount(predicted, minlength=n_labels)
+    hits = np.bincount(truth[truth == predicted], minlength=n_labels)
+    present = (true_sum + predicted_sum) > 0
+    return float(np.mean(2.0 * hits[present].astype("float64")
+                         / (true_sum[present] + predicted_sum[present]).astype("float64")))
+
+
+def _response_and_metric(model, y: np.ndarray, scoring):
+    """(what the model answers from its raw predictions, how a score is computed from it, the
+    labels the metric compares with) for a scoring name, as sklearn's scorers do: roc_auc
+    ranks decision_function, f1_macro compares predict (as positions in the sorted labels,
+    `_macro_f1`), _neg_brier compares predict_proba."""
     if scoring == "roc_auc":
-        return (lambda model, x: model.decision_function(x)), roc_auc_score
+        return (lambda raw: raw.ravel()), roc_auc_score, y
     if scoring == "f1_macro":
-        return ((lambda model, x: model.predict(x)),
-                lambda y, answer: f1_score(y, answer, average="macro"))
+        labels = np.union1d(model.classes_.astype(str), np.asarray(y).astype(str))
+        predicted = np.searchsorted(labels, model.classes_.astype(str))
+        truth = np.searchsorted(labels, np.asarray(y).astype(str))
+
+        def metric(t: np.ndarray, answer: np.ndarray) -> float:
+            return _macro_f1(t, answer, len(labels))
+        if model.n_trees_per_iteration_ == 1:  # binary: as predict, "> 0"
+            return (lambda raw: predicted[(raw.ravel() > 0).astype(int)]), metric, truth
+        return (lambda raw: predicted[np.argmax(raw, axis=1)]), metric, truth
     if scoring is _neg_brier:
-        return (lambda model, x: model.predict_proba(x)[:, 1]), _negative_brier_score
+        return (lambda raw: model._loss.predict_proba(raw)[:, 1]), _negative_brier_score, y
     raise ValueError(f"unknown scoring {scoring!r}")
 
 
-def _shuffled_copies(x: np.ndarray, seed: int, n_repeats: int):
-    """x with one column shuffled, for every column and repeat in that order, with
-    sklearn's permutation_importance shuffles: one seed drawn from `seed`, and each column
-    shuffled cumulatively by a fresh RandomState of it."""
+def _shuffled_columns(x: np.ndarray, seed: int, n_repeats: int):
+    """(column, its shuffled values) for every column and repeat in that order, with sklearn's
+    permutation_importance shuffles: one seed drawn from `seed`, and each column shuffled
+    cumulatively by a fresh RandomState of it."""
     n_rows, n_features = x.shape
     column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
     for column in range(n_features):
@@ -199,27 +258,21 @@ def _shuffled_copies(x: np.ndarray, seed: int, n_repeats: int):
         for _ in range(n_repeats):
             state.shuffle(order)
             shuffled = shuffled[order]
-            copy = x.copy()
-            copy[:, column] = shuffled
-            yield copy
+            yield column, shuffled
 
 
 def _permutation_scores(model, x: np.ndarray, y: np.ndarray, scoring, seed: int,
                         n_repeats: int) -> tuple[float, np.ndarray]:
     """(baseline score, scores[feature, repeat]) of sklearn's permutation_importance with the
-    same shuffles, but the shuffled copies are stacked (at most PERMUTATION_BATCH_ROWS rows at a
-    time) and predicted in a few calls instead of one call per shuffle, which saves the
-    per-call overhead (measured 1.2x to 1.5x faster on the build's data). Tree predictions are
-    row by row, so the scores are the same numbers (test_supervised compares them)."""
-    respond, metric = _response_and_metric(scoring)
-    per_call = max(1, PERMUTATION_BATCH_ROWS // max(len(x), 1))
-    copies = _shuffled_copies(x, seed, n_repeats)
-    scores = []
-    while batch := list(itertools.islice(copies, per_call)):
-        answers = np.split(respond(model, np.vstack(batch)), len(batch))
-        scores.extend(metric(y, answer) for answer in answers)
-    return metric(y, respond(model, x)), np.array(scores, "float64").reshape(x.shape[1],
-                                                                               n_repeats)
+    same shuffles, but a shuffled copy re-predicts only the trees that split on the shuffled
+    column (`_TreeOutputs`), which makes it several times cheaper; the scores are the same
+    numbers (test_supervised compares them)."""
+    respond, metric, truth = _response_and_metric(model, y, scoring)
+    trees = _TreeOutputs(model, x)
+    scores = [metric(truth, respond(trees.raw(shuffled, column)))
+              for column, shuffled in _shuffled_columns(trees.x, seed, n_repeats)]
+    return metric(truth, respond(trees.raw())), np.array(scores, "float64").reshape(
+        x.shape[1], n_repeats)
 
 
 def _ranked_importances(model, x: np.ndarray, y: np.ndarray, features: list[str], scoring,
@@ -345,15 +398,14 @@ def _undefined_churn_metrics() -> dict:
             "driver_scoring": None}
 
 
-def _evaluate_churn(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
-                    y_hold: np.ndarray, features: list[str], seed: int, max_iter: int,
+def _evaluate_churn(model: HistGradientBoostingClassifier, x_hold: np.ndarray,
+                    y_hold: np.ndarray, features: list[str], seed: int,
                     top_drivers: int) -> dict:
-    """Holdout metrics of a model fitted on the non-holdout rows (NaN / empty when the fit or
-    the holdout cannot support them)."""
+    """Holdout metrics of the model (fitted on the non-holdout rows; NaN / empty without a
+    holdout)."""
     metrics = _undefined_churn_metrics()
-    if not features or len(np.unique(y_fit)) < 2 or len(y_hold) == 0:
+    if len(y_hold) == 0:
         return metrics
-    model = _classifier(seed, max_iter).fit(x_fit, y_fit)
     probability = model.predict_proba(x_hold)[:, 1]
     two_classes = len(np.unique(y_hold)) == 2
     scoring = "roc_auc" if two_classes else _neg_brier
@@ -393,14 +445,14 @@ def fit_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str = 
                     top_drivers: int = 10, high_threshold: float = 0.66,
                     medium_threshold: float = 0.33, max_training_rows: int = MAX_TRAINING_ROWS,
                     evaluate: bool = True, fit: bool = True) -> tuple[StoredModel | None, dict]:
-    """The churn model's two fits, without scoring: the holdout evaluation (the summary's
-    metrics) and the model that scores, fitted on every (sampled) labelled row.
+    """The churn model, without scoring: one fit on the non-holdout rows (of the sampled
+    labelled rows), which the summary's holdout metrics describe and which scores.
 
     Inputs, settings and the summary are those of `train_churn_model` (`scoring` is only
-    checked for the features and counted, n_scored). Returns (model, summary): the
-    `StoredModel` fitted on every training row, or the constant base rate when the data allow no
-    model (no training rows, a single label class or no feature columns); None when fit=False
-    and there is a model to fit. evaluate=False leaves the holdout metrics NaN."""
+    checked for the features and counted, n_scored). Returns (model, summary): the fitted
+    `StoredModel`, or the constant base rate when the data allow no model (no non-holdout
+    rows with both label classes, or no feature columns); None when fit=False and there is a
+    model to fit. evaluate=False leaves the holdout metrics NaN."""
     train = _by_person(training, "training")
     score = _by_person(scoring, "scoring")
     _require_columns(train, [label], "training")
@@ -414,18 +466,18 @@ def fit_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str = 
     x = _matrix(train, features)
     hold = holdout_mask(train["person_id"], holdout_share)
 
-    has_model = bool(features) and len(np.unique(y)) == 2
-    model = None
-    if has_model:
+    has_model = bool(features) and len(np.unique(y[~hold])) == 2
+    model, evaluation = None, _undefined_churn_metrics()
+    if has_model and (evaluate or fit):
         with _threads_for(max(len(train), len(score))):
-            evaluation = (_evaluate_churn(x[~hold], y[~hold], x[hold], y[hold], features, seed,
-                                          max_iter, top_drivers)
-                          if evaluate else _undefined_churn_metrics())
-            if fit:  # the scoring model: every training row
-                model = StoredModel("churn", "hist_gradient_boosting", tuple(features),
-                                    estimator=_classifier(seed, max_iter).fit(x, y))
-    else:
-        evaluation = _undefined_churn_metrics()
+            estimator = _classifier(seed, max_iter).fit(x[~hold], y[~hold])
+            if evaluate:
+                evaluation = _evaluate_churn(estimator, x[hold], y[hold], features, seed,
+                                             top_drivers)
+        if fit:
+            model = StoredModel("churn", "hist_gradient_boosting", tuple(features),
+                                estimator=estimator)
+    elif not has_model:
         model = StoredModel("churn", "constant_base_rate", tuple(features),
                             constant_probability=float(y.mean()) if len(y) else NAN)
 
@@ -451,7 +503,7 @@ def fit_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str = 
                    "max_training_rows": max_training_rows, "top_drivers": top_drivers,
                    "permutation_repeats": PERMUTATION_REPEATS,
                    "high_threshold": high_threshold, "medium_threshold": medium_threshold,
-                   "refit_on_all_training_rows": True},
+                   "fitted_on": "non_holdout_rows"},
     }
     return model, summary
 
@@ -486,18 +538,19 @@ def train_churn_model(training: pd.DataFrame, scoring: pd.DataFrame, label: str 
     A HistGradientBoostingClassifier is fitted on the non-holdout rows (`holdout_mask`) and
     evaluated on the holdout: ROC AUC (NaN with one class), Brier score, log loss, base rates,
     a 10-bin calibration table and the top drivers by permutation importance (roc_auc; the
-    negative Brier score when the holdout has one class). The model that scores `scoring` is
-    then refitted on ALL training rows with the same settings, so the reported metrics describe
-    the holdout-fitted twin of the scoring model. Above max_training_rows labelled rows, both
-    fits use a deterministic sample of that many persons (`hash_sample`).
+    negative Brier score when the holdout has one class). That same model scores `scoring`, so
+    the reported metrics describe exactly the model that scores (one fit; until 2026-12 a
+    second fit on every row scored, which cost a fit and left the metrics describing its
+    twin). Above max_training_rows labelled rows, the fit uses a deterministic sample of that
+    many persons (`hash_sample`).
 
-    The two fits are independent (`fit_churn_model`; the scoring is `churn_probability`), so a
-    caller that needs only one skips the other: evaluate=False leaves the holdout metrics NaN,
-    score_rows=False leaves the probabilities NaN; each part is the same as with both.
+    The evaluation and the scoring are separate steps (`fit_churn_model`, then
+    `churn_probability`): evaluate=False leaves the holdout metrics NaN, score_rows=False
+    leaves the probabilities NaN; each part is the same as with both.
 
     Returns (scores, summary): scores has person_id, churn_probability (6 decimals) and
-    churn_risk_tier, sorted by person_id. With no training rows, a single label class or no
-    feature columns there is no model: everyone gets the training base rate (NaN, and tier
+    churn_risk_tier, sorted by person_id. Without non-holdout rows of both label classes or
+    without feature columns there is no model: everyone gets the training base rate (NaN, and tier
     None, without training rows) and the summary's algorithm is "constant_base_rate".
     """
     model, summary = fit_churn_model(training, scoring, label=label, seed=seed,
@@ -527,18 +580,19 @@ def _undefined_segment_metrics() -> dict:
             "baseline_accuracy": NAN}
 
 
-def _segment_metrics(x_fit: np.ndarray, y_fit: np.ndarray, x_hold: np.ndarray,
-                     y_hold: np.ndarray, seed: int, max_iter: int) -> dict:
-    """Holdout accuracy and F1 of a model fitted on the non-holdout rows, and the accuracy of
-    always predicting the non-holdout majority class. F1 covers the labels present in the
-    holdout truth or predictions. NaN when the fit or the holdout cannot support them."""
+def _segment_metrics(model: HistGradientBoostingClassifier | None, y_fit: np.ndarray,
+                     x_hold: np.ndarray, y_hold: np.ndarray) -> dict:
+    """Holdout accuracy and F1 of the model (fitted on the non-holdout rows y_fit; None when
+    the data allow none), and the accuracy of always predicting the non-holdout majority
+    class. F1 covers the labels present in the holdout truth or predictions. NaN when the fit
+    or the holdout cannot support them."""
     metrics = _undefined_segment_metrics()
     if len(y_hold) == 0 or len(y_fit) == 0:
         return metrics
     metrics["baseline_accuracy"] = _round(np.mean(y_hold == _majority(y_fit)))
-    if x_fit.shape[1] == 0 or len(np.unique(y_fit)) < 2:
+    if model is None:
         return metrics
-    predicted = _classifier(seed, max_iter).fit(x_fit, y_fit).predict(x_hold)
+    predicted = model.predict(x_hold)
     labels = sorted(set(y_hold) | set(predicted))
     per_class = f1_score(y_hold, predicted, labels=labels, average=None, zero_division=0)
     metrics.update({
@@ -555,13 +609,13 @@ def fit_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
                            holdout_share: float = 0.25, max_iter: int = 75,
                            max_training_rows: int = MAX_TRAINING_ROWS, evaluate: bool = True,
                            fit: bool = True) -> tuple[StoredModel | None, dict]:
-    """The segment classifier's two fits, without predicting: the holdout evaluation (the
-    summary's metrics) and the model that predicts, fitted on every (sampled) labelled row.
+    """The segment classifier, without predicting: one fit on the non-holdout rows (of the
+    sampled labelled rows), which the summary's holdout metrics describe and which predicts.
 
     Inputs, settings and the summary are those of `train_segment_classifier`. Returns
-    (model, summary): the `StoredModel` fitted on every labelled row, or the majority class with
-    its share when the data allow no model (one class, fewer than 2 labelled rows or no
-    features); None when fit=False and there is a model to fit. evaluate=False leaves the
+    (model, summary): the fitted `StoredModel`, or the majority class of the labelled rows with
+    its share when the data allow no model (fewer than 2 classes among the non-holdout rows, or
+    no features); None when fit=False and there is a model to fit. evaluate=False leaves the
     holdout metrics NaN."""
     frame = _by_person(training, "training")
     _require_columns(frame, [target], "training")
@@ -573,29 +627,28 @@ def fit_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
     known = labelled & frame["person_id"].isin(sampled).to_numpy()
     x, y = _matrix(frame, features), actual.astype(str)  # y is only read where known
     hold = holdout_mask(frame["person_id"], holdout_share)
-    classes = sorted(str(c) for c in set(y[known]))
-
-    has_model = bool(features) and len(classes) >= 2 and known.sum() >= 2
     fit_rows, test = known & ~hold, known & hold
-    model = None
-    if has_model:
+    has_model = bool(features) and len(set(y[fit_rows])) >= 2
+    fitted = fit_rows if has_model else known  # the rows the model (or the majority) is of
+    classes = sorted(str(c) for c in set(y[fitted]))
+    model, metrics = None, _undefined_segment_metrics()
+    if has_model and (evaluate or fit):
         with _threads_for(len(frame)):
-            metrics = (_segment_metrics(x[fit_rows], y[fit_rows], x[test], y[test], seed,
-                                        max_iter)
-                       if evaluate else _undefined_segment_metrics())
-            if fit:  # the model that predicts: every labelled row
-                model = StoredModel("segment_classifier", "hist_gradient_boosting",
-                                    tuple(features),
-                                    estimator=_classifier(seed, max_iter).fit(x[known],
-                                                                              y[known]))
-    else:
-        metrics = _undefined_segment_metrics()
+            estimator = _classifier(seed, max_iter).fit(x[fit_rows], y[fit_rows])
+            if evaluate:
+                metrics = _segment_metrics(estimator, y[fit_rows], x[test], y[test])
+        if fit:
+            model = StoredModel("segment_classifier", "hist_gradient_boosting",
+                                tuple(features), estimator=estimator)
+    elif not has_model:
+        if evaluate:
+            metrics = _segment_metrics(None, y[fit_rows], x[test], y[test])
         majority = _majority(y[known])
         share = np.mean(y[known] == majority) if known.any() else NAN
         model = StoredModel("segment_classifier", "majority_class", tuple(features),
                             constant_probability=float(share), constant_class=majority)
 
-    counts = pd.Series(y[known]).value_counts()  # the classes the model was fitted on
+    counts = pd.Series(y[fitted]).value_counts()
     summary = {
         "model": "segment_classifier",
         "target": target,
@@ -611,7 +664,7 @@ def fit_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42,
         **metrics,
         "params": {"target": target, "seed": seed, "holdout_share": holdout_share,
                    "max_iter": max_iter, **GBM_SETTINGS, "early_stopping": False,
-                   "max_training_rows": max_training_rows, "refit_on_all_training_rows": True},
+                   "max_training_rows": max_training_rows, "fitted_on": "non_holdout_rows"},
     }
     return model, summary
 
@@ -659,20 +712,20 @@ def train_segment_classifier(training: pd.DataFrame, target: str, seed: int = 42
 
     A multiclass HistGradientBoostingClassifier is fitted on the non-holdout labelled rows and
     evaluated on the holdout: accuracy, macro / weighted / per-class F1 and the majority-class
-    baseline accuracy. It is then refitted on ALL labelled rows and predicts every row of
-    `training` (the same persons' early features), so predictions for holdout rows come from a
-    model that saw them; the holdout metrics are the out-of-sample numbers. Rows with a null
-    target are not fitted on but still get a prediction (actual_segment null). Above
-    max_training_rows labelled rows, the fits use a deterministic sample of that many persons
-    (`hash_sample`); every row is still predicted.
+    baseline accuracy. That same model predicts every row of `training` (the same persons'
+    early features); is_holdout marks the rows it never saw, on which the metrics are
+    computed. Rows with a null target are not fitted on but still get a prediction
+    (actual_segment null). Above max_training_rows labelled rows, the fit uses a deterministic
+    sample of that many persons (`hash_sample`); every row is still predicted.
 
     As in train_churn_model (`fit_segment_classifier`, then `predict_segments`),
-    evaluate=False skips the holdout fit (metrics NaN) and predict=False the refit
+    evaluate=False leaves the metrics NaN and predict=False the predictions
     (predicted_segment null, probability NaN); each part is the same as with both.
 
     Returns (predictions, summary): person_id, predicted_segment (text), predicted_probability
     (highest class probability, 6 decimals), actual_segment (text) and is_holdout, sorted by
-    person_id. With one class, fewer than 2 labelled rows or no features there is no model:
+    person_id. With fewer than 2 classes among the non-holdout rows or no features there is no
+    model:
     everyone gets the majority class with its share (1.0 for a single class), metrics NaN.
     """
     model, summary = fit_segment_classifier(training, target, seed=seed,
@@ -694,8 +747,7 @@ def hash_sample(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
     and a person's membership does not depend on row order."""
     if len(frame) <= max_rows:
         return frame
-    keys = np.fromiter((_hash_int(str(v), salt="sample:") for v in frame["person_id"]),
-                       dtype=np.uint64, count=len(frame))
+    keys = _hash_ints(frame["person_id"], salt="sample:")
     chosen = np.sort(np.argsort(keys, kind="stable")[:max_rows])
     return frame.iloc[chosen].reset_index(drop=True)
 

@@ -74,7 +74,7 @@ def test_a_failing_churn_fit_leaves_the_last_good_model_scoring(two_builds):
     # ... and not what today's own (failed) fit would have given
     today = score_churn_snapshots(snapshots, StoredModel.from_blob(failed["model_blob"]))
     assert not np.array_equal(today["churn_probability"], expected["churn_probability"])
-    # the stored model is the fit on every labelled row, byte for byte (settings: the defaults)
+    # the stored model is the one non-holdout fit, byte for byte (settings: the defaults)
     model, _ = churn_model_from_snapshots(snapshots)
     assert model.to_blob() == failed["model_blob"]
 

@@ -150,18 +150,32 @@ def test_single_class_training_falls_back_to_the_base_rate():
     assert set(scores["churn_risk_tier"]) == {"low"}
 
 
-def test_scoring_model_is_refitted_on_every_training_row():
+def test_the_scoring_model_is_the_one_its_holdout_metrics_describe():
+    """One fit: the model that scores is the non-holdout fit, so its own scores of the holdout
+    rows reproduce the summary's AUC and Brier score."""
+    from sklearn.metrics import roc_auc_score
+
+    training = churn_frame(n=800)
+    hold = holdout_mask(training["person_id"], 0.25)
+    model, summary = fit_churn_model(training, training.drop(columns="is_churned"), max_iter=30)
+    assert summary["params"]["fitted_on"] == "non_holdout_rows"
+    assert summary["n_train"] == int((~hold).sum())
+    probability = churn_probability(model, training[hold])
+    truth = training["is_churned"].to_numpy()[hold]
+    assert round(roc_auc_score(truth, probability), 6) == summary["auc"]
+    assert round(float(np.mean((probability - truth) ** 2)), 6) == summary["brier"]
+
+
+def test_no_model_when_the_non_holdout_rows_have_one_class():
     training = churn_frame(n=200)
     hold = holdout_mask(training["person_id"], 0.25)
     training["is_churned"] = hold.astype(int)  # the churners are all in the holdout
-    training["signal"] = training["is_churned"] * 5.0
     scores, summary = train_churn_model(training, training.drop(columns="is_churned"),
                                         max_iter=20)
-    assert summary["algorithm"] == "hist_gradient_boosting"
-    assert np.isnan(summary["auc"]) and summary["calibration"] == []  # no holdout evaluation
+    assert summary["algorithm"] == "constant_base_rate" and np.isnan(summary["auc"])
     assert summary["base_rate_train"] == 0.0 and summary["base_rate_holdout"] == 1.0
-    churners = scores["churn_probability"].to_numpy()[hold]
-    assert churners.min() > 0.5 > scores["churn_probability"].to_numpy()[~hold].max()
+    # everyone gets the base rate of every labelled row
+    assert (scores["churn_probability"] == round(hold.mean(), 6)).all()
 
 
 def test_empty_training_and_empty_scoring_keep_the_output_shape():
@@ -203,7 +217,7 @@ def test_segment_classifier_recovers_separable_segments():
     assert summary["f1_macro"] > 0.9 and summary["accuracy"] > summary["baseline_accuracy"]
     assert summary["baseline_accuracy"] < 0.5
     assert set(summary["f1_per_class"]) == {"loyal", "lapsing", "new"}
-    assert sum(summary["class_counts"].values()) == len(training)
+    assert sum(summary["class_counts"].values()) == summary["n_train"]  # the rows fitted on
     assert predictions["predicted_probability"].between(0, 1).all()
     assert (predictions["predicted_segment"] == predictions["actual_segment"]).mean() > 0.9
     assert np.array_equal(predictions["is_holdout"].to_numpy(),
@@ -255,10 +269,11 @@ def test_permutation_table_ranks_the_planted_feature_first_for_a_multiclass_targ
     assert table["baseline_score"].iloc[0] > 0.9
 
 
-@pytest.mark.parametrize("scoring", ["roc_auc", "f1_macro", "neg_brier"])
-def test_batched_permutation_scores_equal_sklearns_permutation_importance(scoring, monkeypatch):
-    """The stacked predictions give sklearn's numbers exactly, across several predict batches
-    (a batch smaller than the copies) and with missing values in the features."""
+@pytest.mark.parametrize("scoring", ["roc_auc", "f1_macro", "f1_macro_binary", "neg_brier"])
+def test_per_tree_permutation_scores_equal_sklearns_permutation_importance(scoring):
+    """Re-predicting only the trees that split on the shuffled column gives sklearn's numbers
+    exactly: with missing values in the features, a multiclass target with a holdout label the
+    model never saw, and a binary target scored by f1."""
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import get_scorer
 
@@ -270,11 +285,14 @@ def test_batched_permutation_scores_equal_sklearns_permutation_importance(scorin
     if scoring == "f1_macro":
         y = np.array(["a", "b", "c"])[(np.nan_to_num(x[:, 0]) > 0).astype(int)
                                       + (np.nan_to_num(x[:, 1]) > 1).astype(int)]
+        y[-5:] = "d"  # a holdout-only label
+    elif scoring == "f1_macro_binary":
+        y = np.array(["no", "yes"])[(np.nan_to_num(x[:, 0]) > 0).astype(int)]
+        scoring = "f1_macro"
     else:
         y = (np.nan_to_num(x[:, 0]) + rng.normal(size=len(x)) > 0).astype(int)
     scorer = supervised._neg_brier if scoring == "neg_brier" else scoring
     model = supervised._classifier(42, 20).fit(x[:300], y[:300])
-    monkeypatch.setattr(supervised, "PERMUTATION_BATCH_ROWS", 250)  # 2 copies per predict call
     baseline, scores = supervised._permutation_scores(model, x[300:], y[300:], scorer, 7, 3)
     reference = permutation_importance(model, x[300:], y[300:], scoring=scorer, n_repeats=3,
                                        random_state=7)

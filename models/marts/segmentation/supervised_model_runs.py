@@ -6,10 +6,9 @@ for the classifier), top drivers, the full summary and the serialised model that
 Incremental. The models refit together only when due (no run, model_refit_force, older than
 model_max_age_days, major drift of a model's inputs, or a new clustering run in force, whose
 names the classifier learns); otherwise the latest run's rows get this build's check_* columns
-and their stored models keep scoring. A refitting build fits each model twice: on the non-holdout rows for
-the metrics, and on every labelled row (the same inputs and seed) for the model stored in
-model_blob, which customer_churn_scores and customer_segment_predictions apply when its run is
-in force (supervised_model_runs_judged)."""
+and their stored models keep scoring. A refitting build fits each model once, on the non-holdout
+rows: the held-out metrics describe the model stored in model_blob, which customer_churn_scores
+and customer_segment_predictions apply when its run is in force (supervised_model_runs_judged)."""
 
 
 def model(dbt, session):
