@@ -16,15 +16,16 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build realtime incremental stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench
+.PHONY: setup setup-dev demo generate build realtime incremental stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench dashboard screenshots
 
 # A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
-# (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too).
+# (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too) and
+# the dashboard extra (Streamlit, Altair).
 # A plain `pip install .` of the package stays DuckDB-only; `.[snowflake]` adds dbt-snowflake.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dashboard]'
 	@touch $(STAMP)
 
 # Snowpark local testing runs the dbt Python models on Snowflake's API (pandas < 3 there).
@@ -94,6 +95,20 @@ lint: setup
 PYTEST_WORKERS ?= 2
 test: setup-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=12
+
+# The dashboard on http://localhost:8501 (DASHBOARD_PORT), reading the latest read copy the jobs
+# publish (docs/dashboard.md); SEGMENTS_DASHBOARD_SOURCE=snowflake reads Snowflake instead.
+DASHBOARD_PORT ?= 8501
+dashboard: setup
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
+		--browser.gatherUsageStats false
+
+# Screenshots of every page for the README (docs/screenshots/): the browser test on the `make demo`
+# database (needs Debian's chromium: apt-get install chromium, as root).
+screenshots: setup-dev
+	SEGMENTS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots \
+		SEGMENTS_SCREENSHOTS_DATABASE=$(SEGMENTS_DUCKDB_PATH) \
+		$(BIN)/python -m pytest tests/python/test_dashboard_browser.py
 
 # python_utils for Snowpark: upload to a stage and name it in a Python model's `imports`.
 python-utils-zip: setup

@@ -634,6 +634,37 @@ def _add_export_audiences_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_export_audiences)
 
 
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from python_utils.publish import publish
+
+    database = Path(args.database or os.environ.get("SEGMENTS_DUCKDB_PATH")
+                    or "data/segments.duckdb")
+    if not database.exists():
+        print(f"python -m python_utils publish: error: no database at {database}",
+              file=sys.stderr)
+        return 1
+    print(f"published {publish(database)}")
+    return 0
+
+
+def _add_publish_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "publish",
+        help="publish the dashboard's read copy of the built DuckDB database",
+        description=(
+            "Copy the marts the dashboard reads to <db>.published/<n>/ (Parquet and a "
+            "manifest) and make it the current copy. Every successful `run` job does this "
+            "itself; run it by hand after a `dbt build` outside the jobs, when no build runs."
+        ),
+    )
+    p.add_argument(
+        "--database", default=None,
+        help="the DuckDB file dbt built (default: $SEGMENTS_DUCKDB_PATH, else "
+             "data/segments.duckdb)",
+    )
+    p.set_defaults(func=_cmd_publish)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -649,6 +680,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_shapes_parser,
     _add_deliver_parser,
     _add_export_audiences_parser,
+    _add_publish_parser,
 )
 
 

@@ -58,10 +58,12 @@ POLL_SECONDS = 0.2
 
 @dataclass(frozen=True)
 class JobPaths:
-    """Where a database's lock and run log live."""
+    """Where a database's lock and run log live, and the DuckDB file (None for another
+    target), whose marts a successful job publishes for the dashboard (python_utils.publish)."""
 
     lock: Path
     run_log: Path
+    database: Path | None = None
 
 
 def _target(dbt_args: Sequence[str], env: dict[str, str]) -> str:
@@ -82,12 +84,14 @@ def job_paths(dbt_args: Sequence[str] = (), env: dict[str, str] | None = None,
     from the project folder, where dbt runs), or ``logs/<target>.lock`` for another target."""
     env = dict(os.environ if env is None else env)
     target = _target(dbt_args, env)
+    database = None
     if target == "duckdb":
         database = Path(env.get("SEGMENTS_DUCKDB_PATH") or "data/segments.duckdb")
-        base = database if database.is_absolute() else project_dir / database
+        base = database = database if database.is_absolute() else project_dir / database
     else:
         base = project_dir / "logs" / target
-    return JobPaths(base.with_name(base.name + ".lock"), base.with_name(base.name + ".runs.jsonl"))
+    return JobPaths(base.with_name(base.name + ".lock"),
+                    base.with_name(base.name + ".runs.jsonl"), database)
 
 
 def wait_limit(job: str, env: dict[str, str] | None = None) -> float:
@@ -197,6 +201,11 @@ def run_job(job: str, dbt_args: Sequence[str] = (), wait: float | None = None,
         record["started_at"] = _now()
         append_run_log(paths.run_log, {**record, "event": "started"})
         code = _run_dbt(command, handle.fileno(), project_dir)
+        if code == 0 and paths.database is not None and paths.database.exists():
+            # still under the lock: no other job writes while the read copy is taken
+            from python_utils.publish import publish
+
+            record["published_copy"] = str(publish(paths.database, job))
         append_run_log(paths.run_log, {
             **record, "event": "finished", "ended_at": _now(),
             "outcome": "succeeded" if code == 0 else "failed", "exit_code": code,

@@ -40,7 +40,8 @@ def activation_demo(tmp_path_factory) -> dict:
 
 # The files whose tests use the session fixture dirty_demo: one work unit, so one build of it.
 DIRTY_DEMO_FILES = frozenset({"test_conventions.py", "test_pii.py", "test_pipeline_e2e.py",
-                              "test_segments.py"})
+                              "test_segments.py", "test_dashboard.py",
+                              "test_dashboard_browser.py"})
 DIRTY_DEMO_UNIT = "dirty_demo files"
 # The files whose tests use the session fixture activation_demo: one unit too.
 ACTIVATION_FILES = frozenset({"test_recommendations.py", "test_audiences.py", "test_journeys.py"})

@@ -334,6 +334,13 @@ def test_a_fast_path_waits_for_a_build_then_runs(builds, built_copy):
     [started, finished] = run_log(built_copy)
     assert started["waited_seconds"] >= 3
     assert finished["outcome"] == "succeeded" and finished["dbt_exit_code"] == 0
+    # a successful job publishes the dashboard's read copy before it lets the lock go
+    from python_utils.publish import current_copy
+
+    database = Path(finished["lock"][:-len(".lock")])
+    assert finished["published_copy"] == str(current_copy(database))
+    manifest = json.loads((current_copy(database) / "manifest.json").read_text())
+    assert manifest["job"] == "realtime" and manifest["missing"] == []
 
 
 def test_the_daily_build_waits_for_a_fast_path_then_runs(builds, built_copy):

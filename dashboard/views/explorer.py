@@ -1,0 +1,104 @@
+"""Segment explorer: one segment's definition, its profile against the population, a 2-D map
+of the clusters, its content blocks and top recommended products, and its overlaps."""
+
+import json
+
+import altair as alt
+import streamlit as st
+from sklearn.decomposition import PCA
+
+from dashboard.ui import chart, header, hide_small_counts, mart, visible
+
+copy = header("Segment explorer", "Pick a segment: who is in it, what they get, how it "
+              "overlaps the others.")
+summary = mart("segment_summary", copy) if copy else None
+if summary is not None:
+    shown = visible(summary)
+    families = sorted(shown["segment_family"].unique())
+    left, right = st.columns(2)
+    family = left.selectbox("Family", families,
+                            index=families.index("cluster") if "cluster" in families else 0)
+    names = sorted(shown.loc[shown["segment_family"] == family, "segment_name"])
+    segment = right.selectbox("Segment", names)
+    row = shown[(shown["segment_family"] == family) & (shown["segment_name"] == segment)]
+    cols = st.columns(4)
+    cols[0].metric("Members", f"{int(row['member_count'].iloc[0]):,}")
+    cols[1].metric("Share of the family", f"{row['member_share'].iloc[0]:.1%}")
+    cols[2].metric("Conversion rate", f"{row['conversion_rate'].iloc[0]:.1%}")
+    cols[3].metric("Revenue per member", f"{row['revenue_per_member'].iloc[0]:,.2f}")
+
+    health = mart("segment_health", copy)
+    if health is not None:
+        latest = health[health["evaluated_at"] == health["evaluated_at"].max()]
+        advice = latest[(latest["segment_family"] == family)
+                        & (latest["segment_name"] == segment)]
+        if len(advice):
+            st.info(f"Recommendation: **{advice['recommendation'].iloc[0]}** — "
+                    f"{advice['recommendation_evidence'].iloc[0]}")
+
+    profiles = mart("cluster_profiles", copy)
+    if family == "cluster" and profiles is not None:
+        profile = profiles[profiles["cluster_name"] == segment]
+        if len(profile):
+            st.subheader("Definition and profile")
+            st.write(f"Traits: {profile['cluster_traits'].iloc[0]}")
+            z = profile[["feature", "z_score", "cluster_mean", "population_mean"]]
+            chart(alt.Chart(z).mark_bar().encode(
+                x=alt.X("z_score:Q", title="z-score against the population"),
+                y=alt.Y("feature:N", sort="-x", title=None),
+                color=alt.condition("datum.z_score > 0", alt.value("#1b7837"),
+                                    alt.value("#762a83"))), z, "Profile")
+
+    scores = mart("customer_cluster_scores", copy)
+    features = mart("customer_features", copy)
+    runs = mart("segment_model_runs", copy)
+    if scores is not None and features is not None and runs is not None and len(scores):
+        st.subheader("Persons on a map")
+        st.caption("A PCA of the clustering features (standardised) of every n-th person by "
+                   "person_id, at most 3,000, coloured by cluster.")
+        used = json.loads(runs.sort_values("run_number")["features_json"].iloc[-1])
+        sample = scores.sort_values("person_id").iloc[::max(1, len(scores) // 3000)]
+        frame = sample[["person_id", "cluster_name"]].merge(
+            features[["person_id", *used]], on="person_id", how="inner")
+        values = frame[used].astype("float64").fillna(0.0)
+        spread = values.std(ddof=0).replace(0.0, 1.0)
+        position = PCA(n_components=2, random_state=0).fit_transform(
+            (values - values.mean()) / spread)
+        points = frame[["cluster_name"]].assign(component_1=position[:, 0],
+                                                component_2=position[:, 1])
+        chart(alt.Chart(points).mark_circle(size=12, opacity=0.5).encode(
+            x=alt.X("component_1:Q", title="component 1"),
+            y=alt.Y("component_2:Q", title="component 2"),
+            color=alt.Color("cluster_name:N", title="cluster")),
+            points.groupby("cluster_name").size().rename("persons").reset_index(), "Map")
+
+    members = mart("segment_memberships", copy)
+    if members is not None:
+        ids = set(members.loc[(members["segment_family"] == family)
+                              & (members["segment_name"] == segment), "person_id"])
+        decisions = mart("content_decisions", copy)
+        if decisions is not None:
+            st.subheader("Content blocks")
+            blocks = (decisions[decisions["person_id"].isin(ids)]
+                      .groupby(["slot", "content_block_id"], dropna=False).size()
+                      .rename("persons").reset_index().sort_values(["slot", "persons"],
+                                                                   ascending=[True, False]))
+            st.dataframe(hide_small_counts(blocks, "persons"), hide_index=True,
+                         width="stretch")
+        recommendations = mart("person_recommendations", copy)
+        if recommendations is not None:
+            st.subheader("Top recommended products")
+            top = (recommendations[recommendations["person_id"].isin(ids)]
+                   .groupby("product_id").size().rename("persons").reset_index()
+                   .sort_values(["persons", "product_id"], ascending=[False, True]).head(10))
+            st.dataframe(hide_small_counts(top, "persons"), hide_index=True, width="stretch")
+
+    overlaps = mart("segment_overlaps", copy)
+    if overlaps is not None:
+        st.subheader("Overlap with other segments")
+        mine = overlaps[(overlaps["segment_family"] == family)
+                        & (overlaps["segment_name"] == segment)].sort_values(
+            "jaccard", ascending=False)[["other_family", "other_name", "shared_member_count",
+                                          "jaccard", "is_redundant"]].head(15)
+        st.dataframe(hide_small_counts(mine, "shared_member_count"), hide_index=True,
+                     width="stretch")

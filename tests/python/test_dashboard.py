@@ -1,0 +1,146 @@
+"""The dashboard on a real build (dirty_demo): its read copy, every page through Streamlit's
+AppTest (tables and metrics), and the page while a build holds the database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit", reason="the dashboard extra is not installed: "
+                    "pip install -e '.[dashboard]'")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from python_utils.publish import DASHBOARD_MARTS, current_copy, publish  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parents[2]
+APP = str(PROJECT / "dashboard" / "app.py")
+PAGES = ["views/overview.py", "views/explorer.py", "views/activation.py",
+         "views/experiments.py", "views/monitoring.py"]
+
+
+@pytest.fixture(scope="module")
+def published(dirty_demo, tmp_path_factory) -> Path:
+    """A copy of the demo database (the shared one stays as other files expect it) with one
+    published read copy."""
+    database = tmp_path_factory.mktemp("dashboard") / "segments.duckdb"
+    database.write_bytes(Path(dirty_demo["db"]).read_bytes())
+    publish(database, "test")
+    return database
+
+
+def _app(database: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("SEGMENTS_DUCKDB_PATH", str(database))
+    monkeypatch.delenv("SEGMENTS_DASHBOARD_SOURCE", raising=False)
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    return app
+
+
+def test_the_read_copy_holds_every_mart_as_the_database_has_it(published):
+    copy = current_copy(published)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["missing"] == [] and manifest["job"] == "test"
+    with duckdb.connect(str(published), read_only=True) as connection:
+        for mart in DASHBOARD_MARTS:
+            stored = pd.read_parquet(copy / f"{mart}.parquet")
+            assert len(stored) == manifest["rows"][mart]
+            differ = connection.execute(
+                f"select count(*) from (select * from {mart} except all "
+                f"select * from read_parquet('{copy / f'{mart}.parquet'}'))").fetchall()[0][0]
+            assert differ == 0, mart
+
+
+def test_a_new_copy_replaces_the_current_one_and_old_ones_are_pruned(published):
+    first = current_copy(published)
+    for _ in range(3):
+        latest = publish(published, "test")
+    assert current_copy(published) == latest and int(latest.name) == int(first.name) + 3
+    kept = sorted(p.name for p in latest.parent.iterdir() if p.is_dir())
+    assert kept == [str(int(latest.name) - 2), str(int(latest.name) - 1), latest.name]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_an_exception(published, monkeypatch, page):
+    app = _app(published, monkeypatch)
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    assert app.title and app.caption
+    assert len(app.dataframe) >= 1
+
+
+def test_overview_shows_the_segment_summary_numbers(published, monkeypatch):
+    app = _app(published, monkeypatch)
+    with duckdb.connect(str(published), read_only=True) as connection:
+        persons = connection.execute(
+            "select count(distinct person_id) from segment_memberships").fetchall()[0][0]
+        summary = connection.execute(
+            "select segment_name, member_count from segment_summary "
+            "where segment_family = 'rfm' and not is_suppressed").df()
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Persons in a segment"] == f"{persons:,}"
+    sizes = app.dataframe[0].value  # the sizes chart's data table
+    assert dict(zip(sizes["segment_name"], sizes["member_count"])) == dict(
+        zip(summary["segment_name"], summary["member_count"]))
+
+
+def test_the_page_shows_the_last_copy_while_a_build_holds_the_database(published,
+                                                                          monkeypatch):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+        "time.sleep(120)"), str(published)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(duckdb.IOException):
+            duckdb.connect(str(published), read_only=True)
+        app = _app(published, monkeypatch)
+        assert not app.exception and not app.warning
+        assert "read copy" in " ".join(c.value for c in app.caption)
+        assert len(app.dataframe) >= 1
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_without_a_copy_a_held_database_gives_a_message_not_an_error(published, tmp_path,
+                                                                        monkeypatch):
+    database = tmp_path / "segments.duckdb"
+    database.write_bytes(published.read_bytes())  # no .published folder beside this one
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+        "time.sleep(120)"), str(database)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        app = _app(database, monkeypatch)
+        assert not app.exception
+        assert any("a build is writing" in w.value for w in app.warning)
+    finally:
+        holder.kill()
+        holder.wait()
+    started = time.monotonic()
+    app = _app(database, monkeypatch)  # the build ended: the database itself, read-only
+    assert not app.exception and not app.warning and time.monotonic() - started < 60
+    assert "read-only" in " ".join(c.value for c in app.caption)
+
+
+def _page_marts(page: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'mart\("([a-z_]+)"', (PROJECT / "dashboard" / page).read_text()))
+
+
+def test_the_exposures_name_exactly_the_marts_each_page_reads():
+    import yaml
+
+    exposures = {e["name"]: {d[len("ref('"):-2] for d in e["depends_on"]} for e in yaml.safe_load(
+        (PROJECT / "models" / "marts" / "_dashboard__exposures.yml").read_text())["exposures"]}
+    pages = {f"dashboard_{Path(p).stem}": _page_marts(p) for p in PAGES}
+    assert {name: marts for name, marts in exposures.items() if name != "dashboard"} == pages
+    assert exposures["dashboard"] == set().union(*pages.values()) == set(DASHBOARD_MARTS)
