@@ -1,90 +1,80 @@
-"""Tiny dependency-free SVG charts for reports (benchmarks, cluster maps): deterministic text
-output that any browser or README viewer shows."""
+"""The report charts (benchmarks, the stream's latency, the cluster map) in the dashboard's
+charting library: Altair (Vega-Lite) specs rendered to static SVG by vl-convert, with no browser
+and no network. Vega-Lite picks the ticks (round numbers, never one label twice), durations start
+at zero unless an axis is logarithmic, and every series has its own colour, dash and marker shape,
+so a series lying on another one still shows."""
 
 from __future__ import annotations
 
-from html import escape
+import altair as alt
+import pandas as pd
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")
+#: dash patterns and marker shapes cycled with the colours: overlapping series stay apart
+DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3])
+SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
 
 
-def _scale(values: list[float], lo_px: float, hi_px: float, log: bool = False):
-    import math
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as SVG text (vl-convert: the same spec gives the same text)."""
+    import vl_convert
 
-    transform = (lambda v: math.log10(v)) if log else (lambda v: v)
-    lo, hi = min(map(transform, values)), max(map(transform, values))
-    span = hi - lo or 1.0
-    return lambda v: lo_px + (transform(v) - lo) / span * (hi_px - lo_px)
+    with alt.data_transformers.disable_max_rows():  # a report inlines its data, all of it
+        spec = chart.to_dict()
+    return vl_convert.vegalite_to_svg(spec, format_locale="en-US")
+
+
+def line_chart_spec(series: dict[str, list[tuple[float, float]]], title: str, x_label: str,
+                    y_label: str, log_x: bool = False, log_y: bool = False,
+                    width: int = 560, height: int = 340) -> alt.LayerChart:
+    """A line chart of named series of (x, y) points: lines with markers, a legend below."""
+    names = list(series)
+    frame = pd.DataFrame(
+        [{"series": name, "x": float(x), "y": float(y)} for name in names
+         for x, y in series[name]], columns=["series", "x", "y"])
+    whole_x = bool(len(frame)) and bool((frame["x"] % 1 == 0).all())
+
+    def cycle(values):
+        return [values[i % len(values)] for i in range(len(names))]
+
+    legend = alt.Legend(title=None, orient="bottom", direction="vertical", symbolStrokeWidth=2)
+    colour = alt.Color("series:N", scale=alt.Scale(domain=names, range=cycle(PALETTE)),
+                       legend=legend)
+    dash = alt.StrokeDash("series:N", scale=alt.Scale(domain=names, range=cycle(DASHES)),
+                          legend=legend)
+    shape = alt.Shape("series:N", scale=alt.Scale(domain=names, range=cycle(SHAPES)),
+                      legend=legend)
+    x = alt.X("x:Q", title=x_label,
+              scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format="~s" if log_x else "~r", labelOverlap=True,
+                            tickMinStep=1 if whole_x else None))
+    y = alt.Y("y:Q", title=y_label,
+              scale=alt.Scale(type="log") if log_y else alt.Scale(zero=True, nice=True),
+              axis=alt.Axis(format="~s" if log_y else "~r", labelOverlap=True, grid=True))
+    base = alt.Chart(frame).encode(x=x, y=y, color=colour)
+    lines = base.mark_line(strokeWidth=2, opacity=0.9).encode(strokeDash=dash)
+    points = base.mark_point(size=60, filled=False, strokeWidth=2).encode(shape=shape)
+    return (lines + points).properties(title=title, width=width, height=height,
+                                       background="white")
 
 
 def line_chart(series: dict[str, list[tuple[float, float]]], title: str, x_label: str,
                y_label: str, log_x: bool = False, log_y: bool = False,
-               width: int = 640, height: int = 400) -> str:
-    """A line chart: one polyline with markers per named series of (x, y) points."""
-    points = [p for values in series.values() for p in values]
-    # the legend sits right of the plot: wide enough for the longest name (12px sans: ~7px/char)
-    legend = max(170, 30 + 7 * max((len(name) for name in series), default=0))
-    width += legend - 170
-    left, right, top, bottom = 70, width - legend, 40, height - 50
-    sx = _scale([p[0] for p in points], left, right, log_x)
-    sy = _scale([p[1] for p in points], bottom, top, log_y)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="12">',
-             f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15">'
-             f'{escape(title)}</text>',
-             f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="black"/>',
-             f'<line x1="{left}" y1="{bottom}" x2="{left}" y2="{top}" stroke="black"/>',
-             f'<text x="{(left + right) / 2}" y="{height - 12}" text-anchor="middle">'
-             f'{escape(x_label)}</text>',
-             f'<text x="16" y="{(top + bottom) / 2}" text-anchor="middle" '
-             f'transform="rotate(-90 16 {(top + bottom) / 2})">{escape(y_label)}</text>']
-    for x in sorted({p[0] for p in points}):
-        parts.append(f'<text x="{sx(x):.1f}" y="{bottom + 16}" text-anchor="middle">'
-                     f'{x:,.0f}</text>')
-    placed: list[float] = []  # a value label closer than 11px to a placed one is left out
-    for y in sorted({p[1] for p in points}):
-        if all(abs(sy(y) - other) >= 11 for other in placed):
-            placed.append(sy(y))
-            parts.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" '
-                         f'font-size="10">{y:,.1f}</text>')
-    for i, (name, values) in enumerate(series.items()):
-        colour = PALETTE[i % len(PALETTE)]
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
-                     f'stroke-width="2"/>')
-        parts += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="{colour}"/>'
-                  for x, y in values]
-        parts.append(f'<rect x="{right + 20}" y="{top + 20 * i}" width="12" height="12" '
-                     f'fill="{colour}"/><text x="{right + 38}" y="{top + 20 * i + 11}">'
-                     f'{escape(name)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+               width: int = 560, height: int = 340) -> str:
+    """line_chart_spec as SVG text."""
+    return to_svg(line_chart_spec(series, title, x_label, y_label, log_x, log_y, width, height))
 
 
 def scatter_chart(points: list[tuple[float, float, str]], title: str, x_label: str,
-                  y_label: str, width: int = 720, height: int = 480) -> str:
-    """A scatter plot of (x, y, group) points, one colour per group, with a legend."""
-    left, right, top, bottom = 50, width - 230, 40, height - 40
-    sx = _scale([p[0] for p in points], left, right)
-    sy = _scale([p[1] for p in points], bottom, top)
-    groups = sorted({p[2] for p in points})
-    colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="12">',
-             f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15">'
-             f'{escape(title)}</text>',
-             f'<text x="{(left + right) / 2}" y="{height - 10}" text-anchor="middle">'
-             f'{escape(x_label)}</text>',
-             f'<text x="14" y="{(top + bottom) / 2}" text-anchor="middle" '
-             f'transform="rotate(-90 14 {(top + bottom) / 2})">{escape(y_label)}</text>']
-    parts += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2" fill="{colour[g]}" '
-              f'fill-opacity="0.6"/>' for x, y, g in points]
-    for i, g in enumerate(groups):
-        parts.append(f'<rect x="{right + 20}" y="{top + 20 * i}" width="12" height="12" '
-                     f'fill="{colour[g]}"/><text x="{right + 38}" y="{top + 20 * i + 11}">'
-                     f'{escape(g)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+                  y_label: str, width: int = 560, height: int = 400) -> str:
+    """A scatter plot of (x, y, group) points, one colour per group, with a legend; SVG text."""
+    frame = pd.DataFrame(points, columns=["x", "y", "group"])
+    groups = sorted(frame["group"].unique())
+    chart = alt.Chart(frame).mark_circle(size=12, opacity=0.6).encode(
+        x=alt.X("x:Q", title=x_label, scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", title=y_label, scale=alt.Scale(zero=False)),
+        color=alt.Color("group:N", title=None, scale=alt.Scale(
+            domain=groups, range=[PALETTE[i % len(PALETTE)] for i in range(len(groups))])),
+    ).properties(title=title, width=width, height=height, background="white")
+    return to_svg(chart)
