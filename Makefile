@@ -16,16 +16,16 @@ DEMO_DAYS ?= 180
 DEMO_SEED ?= 7
 DEMO_DIRTY_RATE ?= 0.01
 
-.PHONY: setup setup-dev demo generate build realtime incremental stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench dashboard screenshots
+.PHONY: setup setup-dev demo generate build realtime incremental stream docs freshness lint test clean python-utils-zip evaluate-clusters bench-clusters bench dashboard screenshots metrics
 
 # A checkout's environment: the runtime (dbt-duckdb, pandas, scikit-learn) plus the dev extra
-# (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too) and
-# the dashboard extra (Streamlit, Altair).
+# (pytest, sqlfluff, dbt-snowflake and fakesnow, so the snowflake_local target works too), the
+# semantic extra (dbt-metricflow: `make metrics`) and the dashboard extra (Streamlit).
 # A plain `pip install .` of the package stays DuckDB-only; `.[snowflake]` adds dbt-snowflake.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dashboard]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dashboard,semantic]'
 	@touch $(STAMP)
 
 # Snowpark local testing runs the dbt Python models on Snowflake's API (pandas < 3 there).
@@ -109,6 +109,14 @@ screenshots: setup-dev
 	SEGMENTS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots \
 		SEGMENTS_SCREENSHOTS_DATABASE=$(SEGMENTS_DUCKDB_PATH) \
 		$(BIN)/python -m pytest tests/python/test_dashboard_browser.py
+
+# The semantic layer (models/marts/semantic): parse, validate the metrics against the built
+# database, and query the KPIs per RFM segment (the numbers of segment_summary).
+METRICS_QUERY ?= --metrics members,conversion_rate,revenue_per_member,average_order_value,churn_rate --group-by person__rfm_segment
+metrics: setup
+	$(BIN)/dbt parse --quiet
+	$(BIN)/mf validate-configs
+	$(BIN)/mf query $(METRICS_QUERY)
 
 # python_utils for Snowpark: upload to a stage and name it in a Python model's `imports`.
 python-utils-zip: setup

@@ -354,7 +354,8 @@ def _add_drift_check_parser(sub: argparse._SubParsersAction) -> None:
              "detected drift (report and JSON)",
     )
     p.add_argument("--customers", type=_positive_int, default=1500)
-    p.add_argument("--days", type=_positive_int, default=60)
+    p.add_argument("--days", type=_positive_int, default=180,
+                   help="days of history, the demo's window (default: %(default)s)")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--builds", type=_positive_int, default=10,
                    help="daily builds without drift (default: %(default)s)")

@@ -41,11 +41,14 @@ if summary is not None:
         profile = profiles[profiles["cluster_name"] == segment]
         if len(profile):
             st.subheader("Definition and profile")
-            st.write(f"Traits: {profile['cluster_traits'].iloc[0]}")
+            st.write(f"Named by its traits (the clustering features furthest from the population, "
+                     f"in standard deviations): {profile['cluster_traits'].iloc[0]}")
+            st.caption("The profile below describes the members on the descriptive features of "
+                       "cluster_profiles, which need not be the features the model clusters on.")
             z = profile[["feature", "z_score", "cluster_mean", "population_mean"]]
             chart(alt.Chart(z).mark_bar().encode(
                 x=alt.X("z_score:Q", title="z-score against the population"),
-                y=alt.Y("feature:N", sort="-x", title=None),
+                y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
                 color=alt.condition("datum.z_score > 0", alt.value("#1b7837"),
                                     alt.value("#762a83"))), z, "Profile")
 

@@ -41,7 +41,7 @@ def activation_demo(tmp_path_factory) -> dict:
 # The files whose tests use the session fixture dirty_demo: one work unit, so one build of it.
 DIRTY_DEMO_FILES = frozenset({"test_conventions.py", "test_pii.py", "test_pipeline_e2e.py",
                               "test_segments.py", "test_dashboard.py",
-                              "test_dashboard_browser.py"})
+                              "test_dashboard_browser.py", "test_semantic_layer.py"})
 DIRTY_DEMO_UNIT = "dirty_demo files"
 # The files whose tests use the session fixture activation_demo: one unit too.
 ACTIVATION_FILES = frozenset({"test_recommendations.py", "test_audiences.py", "test_journeys.py"})
@@ -76,6 +76,7 @@ FILE_SECONDS = {
     "test_experiment_stats.py": 15,
     "test_monitoring.py": 150,
     "test_drift_stats.py": 3,
+    "test_charts.py": 2,
 }
 UNKNOWN_SECONDS = 10 ** 6
 # Files without module fixtures whose tests each make a full build: every test is a unit, so

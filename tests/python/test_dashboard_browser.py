@@ -113,7 +113,18 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
                 problems.append(f"{path}: error {alerts.first.inner_text()}")
             if charts.count() == 0:
                 problems.append(f"{path}: no chart")
+            # Streamlit scrolls inside its main block: a viewport as tall as the page shows all
+            # of it (and draws every table, which the grid only does when it is on screen)
+            height = page.evaluate("Math.max(...[...document.querySelectorAll("
+                                   "'[data-testid=stMain], [data-testid=stMainBlockContainer]')]"
+                                   ".map(e => e.scrollHeight), 1000)")
+            page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 12_000)})
+            tables = page.locator('[data-testid="stDataFrame"]:visible')
+            for i in range(tables.count()):  # every visible table drew its grid
+                tables.nth(i).locator("canvas").first.wait_for(timeout=30_000)
+            page.wait_for_timeout(500)  # the charts re-laid out at the new width
             page.screenshot(path=str(shots / f"{path}.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 1000})
         browser.close()
     assert not errors, errors
     assert not problems, problems
