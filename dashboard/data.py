@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from python_utils.publish import DASHBOARD_MARTS, current_copy
+from python_utils.publish import DASHBOARD_MARTS, OPTIONAL_TABLES, current_copy, table_schemas
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -61,7 +61,7 @@ def source_name() -> str:
 
 
 def _check_mart(name: str) -> None:
-    if name not in DASHBOARD_MARTS:
+    if name not in DASHBOARD_MARTS and name not in OPTIONAL_TABLES:
         raise ValueError(f"{name} is not one of the dashboard's marts (python_utils.publish."
                          "DASHBOARD_MARTS)")
 
@@ -86,6 +86,8 @@ def read_mart(name: str, copy: str) -> pd.DataFrame:
     """One mart as a frame (lower-case columns), from the copy `freshness()` named."""
     _check_mart(name)
     if copy == "live":
+        if name in OPTIONAL_TABLES:  # python -m python_utils deliver logs to the DuckDB file
+            raise DataUnavailable(f"no {name} on Snowflake")
         return _read_snowflake(name)
     database = database_path()
     if copy == "database":
@@ -95,6 +97,8 @@ def read_mart(name: str, copy: str) -> pd.DataFrame:
         manifest = json.loads((path.parent / "manifest.json").read_text())
         if name in manifest.get("missing", []):
             raise DataUnavailable(f"the build that published copy {copy} had no {name}")
+        if name in manifest.get("absent", []):
+            raise DataUnavailable(f"no {name} yet")
         raise DataUnavailable(f"copy {copy} lacks {path.name}")
     return pd.read_parquet(path)
 
@@ -109,7 +113,10 @@ def _read_database(database: Path, name: str) -> pd.DataFrame:
             f"a build is writing {database.name} and no read copy is published yet; the "
             "page shows data once the build ends (every job publishes one)") from exc
     with connection:
-        return connection.execute(f'select * from "{name}"').df()
+        schema = table_schemas(connection).get(name)
+        if schema is None:
+            raise DataUnavailable(f"no {name} in {database.name} yet")
+        return connection.execute(f'select * from "{schema}"."{name}"').df()
 
 
 def _read_snowflake(name: str) -> pd.DataFrame:

@@ -32,12 +32,13 @@ def header(title: str, caption: str) -> str | None:
     return fresh.copy
 
 
-def mart(name: str, copy: str) -> pd.DataFrame | None:
-    """A mart of the copy, or None with the reason shown."""
+def mart(name: str, copy: str, optional: bool = False) -> pd.DataFrame | None:
+    """A mart of the copy, or None with the reason shown (a warning; a caption for an optional
+    table such as the delivery log, which exists once a delivery has run)."""
     try:
         return _cached(name, copy)
     except DataUnavailable as exc:
-        st.warning(str(exc))
+        (st.caption if optional else st.warning)(str(exc))
         return None
 
 

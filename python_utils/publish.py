@@ -30,6 +30,9 @@ DASHBOARD_MARTS = (
     "feature_drift", "monitoring_alerts", "segment_model_runs", "supervised_model_runs",
     "model_refit_log", "raw_row_accounting",
 )
+#: tables outside dbt that the dashboard shows when they exist, in any schema:
+#: `python -m python_utils deliver` writes delivery.activation_delivery_log
+OPTIONAL_TABLES = ("activation_delivery_log",)
 KEEP_COPIES = 3
 CURRENT = "CURRENT"
 
@@ -49,12 +52,23 @@ def current_copy(database: Path) -> Path | None:
     return copy if (copy / "manifest.json").exists() else None
 
 
-def publish(database: Path, job: str = "manual", marts: tuple[str, ...] = DASHBOARD_MARTS
-            ) -> Path:
+def table_schemas(connection) -> dict[str, str]:
+    """Table or view name -> the schema it is in (main first, then by schema name)."""
+    schemas: dict[str, str] = {}
+    for name, schema in connection.execute(
+            "select table_name, table_schema from information_schema.tables "
+            "order by table_schema <> 'main', table_schema").fetchall():
+        schemas.setdefault(name, schema)
+    return schemas
+
+
+def publish(database: Path, job: str = "manual", marts: tuple[str, ...] = DASHBOARD_MARTS,
+            optional: tuple[str, ...] = OPTIONAL_TABLES) -> Path:
     """Copy the marts of a DuckDB file (opened read-only; the caller holds the jobs' lock or
     knows no build runs) to a new published copy and make it the current one. A mart the
     database lacks (a build that stopped before it) is listed in the manifest as missing and
-    keeps no file, so the dashboard says so instead of failing. Returns the copy's folder."""
+    keeps no file, so the dashboard says so instead of failing; an optional table the database
+    lacks (no delivery run yet) is listed as absent. Returns the copy's folder."""
     import duckdb
 
     root = published_dir(database)
@@ -64,21 +78,21 @@ def publish(database: Path, job: str = "manual", marts: tuple[str, ...] = DASHBO
     staging = root / f".{number}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    rows, missing = {}, []
+    rows, missing, absent = {}, [], []
     with duckdb.connect(str(database), read_only=True) as connection:
-        present = {name for (name,) in connection.execute(
-            "select table_name from information_schema.tables").fetchall()}
-        for mart in marts:
+        present = table_schemas(connection)
+        for mart in (*marts, *optional):
             if mart not in present:
-                missing.append(mart)
+                (missing if mart in marts else absent).append(mart)
                 continue
             target = staging / f"{mart}.parquet"
-            connection.execute(f'copy (select * from "{mart}") to \'{target}\' (format parquet)')
-            rows[mart] = connection.execute(f'select count(*) from "{mart}"').fetchall()[0][0]
+            relation = f'"{present[mart]}"."{mart}"'
+            connection.execute(f"copy (select * from {relation}) to '{target}' (format parquet)")
+            rows[mart] = connection.execute(f"select count(*) from {relation}").fetchall()[0][0]
         as_of = (str(connection.execute("select as_of_date from stg_observation_window")
                      .fetchall()[0][0]) if "stg_observation_window" in present else None)
     manifest = {"copy": number, "job": job, "as_of_date": as_of, "rows": rows,
-                "missing": missing,
+                "missing": missing, "absent": absent,
                 "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
     final = root / str(number)

@@ -34,25 +34,47 @@ if copy is not None:
         journeys = sorted(log["journey_id"].unique())
         journey = st.selectbox("Journey", journeys)
         steps = log[log["journey_id"] == journey]
-        funnel = [("entered (episodes)",
-                   steps[["person_hash", "episode_started_at"]].drop_duplicates().shape[0]),
+        episodes = steps[["person_hash", "episode_started_at"]].drop_duplicates()
+        converted = steps.loc[steps["reason"] == "goal_reached",
+                              ["person_hash", "episode_started_at"]].drop_duplicates()
+        funnel = [("entered (episodes)", len(episodes)),
                   ("decided", len(steps)),
-                  ("messaged", int((steps["decision"] == "sent").sum()))]
-        held = steps[steps["decision"] != "sent"].groupby("reason").size()
+                  ("messaged", int((steps["decision"] == "sent").sum())),
+                  ("converted (goal reached)", len(converted))]
+        held = steps[(steps["decision"] != "sent") & (steps["reason"] != "goal_reached")
+                     ].groupby("reason").size()
         funnel += [(f"suppressed: {reason}", int(n)) for reason, n in held.items()]
         stages = hide_small_counts(
             pd.DataFrame(funnel, columns=["stage", "count"]), "count")
         chart(alt.Chart(stages.dropna()).mark_bar().encode(
             x=alt.X("count:Q", title="count"), y=alt.Y("stage:N", sort=None, title=None)),
             stages, "Funnel")
-        st.caption("Conversion after a message is measured against the activation holdout on "
-                   "the Experiments page.")
+        st.caption("Converted: episodes that reached the journey's goal (the journey stops "
+                   "there). Whether the messages caused it is measured against the activation "
+                   "holdout on the Experiments page.")
     if outbox is not None:
-        st.subheader("Outbox")
-        by_channel = outbox.groupby(["journey_id", "channel"]).size().rename(
-            "messages").reset_index()
-        st.dataframe(hide_small_counts(by_channel, "messages"), hide_index=True,
-                     width="stretch")
+        st.subheader("Outbox and delivery")
+        deliveries = mart("activation_delivery_log", copy, optional=True)
+        messages = outbox[["message_id", "journey_id", "channel"]]
+        if deliveries is not None and len(deliveries):
+            latest = (deliveries.sort_values(["message_id", "attempt"])
+                      .groupby("message_id").tail(1)[["message_id", "status", "attempt"]])
+            messages = messages.merge(latest, on="message_id", how="left")
+        else:
+            messages = messages.assign(status=pd.NA, attempt=pd.NA)
+        messages["status"] = messages["status"].fillna("not attempted")
+        by_status = (messages.groupby(["journey_id", "channel", "status"]).size()
+                     .rename("messages").reset_index())
+        chart(alt.Chart(by_status).mark_bar().encode(
+            x=alt.X("messages:Q", title="messages"),
+            y=alt.Y("journey_id:N", title=None),
+            color=alt.Color("status:N", title="delivery", scale=alt.Scale(
+                domain=["delivered", "failed", "dead_lettered", "not attempted"],
+                range=["#1b7837", "#f28e2b", "#d62728", "#bab0ac"]))),
+            hide_small_counts(by_status, "messages"), "Outbox by delivery status")
+        st.caption("Delivery: the latest attempt of each message in the delivery log "
+                   "(`python -m python_utils deliver`); not attempted: not due yet, or no "
+                   "delivery has run.")
     if suppressions is not None and len(suppressions):
         reasons = suppressions.groupby("reason").size().rename("messages").reset_index()
         st.dataframe(hide_small_counts(reasons, "messages"), hide_index=True, width="stretch")

@@ -4,10 +4,24 @@ of the clusters, its content blocks and top recommended products, and its overla
 import json
 
 import altair as alt
+import numpy as np
+import pandas as pd
 import streamlit as st
-from sklearn.decomposition import PCA
 
 from dashboard.ui import chart, header, hide_small_counts, mart, visible
+
+
+@st.cache_data(show_spinner="Projecting the persons ...")
+def project(standardised: pd.DataFrame, method: str) -> np.ndarray:
+    """Two coordinates per row: PCA, or t-SNE (seeded, so a page shows the same map twice)."""
+    if method == "t-SNE":
+        from sklearn.manifold import TSNE
+
+        return TSNE(n_components=2, perplexity=30, init="pca", random_state=0
+                    ).fit_transform(standardised.to_numpy())
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=0).fit_transform(standardised)
 
 copy = header("Segment explorer", "Pick a segment: who is in it, what they get, how it "
               "overlaps the others.")
@@ -57,21 +71,24 @@ if summary is not None:
     runs = mart("segment_model_runs", copy)
     if scores is not None and features is not None and runs is not None and len(scores):
         st.subheader("Persons on a map")
-        st.caption("A PCA of the clustering features (standardised) of every n-th person by "
-                   "person_id, at most 3,000, coloured by cluster.")
+        method = st.radio("Projection", ["PCA", "t-SNE"], horizontal=True,
+                          help="t-SNE (scikit-learn, perplexity 30, seed 0) keeps neighbours "
+                               "together but distorts distances; on at most 1,500 persons.")
+        limit = 3000 if method == "PCA" else 1500
+        st.caption(f"A {method} of the clustering features (standardised) of every n-th person "
+                   f"by person_id, at most {limit:,}, coloured by cluster.")
         used = json.loads(runs.sort_values("run_number")["features_json"].iloc[-1])
-        sample = scores.sort_values("person_id").iloc[::max(1, len(scores) // 3000)]
+        sample = scores.sort_values("person_id").iloc[::max(1, -(-len(scores) // limit))]
         frame = sample[["person_id", "cluster_name"]].merge(
             features[["person_id", *used]], on="person_id", how="inner")
         values = frame[used].astype("float64").fillna(0.0)
         spread = values.std(ddof=0).replace(0.0, 1.0)
-        position = PCA(n_components=2, random_state=0).fit_transform(
-            (values - values.mean()) / spread)
+        position = project((values - values.mean()) / spread, method)
         points = frame[["cluster_name"]].assign(component_1=position[:, 0],
                                                 component_2=position[:, 1])
         chart(alt.Chart(points).mark_circle(size=12, opacity=0.5).encode(
-            x=alt.X("component_1:Q", title="component 1"),
-            y=alt.Y("component_2:Q", title="component 2"),
+            x=alt.X("component_1:Q", title=f"{method} 1"),
+            y=alt.Y("component_2:Q", title=f"{method} 2"),
             color=alt.Color("cluster_name:N", title="cluster")),
             points.groupby("cluster_name").size().rename("persons").reset_index(), "Map")
 

@@ -131,9 +131,14 @@ def test_without_a_copy_a_held_database_gives_a_message_not_an_error(published, 
 
 
 def _page_marts(page: str) -> set[str]:
+    """The dbt marts a page reads (the optional tables outside dbt, like the delivery log, have
+    no node to depend on)."""
     import re
 
-    return set(re.findall(r'mart\("([a-z_]+)"', (PROJECT / "dashboard" / page).read_text()))
+    from python_utils.publish import OPTIONAL_TABLES
+
+    read = set(re.findall(r'mart\("([a-z_]+)"', (PROJECT / "dashboard" / page).read_text()))
+    return read - set(OPTIONAL_TABLES)
 
 
 def test_the_exposures_name_exactly_the_marts_each_page_reads():
@@ -144,3 +149,53 @@ def test_the_exposures_name_exactly_the_marts_each_page_reads():
     pages = {f"dashboard_{Path(p).stem}": _page_marts(p) for p in PAGES}
     assert {name: marts for name, marts in exposures.items() if name != "dashboard"} == pages
     assert exposures["dashboard"] == set().union(*pages.values()) == set(DASHBOARD_MARTS)
+
+
+def test_the_activation_page_shows_delivery_status_and_conversions(published, tmp_path,
+                                                                   monkeypatch):
+    """A delivery run's log (delivery.activation_delivery_log, written by python -m
+    python_utils deliver) reaches the read copy, and the page counts each message by its latest
+    attempt; the funnel has the journey's conversions (goal reached)."""
+    database = tmp_path / "segments.duckdb"
+    database.write_bytes(published.read_bytes())
+    with duckdb.connect(str(database)) as connection:
+        from python_utils.deliver import ensure_log
+
+        ensure_log(connection)
+        outbox = connection.execute("select message_id from activation_outbox "
+                                    "order by message_id").fetchall()
+        assert len(outbox) >= 6
+        # two messages delivered on their second attempt, three on the first, the rest not yet
+        rows = [(m, 1, "failed") for (m,) in outbox[:2]] + [
+            (m, 2, "delivered") for (m,) in outbox[:2]] + [
+            (m, 1, "delivered") for (m,) in outbox[2:5]]
+        connection.executemany(
+            "insert into delivery.activation_delivery_log (message_id, attempt, attempted_at, "
+            "status) values (?, ?, timestamp '2026-07-01 08:00:00', ?)", rows)
+        goal = connection.execute("""select journey_id, count(distinct (person_hash,
+            episode_started_at)) from activation_journey_log where reason = 'goal_reached'
+            group by 1 order by 2 desc limit 1""").fetchall()
+    copy = publish(database, "test")
+    assert json.loads((copy / "manifest.json").read_text())["rows"][
+        "activation_delivery_log"] == len(rows)
+    monkeypatch.setenv("SEGMENTS_K_ANONYMITY", "1")  # the demo's few messages, unblanked
+    app = _app(database, monkeypatch)
+    app.switch_page("views/activation.py").run()
+    assert not app.exception and not app.error
+    status = next(d.value for d in app.dataframe if "status" in d.value.columns)
+    totals = status.groupby("status")["messages"].sum()
+    assert totals.to_dict() == {"delivered": 5, "not attempted": len(outbox) - 5}
+    if goal:  # the demo has a journey whose goal was reached
+        app.selectbox[0].set_value(goal[0][0]).run()
+        funnel = next(d.value for d in app.dataframe if "stage" in d.value.columns)
+        stages = dict(zip(funnel["stage"], funnel["count"]))
+        assert "converted (goal reached)" in stages
+
+
+def test_the_map_projects_with_tsne_too(published, monkeypatch):
+    app = _app(published, monkeypatch)
+    app.switch_page("views/explorer.py").run()
+    assert [r.value for r in app.radio] == ["PCA"]
+    app.radio[0].set_value("t-SNE").run()
+    assert not app.exception and not app.error
+    assert any("t-SNE" in c.value for c in app.caption)
