@@ -18,7 +18,7 @@ if copy is not None:
         counts = (recent.groupby(["day", "change_type"]).size().rename("persons")
                   .reset_index())
         chart(alt.Chart(counts).mark_bar().encode(
-            x=alt.X("day:T", title="day"), y=alt.Y("persons:Q", title="persons"),
+            x=alt.X("yearmonthdate(day):O", title="day"), y=alt.Y("persons:Q", title="persons"),
             color=alt.Color("change_type:N", title="change"),
             xOffset="change_type:N"), counts, "Entries and exits, last 14 days")
         realtime = changes[changes["segment_family"] == "realtime"]
@@ -47,7 +47,8 @@ if copy is not None:
         stages = hide_small_counts(
             pd.DataFrame(funnel, columns=["stage", "count"]), "count")
         chart(alt.Chart(stages.dropna()).mark_bar().encode(
-            x=alt.X("count:Q", title="count"), y=alt.Y("stage:N", sort=None, title=None)),
+            x=alt.X("count:Q", title="count"),
+            y=alt.Y("stage:N", sort=None, title=None, axis=alt.Axis(labelLimit=260))),
             stages, "Funnel")
         st.caption("Converted: episodes that reached the journey's goal (the journey stops "
                    "there). Whether the messages caused it is measured against the activation "
@@ -67,7 +68,7 @@ if copy is not None:
                      .rename("messages").reset_index())
         chart(alt.Chart(by_status).mark_bar().encode(
             x=alt.X("messages:Q", title="messages"),
-            y=alt.Y("journey_id:N", title=None),
+            y=alt.Y("journey_id:N", title=None, axis=alt.Axis(labelLimit=260)),
             color=alt.Color("status:N", title="delivery", scale=alt.Scale(
                 domain=["delivered", "failed", "dead_lettered", "not attempted"],
                 range=["#1b7837", "#f28e2b", "#d62728", "#bab0ac"]))),
@@ -76,6 +77,7 @@ if copy is not None:
                    "(`python -m python_utils deliver`); not attempted: not due yet, or no "
                    "delivery has run.")
     if suppressions is not None and len(suppressions):
+        st.caption("Decisions held back, by reason (activation_suppressions)")
         reasons = suppressions.groupby("reason").size().rename("messages").reset_index()
         st.dataframe(hide_small_counts(reasons, "messages"), hide_index=True, width="stretch")
     status = mart("audience_sync_status", copy)

@@ -57,7 +57,7 @@ FILE_SECONDS = {
     "test_jobs.py": 220,
     "test_ml_models.py": 210,
     "test_incremental.py": 200,
-    DIRTY_DEMO_UNIT: 180,
+    DIRTY_DEMO_UNIT: 290,
     "test_contract_inputs.py": 110,
     "test_consent.py": 85,
     ACTIVATION_UNIT: 300,

@@ -129,3 +129,67 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
     assert not errors, errors
     assert not problems, problems
     assert sorted(p.stem for p in shots.glob("*.png")) == sorted(PAGES)
+
+
+def test_every_page_shows_data_while_a_daily_build_writes_the_database(server, dirty_demo):
+    """`python -m python_utils run daily` (what `make build` runs) rebuilds the served database:
+    while its dbt build holds the file (no reader can open it), every page still shows the last
+    read copy with no error; when the job ends it has published a newer copy."""
+    import duckdb
+
+    from dbt_harness import write_profiles
+    from python_utils.publish import current_copy
+
+    database = server["root"] / "segments.duckdb"
+    before = current_copy(database)
+    work = server["root"] / "daily"
+    env = {**os.environ, "DBT_PROFILES_DIR": str(write_profiles(work / "profiles")),
+           "SEGMENTS_RAW_PATH": str(dirty_demo["raw"]), "SEGMENTS_DUCKDB_PATH": str(database),
+           "SEGMENTS_PROJECT_DIR": str(PROJECT), "SEGMENTS_TARGET": "duckdb",
+           "DBT_LOG_LEVEL_FILE": "none"}
+    log = (work / "job.log").open("w")
+    job = subprocess.Popen(
+        [sys.executable, "-m", "python_utils", "run", "daily", "--", "--target-path",
+         str(work / "target"), "--log-path", str(work / "logs"), "--exclude-resource-type",
+         "unit_test"], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the build holds the database
+            try:
+                duckdb.connect(str(database), read_only=True).close()
+            except duckdb.IOException:
+                break
+            assert job.poll() is None and time.monotonic() < deadline, (
+                work / "job.log").read_text()[-3000:]
+            time.sleep(0.2)
+        problems = []
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for path, title in PAGES.items():
+                page.goto(f"{server['url']}/{'' if path == 'overview' else path}")
+                page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached",
+                                       timeout=60_000)
+                try:  # data: the page drew a chart from the copy
+                    page.locator('[data-testid="stVegaLiteChart"]').first.locator(
+                        "canvas, svg").first.wait_for(timeout=60_000)
+                except sync_api.TimeoutError:
+                    problems.append(f"{path}: no chart")
+                body = page.locator('[data-testid="stMain"]').inner_text()
+                if page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]'
+                                ).count():
+                    problems.append(f"{path}: exception or error")
+                if "read copy" not in body:
+                    problems.append(f"{path}: not served from the read copy")
+            browser.close()
+        still_writing = job.poll() is None
+        assert job.wait(timeout=600) == 0, (work / "job.log").read_text()[-3000:]
+    finally:
+        if job.poll() is None:
+            job.kill()
+        log.close()
+    assert not problems, problems
+    assert still_writing, "the build ended before every page was checked: nothing was proven"
+    assert int(current_copy(database).name) > int(before.name)
