@@ -103,11 +103,16 @@ dashboard: setup
 	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
 		--browser.gatherUsageStats false
 
-# Screenshots of every page for the README (docs/screenshots/): the browser test on the `make demo`
-# database (needs Debian's chromium: apt-get install chromium, as root).
+# Screenshots of every page for the README (docs/screenshots/): the `make demo` data landed day by
+# day with a daily job after each of the last SCREENSHOT_BUILDS days (data/history/), so the trends
+# have a history, then the browser test on it (needs Debian's chromium: apt-get install chromium,
+# as root).
+SCREENSHOT_BUILDS ?= 8
 screenshots: setup-dev
+	$(BIN)/python -m python_utils history --raw $(SEGMENTS_RAW_PATH) --out data/history \
+		--builds $(SCREENSHOT_BUILDS)
 	SEGMENTS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots \
-		SEGMENTS_SCREENSHOTS_DATABASE=$(SEGMENTS_DUCKDB_PATH) \
+		SEGMENTS_SCREENSHOTS_DATABASE=$(CURDIR)/data/history/segments.duckdb \
 		$(BIN)/python -m pytest tests/python/test_dashboard_browser.py -k renders_in_chromium
 
 # The semantic layer (models/marts/semantic): parse, validate the metrics against the built

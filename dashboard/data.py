@@ -128,6 +128,10 @@ def _read_snowflake(name: str) -> pd.DataFrame:
                "warehouse": env.get("SNOWFLAKE_WAREHOUSE") or None,
                "database": env.get("SNOWFLAKE_DATABASE", "ANALYTICS"),
                "schema": env.get("SNOWFLAKE_SCHEMA", "SEGMENTS")}
+    # a proxy, private link or local emulator (the tests' fakesnow server): host, port, protocol
+    for option in ("host", "port", "protocol"):
+        if env.get(f"SNOWFLAKE_{option.upper()}"):
+            options[option] = env[f"SNOWFLAKE_{option.upper()}"]
     if env.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
         options["private_key_file"] = env["SNOWFLAKE_PRIVATE_KEY_PATH"]
         if env.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):

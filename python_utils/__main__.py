@@ -666,6 +666,27 @@ def _add_publish_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_publish)
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from python_utils.history import run
+
+    return run(args.raw, args.out, args.builds, args.dbt_args)
+
+
+def _add_history_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "history",
+        help="land generated data day by day and run the daily job after each of the last N "
+             "days: a database with N builds of history (the dashboard's trends, screenshots)",
+    )
+    p.add_argument("--raw", default=os.environ.get("SEGMENTS_RAW_PATH", "data/raw"),
+                   help="a generated raw folder (default: $SEGMENTS_RAW_PATH, else data/raw)")
+    p.add_argument("--out", default="data/history",
+                   help="folder for the landed data and the database (default: %(default)s)")
+    p.add_argument("--builds", type=_positive_int, default=8,
+                   help="daily builds (default: %(default)s)")
+    p.set_defaults(func=_cmd_history, dbt_args=[])
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -682,6 +703,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_deliver_parser,
     _add_export_audiences_parser,
     _add_publish_parser,
+    _add_history_parser,
 )
 
 

@@ -199,3 +199,51 @@ def test_the_map_projects_with_tsne_too(published, monkeypatch):
     app.radio[0].set_value("t-SNE").run()
     assert not app.exception and not app.error
     assert any("t-SNE" in c.value for c in app.caption)
+
+
+OVERVIEW_MARTS = ("segment_summary", "segment_memberships", "segment_kpis_daily",
+                  "segment_membership_changes")
+
+
+def test_on_snowflake_the_overview_reads_the_same_marts_live(published, tmp_path, monkeypatch):
+    """SEGMENTS_DASHBOARD_SOURCE=snowflake: the page reads the marts through the Snowflake
+    connector with the profiles' environment variables; here against a fakesnow server holding
+    the demo's overview marts, with the same numbers as from DuckDB."""
+    from dbt_harness import FakesnowServer
+
+    with FakesnowServer(tmp_path / "fakesnow.log") as server:
+        connection = server.connect(database="ANALYTICS", schema="SEGMENTS")
+        cursor = connection.cursor()
+        cursor.execute("create database if not exists ANALYTICS")
+        cursor.execute("create schema if not exists ANALYTICS.SEGMENTS")
+        with duckdb.connect(str(published), read_only=True) as duck:
+            for mart in OVERVIEW_MARTS:  # the marts as a Snowflake build would hold them
+                columns = duck.execute(f"describe {mart}").fetchall()
+                cursor.execute(f"create table {mart} ("
+                               + ", ".join(f"{name} {kind}" for name, kind, *_ in columns) + ")")
+                rows = duck.execute(f"select * from {mart}").fetchall()
+                if rows:
+                    cursor.executemany(f"insert into {mart} values ("
+                                       + ", ".join(["%s"] * len(columns)) + ")", rows)
+        connection.close()
+        for name, value in {"SEGMENTS_DASHBOARD_SOURCE": "snowflake",
+                            "SNOWFLAKE_ACCOUNT": "fakesnow", "SNOWFLAKE_USER": "fake",
+                            "SNOWFLAKE_PASSWORD": "snow", "SNOWFLAKE_DATABASE": "ANALYTICS",
+                            "SNOWFLAKE_SCHEMA": "SEGMENTS", "SNOWFLAKE_HOST": "127.0.0.1",
+                            "SNOWFLAKE_PORT": str(server.port),
+                            "SNOWFLAKE_PROTOCOL": "http"}.items():
+            monkeypatch.setenv(name, value)
+        app = AppTest.from_file(APP, default_timeout=120)
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error and "Snowflake" in " ".join(c.value for c in app.caption)
+    with duckdb.connect(str(published), read_only=True) as duck:
+        persons = duck.execute(
+            "select count(distinct person_id) from segment_memberships").fetchall()[0][0]
+        summary = duck.execute("select segment_name, member_count from segment_summary "
+                               "where segment_family = 'rfm' and not is_suppressed").df()
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Persons in a segment"] == f"{persons:,}"
+    sizes = app.dataframe[0].value
+    assert dict(zip(sizes["segment_name"], sizes["member_count"])) == dict(
+        zip(summary["segment_name"], summary["member_count"]))
