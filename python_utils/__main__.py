@@ -687,6 +687,23 @@ def _add_history_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_history, dbt_args=[])
 
 
+def _cmd_variables(args: argparse.Namespace) -> int:
+    from python_utils.variables import run
+
+    return run(check=args.check)
+
+
+def _add_variables_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "variables",
+        help="write docs/variables.md from dbt_project.yml (the variables, their defaults "
+             "and comments); --check fails when it is stale",
+    )
+    p.add_argument("--check", action="store_true",
+                   help="compare instead of writing (exit 1 when stale)")
+    p.set_defaults(func=_cmd_variables)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_generate_parser,
     _add_report_parser,
@@ -704,6 +721,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_export_audiences_parser,
     _add_publish_parser,
     _add_history_parser,
+    _add_variables_parser,
 )
 
 
