@@ -89,6 +89,8 @@ freshness: setup
 
 lint: setup
 	$(BIN)/sqlfluff lint models analyses
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 
 # Test files run on PYTEST_WORKERS processes (pytest-xdist), one file per worker at a time, so a
 # file's module fixtures (its dbt builds) are built once.

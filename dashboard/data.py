@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +42,7 @@ class Freshness:
         if not self.published_at:
             return self.source
         published = datetime.fromisoformat(self.published_at)
-        minutes = ((now or datetime.now(timezone.utc)) - published).total_seconds() / 60
+        minutes = ((now or datetime.now(UTC)) - published).total_seconds() / 60
         if minutes < 1:
             return "published just now"
         if minutes < 120:
@@ -62,8 +62,9 @@ def source_name() -> str:
 
 def _check_mart(name: str) -> None:
     if name not in DASHBOARD_MARTS and name not in OPTIONAL_TABLES:
-        raise ValueError(f"{name} is not one of the dashboard's marts (python_utils.publish."
-                         "DASHBOARD_MARTS)")
+        raise ValueError(
+            f"{name} is not one of the dashboard's marts (python_utils.publish.DASHBOARD_MARTS)"
+        )
 
 
 def freshness() -> Freshness:
@@ -74,11 +75,14 @@ def freshness() -> Freshness:
     copy = current_copy(database)
     if copy is not None:
         manifest = json.loads((copy / "manifest.json").read_text())
-        return Freshness(f"read copy {copy.name} ({manifest['job']} job)",
-                         manifest.get("as_of_date"), manifest.get("published_at"), copy.name)
+        return Freshness(
+            f"read copy {copy.name} ({manifest['job']} job)",
+            manifest.get("as_of_date"),
+            manifest.get("published_at"),
+            copy.name,
+        )
     if not database.exists():
-        raise DataUnavailable(f"no database at {database}: run `make demo` (or `make build`) "
-                              "first")
+        raise DataUnavailable(f"no database at {database}: run `make demo` (or `make build`) first")
     return Freshness(f"{database.name} (read-only)", None, None, "database")
 
 
@@ -111,7 +115,8 @@ def _read_database(database: Path, name: str) -> pd.DataFrame:
     except duckdb.IOException as exc:  # a build holds the file and no copy is published yet
         raise DataUnavailable(
             f"a build is writing {database.name} and no read copy is published yet; the "
-            "page shows data once the build ends (every job publishes one)") from exc
+            "page shows data once the build ends (every job publishes one)"
+        ) from exc
     with connection:
         schema = table_schemas(connection).get(name)
         if schema is None:
@@ -123,11 +128,14 @@ def _read_snowflake(name: str) -> pd.DataFrame:
     import snowflake.connector
 
     env = os.environ
-    options = {"account": env["SNOWFLAKE_ACCOUNT"], "user": env["SNOWFLAKE_USER"],
-               "role": env.get("SNOWFLAKE_ROLE") or None,
-               "warehouse": env.get("SNOWFLAKE_WAREHOUSE") or None,
-               "database": env.get("SNOWFLAKE_DATABASE", "ANALYTICS"),
-               "schema": env.get("SNOWFLAKE_SCHEMA", "SEGMENTS")}
+    options = {
+        "account": env["SNOWFLAKE_ACCOUNT"],
+        "user": env["SNOWFLAKE_USER"],
+        "role": env.get("SNOWFLAKE_ROLE") or None,
+        "warehouse": env.get("SNOWFLAKE_WAREHOUSE") or None,
+        "database": env.get("SNOWFLAKE_DATABASE", "ANALYTICS"),
+        "schema": env.get("SNOWFLAKE_SCHEMA", "SEGMENTS"),
+    }
     # a proxy, private link or local emulator (the tests' fakesnow server): host, port, protocol
     for option in ("host", "port", "protocol"):
         if env.get(f"SNOWFLAKE_{option.upper()}"):

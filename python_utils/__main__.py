@@ -49,9 +49,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Callable, Sequence
 
 from python_utils.generator import COUNTRIES, SHAPES, GeneratorConfig, format_summary, generate
 
@@ -136,16 +136,52 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
             "generation.json) under --truth-out."
         ),
     )
-    p.add_argument("--customers", type=_positive_int, default=10_000, help="number of registered customers (default: %(default)s)")
-    p.add_argument("--days", type=_positive_int, default=180, help="length of the event window in days (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=7, help="random seed; same arguments and seed give identical files (default: %(default)s)")
-    p.add_argument("--out", default="data/raw", help="output folder, one sub-folder per table (default: %(default)s)")
     p.add_argument(
-        "--truth-out", default=None, help="ground-truth folder (default: sibling of --out named ground_truth)"
+        "--customers",
+        type=_positive_int,
+        default=10_000,
+        help="number of registered customers (default: %(default)s)",
     )
-    p.add_argument("--end-date", type=_iso_date, default=date(2026, 6, 30), help="last day of the window, inclusive (default: %(default)s)")
-    p.add_argument("--dirty-rate", type=_rate, default=0.0, help="fraction of rows per table with one injected defect (default: %(default)s)")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output file format (default: %(default)s)")
+    p.add_argument(
+        "--days",
+        type=_positive_int,
+        default=180,
+        help="length of the event window in days (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="random seed; same arguments and seed give identical files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        default="data/raw",
+        help="output folder, one sub-folder per table (default: %(default)s)",
+    )
+    p.add_argument(
+        "--truth-out",
+        default=None,
+        help="ground-truth folder (default: sibling of --out named ground_truth)",
+    )
+    p.add_argument(
+        "--end-date",
+        type=_iso_date,
+        default=date(2026, 6, 30),
+        help="last day of the window, inclusive (default: %(default)s)",
+    )
+    p.add_argument(
+        "--dirty-rate",
+        type=_rate,
+        default=0.0,
+        help="fraction of rows per table with one injected defect (default: %(default)s)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="output file format (default: %(default)s)",
+    )
     p.add_argument(
         "--anonymous-visitors",
         type=_non_negative_int,
@@ -158,7 +194,12 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="scaling knob: target events per customer (total events ~ customers * X); default: natural rates",
     )
-    p.add_argument("--events-per-file", type=_positive_int, default=2_000_000, help="rows per events part file (default: %(default)s)")
+    p.add_argument(
+        "--events-per-file",
+        type=_positive_int,
+        default=2_000_000,
+        help="rows per events part file (default: %(default)s)",
+    )
     p.add_argument(
         "--chunk-customers",
         type=_positive_int,
@@ -170,11 +211,13 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         choices=tuple(SHAPES),
         default="complete",
         help="which tables to write, the others are left out: complete (all), orders_only, "
-             "order_items_no_events (orders, order_items, products), events_only, crm_only "
-             "(customers and their consents); see docs/data-shapes.md (default: %(default)s)",
+        "order_items_no_events (orders, order_items, products), events_only, crm_only "
+        "(customers and their consents); see docs/data-shapes.md (default: %(default)s)",
     )
     p.add_argument(
-        "--country", choices=COUNTRIES, default=None,
+        "--country",
+        choices=COUNTRIES,
+        default=None,
         help="every customer and visitor in this one country (default: the usual mix)",
     )
     p.add_argument(
@@ -182,34 +225,39 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
         type=_non_negative_int,
         default=0,
         help="append this many quiet days to the --days of normal activity (the window still "
-             "ends on --end-date): in them only ~3%% of the customers leave rows, so most "
-             "customers have lapsed by the last day (default: %(default)s = none)",
+        "ends on --end-date): in them only ~3%% of the customers leave rows, so most "
+        "customers have lapsed by the last day (default: %(default)s = none)",
     )
     p.add_argument(
         "--crm-duplicate-rate",
         type=_rate,
         default=0.03,
         help="share of customers with a second CRM record of the same person (new id G + the "
-             "digits; e-mail case, Gmail dots, +tag, googlemail, phone format or only weak "
-             "evidence), truth in crm_duplicates.parquet; 0 = none (default: %(default)s)",
+        "digits; e-mail case, Gmail dots, +tag, googlemail, phone format or only weak "
+        "evidence), truth in crm_duplicates.parquet; 0 = none (default: %(default)s)",
     )
     p.add_argument(
-        "--no-near-misses", action="store_true",
+        "--no-near-misses",
+        action="store_true",
         help="do not edit customers into look-alikes that must not merge (families at one "
-             "address, office switchboards, role and reserved-domain addresses)",
+        "address, office switchboards, role and reserved-domain addresses)",
     )
     p.add_argument(
-        "--no-internal-accounts", action="store_true",
+        "--no-internal-accounts",
+        action="store_true",
         help="no staff accounts at demoshop.internal and no TEST- orders",
     )
     p.add_argument(
-        "--no-outliers", action="store_true",
+        "--no-outliers",
+        action="store_true",
         help="no planted extreme values (order totals, quantities, prices, revenue, engaged time)",
     )
     p.add_argument(
-        "--drift-from", type=_iso_date, default=None,
+        "--drift-from",
+        type=_iso_date,
+        default=None,
         help="shift behaviour from this day on (more night-time visits, more products viewed per "
-             "visit), with the shifted features in ground_truth/drift.parquet (default: none)",
+        "visit), with the shifted features in ground_truth/drift.parquet (default: none)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_generate)
@@ -241,7 +289,7 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
         "--truth",
         default="data/ground_truth",
         help="the generator's ground truth: with it, the planted CRM duplicates and outliers "
-             "are scored (default: data/ground_truth; skipped when absent)",
+        "are scored (default: data/ground_truth; skipped when absent)",
     )
     p.set_defaults(func=_cmd_report)
 
@@ -278,7 +326,10 @@ def _cmd_load_snowflake(args: argparse.Namespace) -> int:
         if args.local:
             cursor.execute(f"create database if not exists {database}")
         loaded = load_raw_folder(
-            Path(args.raw), cursor.execute, cursor.executemany, f"{database}.{args.schema}",
+            Path(args.raw),
+            cursor.execute,
+            cursor.executemany,
+            f"{database}.{args.schema}",
             progress=lambda table, rows: print(f"  {table:<24}{rows:>12,} rows", flush=True),
         )
     print(f"loaded {len(loaded)} table(s) into {database}.{args.schema}")
@@ -315,10 +366,18 @@ def _add_bench_clusters_parser(sub: argparse._SubParsersAction) -> None:
         "bench-clusters",
         help="time the default clustering at several population sizes (report, JSON, chart)",
     )
-    p.add_argument("--database", default="data/segments.duckdb",
-                   help="a built DuckDB file whose customer_features is resampled")
-    p.add_argument("--sizes", type=_positive_int, nargs="+", default=[100_000, 1_000_000],
-                   help="population sizes (default: 100000 1000000)")
+    p.add_argument(
+        "--database",
+        default="data/segments.duckdb",
+        help="a built DuckDB file whose customer_features is resampled",
+    )
+    p.add_argument(
+        "--sizes",
+        type=_positive_int,
+        nargs="+",
+        default=[100_000, 1_000_000],
+        help="population sizes (default: 100000 1000000)",
+    )
     p.add_argument("--out", default="bench", help="folder for bench_clusters.json/.svg")
     p.set_defaults(func=_cmd_bench_clusters)
 
@@ -334,8 +393,13 @@ def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="full dbt build at several data sizes vs a hand-written baseline (table, JSON, chart)",
     )
-    p.add_argument("--events", type=_positive_int, nargs="+", default=[1_000_000, 10_000_000],
-                   help="approximate event counts (default: 1000000 10000000)")
+    p.add_argument(
+        "--events",
+        type=_positive_int,
+        nargs="+",
+        default=[1_000_000, 10_000_000],
+        help="approximate event counts (default: 1000000 10000000)",
+    )
     p.add_argument("--out", default="bench", help="work folder and report location")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_cmd_bench)
@@ -351,16 +415,28 @@ def _add_drift_check_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "drift-check",
         help="daily builds with and without the generator's drift option: false alarms and "
-             "detected drift (report and JSON)",
+        "detected drift (report and JSON)",
     )
     p.add_argument("--customers", type=_positive_int, default=1500)
-    p.add_argument("--days", type=_positive_int, default=180,
-                   help="days of history, the demo's window (default: %(default)s)")
+    p.add_argument(
+        "--days",
+        type=_positive_int,
+        default=180,
+        help="days of history, the demo's window (default: %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--builds", type=_positive_int, default=10,
-                   help="daily builds without drift (default: %(default)s)")
-    p.add_argument("--drift-days", type=_positive_int, default=7,
-                   help="days of drifted behaviour before the drift build (default: %(default)s)")
+    p.add_argument(
+        "--builds",
+        type=_positive_int,
+        default=10,
+        help="daily builds without drift (default: %(default)s)",
+    )
+    p.add_argument(
+        "--drift-days",
+        type=_positive_int,
+        default=7,
+        help="days of drifted behaviour before the drift build (default: %(default)s)",
+    )
     p.add_argument("--out", default="bench/drift_check", help="work folder and report")
     p.set_defaults(func=_cmd_drift_check)
 
@@ -382,8 +458,12 @@ def _add_evaluate_clusters_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--database", default="data/segments.duckdb", help="a built DuckDB file")
     p.add_argument("--truth", default="data/ground_truth", help="the generator's ground truth")
-    p.add_argument("--algorithms", nargs="+", default=["kmeans", "gmm", "dbscan", "hierarchical"],
-                   choices=["kmeans", "gmm", "dbscan", "hierarchical"])
+    p.add_argument(
+        "--algorithms",
+        nargs="+",
+        default=["kmeans", "gmm", "dbscan", "hierarchical"],
+        choices=["kmeans", "gmm", "dbscan", "hierarchical"],
+    )
     p.add_argument("--out", default="bench", help="folder for clusters_pca.svg")
     p.set_defaults(func=_cmd_evaluate_clusters)
 
@@ -421,8 +501,16 @@ def _add_evaluate_identity_parser(sub: argparse._SubParsersAction) -> None:
 def _cmd_stream(args: argparse.Namespace) -> int:
     from python_utils.stream import run
 
-    return run(args.customers, args.days, args.seed, args.hold_hours, args.batch_minutes,
-               args.interval, args.batches, args.out)
+    return run(
+        args.customers,
+        args.days,
+        args.seed,
+        args.hold_hours,
+        args.batch_minutes,
+        args.interval,
+        args.batches,
+        args.out,
+    )
 
 
 def _add_stream_parser(sub: argparse._SubParsersAction) -> None:
@@ -433,15 +521,30 @@ def _add_stream_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--customers", type=_positive_int, default=2000)
     p.add_argument("--days", type=_positive_int, default=30)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--hold-hours", type=_positive_float, default=4.0,
-                   help="the last hours of generated events form the stream (default 4)")
-    p.add_argument("--batch-minutes", type=_positive_float, default=30.0,
-                   help="event time per micro-batch (default 30)")
-    p.add_argument("--interval", type=_positive_float, default=5.0,
-                   help="seconds between micro-batches (default 5; a batch waits for the "
-                        "previous refresh)")
-    p.add_argument("--batches", type=_positive_int, default=None,
-                   help="stop after this many batches (default: the whole stream)")
+    p.add_argument(
+        "--hold-hours",
+        type=_positive_float,
+        default=4.0,
+        help="the last hours of generated events form the stream (default 4)",
+    )
+    p.add_argument(
+        "--batch-minutes",
+        type=_positive_float,
+        default=30.0,
+        help="event time per micro-batch (default 30)",
+    )
+    p.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=5.0,
+        help="seconds between micro-batches (default 5; a batch waits for the previous refresh)",
+    )
+    p.add_argument(
+        "--batches",
+        type=_positive_int,
+        default=None,
+        help="stop after this many batches (default: the whole stream)",
+    )
     p.add_argument("--out", default="data/stream", help="work folder (data, database, report)")
     p.set_defaults(func=_cmd_stream)
 
@@ -462,19 +565,20 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
             "Runs dbt for the job (daily: dbt build; incremental / realtime: dbt build "
             "--selector incremental / realtime) under an exclusive lock on <database>.lock, and "
             "records the run in <database>.runs.jsonl. A job that finds another running waits, "
-            "then skips with exit code %d; otherwise the exit code is dbt's. Extra dbt "
-            "arguments follow --, e.g. run daily -- --full-refresh." % EXIT_SKIPPED
+            f"then skips with exit code {EXIT_SKIPPED}; otherwise the exit code is dbt's. Extra "
+            "dbt arguments follow --, e.g. run daily -- --full-refresh."
         ),
     )
     p.add_argument("job", choices=tuple(JOBS), help="the job to run")
-    p.add_argument("dbt_args", nargs="*", metavar="DBT_ARG",
-                   help="extra dbt arguments, after --")
+    p.add_argument("dbt_args", nargs="*", metavar="DBT_ARG", help="extra dbt arguments, after --")
     p.add_argument(
-        "--wait", type=float, default=None, metavar="SECONDS",
-        help="seconds to wait for a running job before skipping (default: %s or %g for "
-             "realtime/incremental, %s or %g for daily)" % (
-                 WAIT_ENV["fast"], DEFAULT_WAIT_SECONDS["fast"],
-                 WAIT_ENV["daily"], DEFAULT_WAIT_SECONDS["daily"]),
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"seconds to wait for a running job before skipping (default: {WAIT_ENV['fast']} "
+        f"or {DEFAULT_WAIT_SECONDS['fast']:g} for realtime/incremental, "
+        f"{WAIT_ENV['daily']} or {DEFAULT_WAIT_SECONDS['daily']:g} for daily)",
     )
     p.set_defaults(func=_cmd_run)
 
@@ -499,11 +603,20 @@ def _add_shapes_parser(sub: argparse._SubParsersAction) -> None:
             "every shape is green."
         ),
     )
-    p.add_argument("--out", default="shapes", help="work folder and report location (default: %(default)s)")
-    p.add_argument("--only", nargs="+", choices=[s.name for s in MATRIX], default=None,
-                   metavar="SHAPE", help="only these shapes (default: all)")
-    p.add_argument("--threads", type=_positive_int, default=None,
-                   help="dbt --threads (default: the profile's)")
+    p.add_argument(
+        "--out", default="shapes", help="work folder and report location (default: %(default)s)"
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=[s.name for s in MATRIX],
+        default=None,
+        metavar="SHAPE",
+        help="only these shapes (default: all)",
+    )
+    p.add_argument(
+        "--threads", type=_positive_int, default=None, help="dbt --threads (default: the profile's)"
+    )
     p.set_defaults(func=_cmd_shapes)
 
 
@@ -542,8 +655,14 @@ def _non_negative_float(text: str) -> float:
 
 
 def _add_deliver_parser(sub: argparse._SubParsersAction) -> None:
-    from python_utils.deliver import (EXIT_DEAD_LETTERED, EXIT_ERROR, EXIT_SKIPPED, LOG_SCHEMA,
-                                      LOG_TABLE, WEBHOOK_ENV)
+    from python_utils.deliver import (
+        EXIT_DEAD_LETTERED,
+        EXIT_ERROR,
+        EXIT_SKIPPED,
+        LOG_SCHEMA,
+        LOG_TABLE,
+        WEBHOOK_ENV,
+    )
 
     p = sub.add_parser(
         "deliver",
@@ -561,48 +680,94 @@ def _add_deliver_parser(sub: argparse._SubParsersAction) -> None:
             "--wait seconds. See docs/delivery.md."
         ),
     )
-    p.add_argument("--webhook-url", default=None,
-                   help=f"where to POST (default: ${WEBHOOK_ENV})")
-    p.add_argument("--database", default=None,
-                   help="the DuckDB file (default: $SEGMENTS_DUCKDB_PATH, relative to the project "
-                        "folder, else data/segments.duckdb)")
-    p.add_argument("--now", default=None, metavar="TIMESTAMP",
-                   help="deliver what is due at this ISO moment, UTC unless it has an offset "
-                        "(default: the current UTC time)")
-    p.add_argument("--timeout", type=_positive_float, default=5.0,
-                   help="seconds per request (default: %(default)s)")
-    p.add_argument("--max-attempts", type=_positive_int, default=5,
-                   help="attempts per message and run before it is dead-lettered "
-                        "(default: %(default)s)")
-    p.add_argument("--backoff-seconds", type=_non_negative_float, default=0.5,
-                   help="wait before the first retry, doubled for each next one "
-                        "(default: %(default)s)")
-    p.add_argument("--backoff-max-seconds", type=_non_negative_float, default=30.0,
-                   help="longest wait between attempts, Retry-After included "
-                        "(default: %(default)s)")
-    p.add_argument("--retry-dead-letters", action="store_true",
-                   help="send the dead-lettered messages again (their attempts continue)")
-    p.add_argument("--limit", type=_positive_int, default=None,
-                   help="deliver at most this many messages (the earliest due)")
-    p.add_argument("--max-seconds", type=_positive_float, default=None,
-                   help="start no new message after this many seconds; the rest wait for the "
-                        "next run (default: no limit)")
-    p.add_argument("--outbox-schema", default=None,
-                   help="the schema of activation_outbox when several schemas hold one")
-    p.add_argument("--wait", type=_non_negative_float, default=3600.0, metavar="SECONDS",
-                   help="seconds to wait for a running job's database lock before skipping "
-                        "(default: %(default)s)")
-    p.add_argument("--progress-every", type=_non_negative_int, default=100, metavar="N",
-                   help="a progress line every N messages, 0 = none (default: %(default)s)")
+    p.add_argument("--webhook-url", default=None, help=f"where to POST (default: ${WEBHOOK_ENV})")
+    p.add_argument(
+        "--database",
+        default=None,
+        help="the DuckDB file (default: $SEGMENTS_DUCKDB_PATH, relative to the project "
+        "folder, else data/segments.duckdb)",
+    )
+    p.add_argument(
+        "--now",
+        default=None,
+        metavar="TIMESTAMP",
+        help="deliver what is due at this ISO moment, UTC unless it has an offset "
+        "(default: the current UTC time)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=5.0,
+        help="seconds per request (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=5,
+        help="attempts per message and run before it is dead-lettered (default: %(default)s)",
+    )
+    p.add_argument(
+        "--backoff-seconds",
+        type=_non_negative_float,
+        default=0.5,
+        help="wait before the first retry, doubled for each next one (default: %(default)s)",
+    )
+    p.add_argument(
+        "--backoff-max-seconds",
+        type=_non_negative_float,
+        default=30.0,
+        help="longest wait between attempts, Retry-After included (default: %(default)s)",
+    )
+    p.add_argument(
+        "--retry-dead-letters",
+        action="store_true",
+        help="send the dead-lettered messages again (their attempts continue)",
+    )
+    p.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=None,
+        help="deliver at most this many messages (the earliest due)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=_positive_float,
+        default=None,
+        help="start no new message after this many seconds; the rest wait for the "
+        "next run (default: no limit)",
+    )
+    p.add_argument(
+        "--outbox-schema",
+        default=None,
+        help="the schema of activation_outbox when several schemas hold one",
+    )
+    p.add_argument(
+        "--wait",
+        type=_non_negative_float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="seconds to wait for a running job's database lock before skipping "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--progress-every",
+        type=_non_negative_int,
+        default=100,
+        metavar="N",
+        help="a progress line every N messages, 0 = none (default: %(default)s)",
+    )
     p.add_argument("--quiet", action="store_true", help="only errors")
     p.set_defaults(func=_cmd_deliver)
+
+
 def _cmd_export_audiences(args: argparse.Namespace) -> int:
     import os
 
     from python_utils.audience_export import export_audiences
 
-    database = Path(args.database or os.environ.get("SEGMENTS_DUCKDB_PATH")
-                    or "data/segments.duckdb")
+    database = Path(
+        args.database or os.environ.get("SEGMENTS_DUCKDB_PATH") or "data/segments.duckdb"
+    )
     try:
         exported = export_audiences(database, Path(args.out))
     except (FileNotFoundError, ValueError) as exc:
@@ -628,9 +793,10 @@ def _add_export_audiences_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
-        "--database", default=None,
+        "--database",
+        default=None,
         help="the DuckDB file dbt built (default: $SEGMENTS_DUCKDB_PATH, else "
-             "data/segments.duckdb)",
+        "data/segments.duckdb)",
     )
     p.set_defaults(func=_cmd_export_audiences)
 
@@ -638,11 +804,11 @@ def _add_export_audiences_parser(sub: argparse._SubParsersAction) -> None:
 def _cmd_publish(args: argparse.Namespace) -> int:
     from python_utils.publish import publish
 
-    database = Path(args.database or os.environ.get("SEGMENTS_DUCKDB_PATH")
-                    or "data/segments.duckdb")
+    database = Path(
+        args.database or os.environ.get("SEGMENTS_DUCKDB_PATH") or "data/segments.duckdb"
+    )
     if not database.exists():
-        print(f"python -m python_utils publish: error: no database at {database}",
-              file=sys.stderr)
+        print(f"python -m python_utils publish: error: no database at {database}", file=sys.stderr)
         return 1
     print(f"published {publish(database)}")
     return 0
@@ -659,9 +825,10 @@ def _add_publish_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument(
-        "--database", default=None,
+        "--database",
+        default=None,
         help="the DuckDB file dbt built (default: $SEGMENTS_DUCKDB_PATH, else "
-             "data/segments.duckdb)",
+        "data/segments.duckdb)",
     )
     p.set_defaults(func=_cmd_publish)
 
@@ -676,14 +843,21 @@ def _add_history_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "history",
         help="land generated data day by day and run the daily job after each of the last N "
-             "days: a database with N builds of history (the dashboard's trends, screenshots)",
+        "days: a database with N builds of history (the dashboard's trends, screenshots)",
     )
-    p.add_argument("--raw", default=os.environ.get("SEGMENTS_RAW_PATH", "data/raw"),
-                   help="a generated raw folder (default: $SEGMENTS_RAW_PATH, else data/raw)")
-    p.add_argument("--out", default="data/history",
-                   help="folder for the landed data and the database (default: %(default)s)")
-    p.add_argument("--builds", type=_positive_int, default=8,
-                   help="daily builds (default: %(default)s)")
+    p.add_argument(
+        "--raw",
+        default=os.environ.get("SEGMENTS_RAW_PATH", "data/raw"),
+        help="a generated raw folder (default: $SEGMENTS_RAW_PATH, else data/raw)",
+    )
+    p.add_argument(
+        "--out",
+        default="data/history",
+        help="folder for the landed data and the database (default: %(default)s)",
+    )
+    p.add_argument(
+        "--builds", type=_positive_int, default=8, help="daily builds (default: %(default)s)"
+    )
     p.set_defaults(func=_cmd_history, dbt_args=[])
 
 
@@ -697,10 +871,11 @@ def _add_variables_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "variables",
         help="write docs/variables.md from dbt_project.yml (the variables, their defaults "
-             "and comments); --check fails when it is stale",
+        "and comments); --check fails when it is stale",
     )
-    p.add_argument("--check", action="store_true",
-                   help="compare instead of writing (exit 1 when stale)")
+    p.add_argument(
+        "--check", action="store_true", help="compare instead of writing (exit 1 when stale)"
+    )
     p.set_defaults(func=_cmd_variables)
 
 
@@ -727,7 +902,9 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """Top-level parser with one sub-parser per command."""
-    parser = argparse.ArgumentParser(prog="python -m python_utils", description="Project utilities.")
+    parser = argparse.ArgumentParser(
+        prog="python -m python_utils", description="Project utilities."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in COMMANDS:
         register(sub)
@@ -738,9 +915,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit code. What follows the first
     ``--`` goes to a command that passes arguments on (``run``: to dbt) as they are."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    passed_on = argv[argv.index("--") + 1:] if "--" in argv else []
+    passed_on = argv[argv.index("--") + 1 :] if "--" in argv else []
     parser = build_parser()
-    args = parser.parse_args(argv[:len(argv) - len(passed_on) - 1] if "--" in argv else argv)
+    args = parser.parse_args(argv[: len(argv) - len(passed_on) - 1] if "--" in argv else argv)
     if hasattr(args, "dbt_args"):
         args.dbt_args = [*args.dbt_args, *passed_on]
     elif passed_on:

@@ -93,15 +93,30 @@ def export_audiences(database: Path, out: Path) -> list[ExportedFile]:
         content = _csv_bytes(rows)
         path = Path(out) / _safe_name(destination_id) / f"{_safe_name(audience_id)}.csv"
         changed = _write_atomically(path, content)
-        exported.append(ExportedFile(destination_id, audience_id, path, len(rows),
-                                     hashlib.sha256(content).hexdigest(), changed))
+        exported.append(
+            ExportedFile(
+                destination_id,
+                audience_id,
+                path,
+                len(rows),
+                hashlib.sha256(content).hexdigest(),
+                changed,
+            )
+        )
     manifest = {
         "files": [
-            {"destination_id": f.destination_id, "audience_id": f.audience_id,
-             "path": f.path.relative_to(out).as_posix(), "rows": f.rows, "sha256": f.sha256}
+            {
+                "destination_id": f.destination_id,
+                "audience_id": f.audience_id,
+                "path": f.path.relative_to(out).as_posix(),
+                "rows": f.rows,
+                "sha256": f.sha256,
+            }
             for f in exported
         ]
     }
-    _write_atomically(Path(out) / "manifest.json",
-                      (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    _write_atomically(
+        Path(out) / "manifest.json",
+        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+    )
     return exported

@@ -32,21 +32,30 @@ def project_params():
 
     variables = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     return ClusterParams(
-        algorithm=variables["cluster_algorithm"], features=list(variables["cluster_features"]),
+        algorithm=variables["cluster_algorithm"],
+        features=list(variables["cluster_features"]),
         k_values=list(range(variables["cluster_k_min"], variables["cluster_k_max"] + 1)),
-        seed=variables["cluster_seed"], min_cluster_size=variables["cluster_min_size"],
+        seed=variables["cluster_seed"],
+        min_cluster_size=variables["cluster_min_size"],
         sample_size=variables["cluster_sample_size"],
         search_sample=variables["cluster_search_sample"],
         minibatch_above=variables["cluster_minibatch_above"],
-        name_min_abs_z=variables.get("cluster_name_min_abs_z", 0.25))
+        name_min_abs_z=variables.get("cluster_name_min_abs_z", 0.25),
+    )
 
 
 def synthetic_population(features: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
     """`size` persons resampled from `features` with 1% Gaussian jitter per numeric column."""
     rng = np.random.default_rng(seed)
     rows = features.iloc[rng.integers(0, len(features), size)].reset_index(drop=True)
-    numeric = [c for c in rows.columns if c != "person_id" and c != "customer_id"
-               and pd.api.types.is_numeric_dtype(rows[c]) and not c.startswith("is_")]
+    numeric = [
+        c
+        for c in rows.columns
+        if c != "person_id"
+        and c != "customer_id"
+        and pd.api.types.is_numeric_dtype(rows[c])
+        and not c.startswith("is_")
+    ]
     spread = features[numeric].std().to_numpy() * 0.01
     rows[numeric] = rows[numeric].to_numpy() + rng.normal(0, 1, (size, len(numeric))) * spread
     rows["person_id"] = [f"bench-{i:08d}" for i in range(size)]
@@ -68,8 +77,9 @@ def run_one(features_file: str, size: int) -> dict:
     assignments = assign_clusters(model, population)
     assigned = time.perf_counter()
     matrix = standardise(population.sort_values("person_id"), model.features).matrix
-    baseline = MiniBatchKMeans(n_clusters=max(summary["k_chosen"], 2), random_state=params.seed,
-                               n_init=1, batch_size=4096).fit(matrix)
+    baseline = MiniBatchKMeans(
+        n_clusters=max(summary["k_chosen"], 2), random_state=params.seed, n_init=1, batch_size=4096
+    ).fit(matrix)
     baseline.predict(matrix)
     finished = time.perf_counter()
     return {
@@ -97,43 +107,73 @@ def run(database: str, sizes: list[int], out: str) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     features_file = out_dir / "customer_features.parquet"
     with duckdb.connect(database, read_only=True) as connection:
-        connection.execute(f"copy (select * from customer_features) to '{features_file}' "
-                           "(format parquet)")
+        connection.execute(
+            f"copy (select * from customer_features) to '{features_file}' (format parquet)"
+        )
         persons = connection.execute("select count(*) from customer_features").fetchone()[0]
-    print(f"customer_features of {database}: {persons:,} persons, resampled to "
-          f"{', '.join(f'{s:,}' for s in sizes)}", flush=True)
+    print(
+        f"customer_features of {database}: {persons:,} persons, resampled to "
+        f"{', '.join(f'{s:,}' for s in sizes)}",
+        flush=True,
+    )
     results = []
     for size in sizes:
         print(f"  clustering {size:,} persons ...", flush=True)
-        proc = subprocess.run([sys.executable, "-m", "python_utils.bench_clusters", "--child",
-                               str(features_file), str(size)], capture_output=True, text=True,
-                              cwd=PROJECT_DIR)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "python_utils.bench_clusters",
+                "--child",
+                str(features_file),
+                str(size),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_DIR,
+        )
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             return 1
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(result)
-        print(f"    {result['clustering_seconds']:.1f} s (fit {result['fit_seconds']:.1f} s, "
-              f"assign {result['assign_seconds']:.1f} s), peak {result['peak_memory_mb']:,.0f} MB",
-              flush=True)
-    header = (f"{'persons':>10} {'algorithm':>17} {'k':>3} {'fit s':>7} {'assign s':>8} "
-              f"{'total s':>8} {'persons/s':>10} {'peak MB':>8} {'baseline s':>10} {'ratio':>6}")
+        print(
+            f"    {result['clustering_seconds']:.1f} s (fit {result['fit_seconds']:.1f} s, "
+            f"assign {result['assign_seconds']:.1f} s), peak {result['peak_memory_mb']:,.0f} MB",
+            flush=True,
+        )
+    header = (
+        f"{'persons':>10} {'algorithm':>17} {'k':>3} {'fit s':>7} {'assign s':>8} "
+        f"{'total s':>8} {'persons/s':>10} {'peak MB':>8} {'baseline s':>10} {'ratio':>6}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
-        print(f"{r['persons']:>10,} {r['algorithm']:>17} {r['k_final']:>3} "
-              f"{r['fit_seconds']:>7.1f} {r['assign_seconds']:>8.1f} "
-              f"{r['clustering_seconds']:>8.1f} {r['persons_per_second']:>10,} "
-              f"{r['peak_memory_mb']:>8,.0f} {r['baseline_seconds']:>10.1f} "
-              f"{r['ratio_vs_baseline']:>6.2f}")
-    (out_dir / "bench_clusters.json").write_text(json.dumps(
-        {"database": str(database), "source_persons": persons, "results": results}, indent=2))
+        print(
+            f"{r['persons']:>10,} {r['algorithm']:>17} {r['k_final']:>3} "
+            f"{r['fit_seconds']:>7.1f} {r['assign_seconds']:>8.1f} "
+            f"{r['clustering_seconds']:>8.1f} {r['persons_per_second']:>10,} "
+            f"{r['peak_memory_mb']:>8,.0f} {r['baseline_seconds']:>10.1f} "
+            f"{r['ratio_vs_baseline']:>6.2f}"
+        )
+    (out_dir / "bench_clusters.json").write_text(
+        json.dumps(
+            {"database": str(database), "source_persons": persons, "results": results}, indent=2
+        )
+    )
     from python_utils.charts import line_chart
 
     chart = line_chart(
-        {"clustering (fit + assign)": [(r["persons"], r["clustering_seconds"]) for r in results],
-         "baseline (one MiniBatchKMeans)": [(r["persons"], r["baseline_seconds"])
-                                            for r in results]},
-        "Clustering time against population", "persons", "seconds", log_x=True)
+        {
+            "clustering (fit + assign)": [(r["persons"], r["clustering_seconds"]) for r in results],
+            "baseline (one MiniBatchKMeans)": [
+                (r["persons"], r["baseline_seconds"]) for r in results
+            ],
+        },
+        "Clustering time against population",
+        "persons",
+        "seconds",
+        log_x=True,
+    )
     (out_dir / "bench_clusters.svg").write_text(chart)
     features_file.unlink()
     print(f"\nwrote {out_dir / 'bench_clusters.json'} and {out_dir / 'bench_clusters.svg'}")

@@ -29,17 +29,28 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import (
-    calinski_harabasz_score, davies_bouldin_score, pairwise_distances, silhouette_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_score,
 )
 from threadpoolctl import threadpool_limits
 
 from python_utils.monitoring import (
-    DriftSettings, RefitPolicy, drift_table, major_share, model_age_days, reference_bins_json,
-    refit_reason, refitted_by_this_build,
+    DriftSettings,
+    RefitPolicy,
+    drift_table,
+    major_share,
+    model_age_days,
+    reference_bins_json,
+    refit_reason,
+    refitted_by_this_build,
 )
 
 ID_COLUMNS = ("person_id", "customer_id")
-KMEANS_N_INIT = 3  # k-means++ starts per k of the search (the best inertia is kept); see docs/monitoring.md
+KMEANS_N_INIT = (
+    3  # k-means++ starts per k of the search (the best inertia is kept); see docs/monitoring.md
+)
 
 
 def relation_to_pandas(relation) -> pd.DataFrame:
@@ -115,14 +126,20 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Numeric model inputs of a feature frame: everything but ids and is_* flags, sorted so the
     order (and therefore every fit) does not depend on the engine's column order."""
     return sorted(
-        c for c in frame.columns
-        if c not in ID_COLUMNS and not c.startswith("is_")
+        c
+        for c in frame.columns
+        if c not in ID_COLUMNS
+        and not c.startswith("is_")
         and pd.api.types.is_numeric_dtype(frame[c])
     )
 
 
-def degenerate_features(frame: pd.DataFrame, columns: list[str], variance_tolerance: float,
-                        imputed_flags: dict[str, list[str]] | None = None) -> dict[str, str]:
+def degenerate_features(
+    frame: pd.DataFrame,
+    columns: list[str],
+    variance_tolerance: float,
+    imputed_flags: dict[str, list[str]] | None = None,
+) -> dict[str, str]:
     """Features that cannot be standardised meaningfully, with the reason ({feature: reason}):
 
     - ``all_null``: no value at all;
@@ -140,17 +157,19 @@ def degenerate_features(frame: pd.DataFrame, columns: list[str], variance_tolera
         return {}
     mapping = dict(imputed_flags or {})
     dropped: dict[str, str] = {}
-    flags = sorted(c for c in frame.columns
-                   if str(c).startswith("is_") and str(c).endswith("_imputed"))
+    flags = sorted(
+        c for c in frame.columns if str(c).startswith("is_") and str(c).endswith("_imputed")
+    )
     for flag in flags:
         values = frame[flag]
         if not bool(values.notna().all()) or not bool(values.astype(bool).all()):
             continue
-        stem = flag[len("is_"):-len("_imputed")]
+        stem = flag[len("is_") : -len("_imputed")]
         covered = mapping.get(flag)
         if covered is None:
-            covered = [c for c in columns
-                       if c.startswith(f"{stem}_") or c.startswith(f"log_{stem}_")]
+            covered = [
+                c for c in columns if c.startswith(f"{stem}_") or c.startswith(f"log_{stem}_")
+            ]
         for column in covered:
             if column in columns and column not in dropped:
                 dropped[column] = f"all_imputed:{flag}"
@@ -192,15 +211,22 @@ def standardise(frame: pd.DataFrame, columns: list[str]) -> Standardised:
     return Standardised((values - means) / scales, list(columns), means, scales)
 
 
-def validation_scores(matrix: np.ndarray, labels: np.ndarray, sample_size: int,
-                      seed: int) -> dict[str, float]:
+def validation_scores(
+    matrix: np.ndarray, labels: np.ndarray, sample_size: int, seed: int
+) -> dict[str, float]:
     """Silhouette (on a fixed-seed sample), Davies-Bouldin and Calinski-Harabasz."""
     if len(np.unique(labels)) < 2:
-        return {"silhouette": float("nan"), "davies_bouldin": float("nan"),
-                "calinski_harabasz": float("nan")}
+        return {
+            "silhouette": float("nan"),
+            "davies_bouldin": float("nan"),
+            "calinski_harabasz": float("nan"),
+        }
     return {
-        "silhouette": float(silhouette_score(
-            matrix, labels, sample_size=min(sample_size, len(matrix)), random_state=seed)),
+        "silhouette": float(
+            silhouette_score(
+                matrix, labels, sample_size=min(sample_size, len(matrix)), random_state=seed
+            )
+        ),
         "davies_bouldin": float(davies_bouldin_score(matrix, labels)),
         "calinski_harabasz": float(calinski_harabasz_score(matrix, labels)),
     }
@@ -220,16 +246,20 @@ class SampledSilhouette:
         size = min(sample_size, len(matrix))
         self.matrix, self.sample_size, self.seed = matrix, size, seed
         self.rows = np.random.RandomState(seed).permutation(len(matrix))[:size]
-        self.distances = (pairwise_distances(matrix[self.rows])
-                          if size <= self.MAX_STORED_ROWS else None)
+        self.distances = (
+            pairwise_distances(matrix[self.rows]) if size <= self.MAX_STORED_ROWS else None
+        )
 
     def score(self, labels: np.ndarray) -> float:
         """The sampled silhouette of a labelling of every row (NaN with fewer than 2 labels)."""
         if len(np.unique(labels)) < 2:
             return float("nan")
         if self.distances is None:
-            return float(silhouette_score(self.matrix, labels, sample_size=self.sample_size,
-                                          random_state=self.seed))
+            return float(
+                silhouette_score(
+                    self.matrix, labels, sample_size=self.sample_size, random_state=self.seed
+                )
+            )
         return float(silhouette_score(self.distances, labels[self.rows], metric="precomputed"))
 
 
@@ -244,9 +274,15 @@ class KMeansResult:
     algorithm: str = "kmeans"
 
 
-def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
-               sample_size: int = 5000, minibatch_above: int = 50_000,
-               preferred_k: int | None = None, stickiness: float = 0.0) -> KMeansResult:
+def fit_kmeans(
+    matrix: np.ndarray,
+    k_values: range | list[int],
+    seed: int,
+    sample_size: int = 5000,
+    minibatch_above: int = 50_000,
+    preferred_k: int | None = None,
+    stickiness: float = 0.0,
+) -> KMeansResult:
     """k-means for every k in k_values, keeping the k with the best sampled silhouette
     (ties: the smaller k). Above `minibatch_above` rows MiniBatchKMeans is used.
     `preferred_k` (the k of the model in force) is kept when its silhouette is within
@@ -260,8 +296,7 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
         if k < 2 or k >= len(matrix):
             continue
         if len(matrix) > minibatch_above:
-            model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3,
-                                    batch_size=4096)
+            model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096)
         else:
             model = KMeans(n_clusters=k, random_state=seed, n_init=KMEANS_N_INIT)
         labels = model.fit_predict(matrix)
@@ -272,30 +307,36 @@ def fit_kmeans(matrix: np.ndarray, k_values: range | list[int], seed: int,
             best = fits[k]
     if best is None:
         raise ValueError(f"no k in {list(k_values)} fits {len(matrix)} rows")
-    if (preferred_k in fits and preferred_k != best.k
-            and scores[preferred_k] >= scores[best.k] - stickiness):
+    if (
+        preferred_k in fits
+        and preferred_k != best.k
+        and scores[preferred_k] >= scores[best.k] - stickiness
+    ):
         best = fits[preferred_k]
     best.scores_by_k = scores
     best.algorithm = "minibatch_kmeans" if len(matrix) > minibatch_above else "kmeans"
     return best
 
 
-def squared_centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
-                               chunk_cells: int = 20_000_000) -> np.ndarray:
+def squared_centroid_distances(
+    matrix: np.ndarray, centroids: np.ndarray, chunk_cells: int = 20_000_000
+) -> np.ndarray:
     """Squared Euclidean distance of every row to every centroid, sum((x - c)^2) over the
     features (the quantity the SQL scoring model ranks). Chunked so that no more than
     chunk_cells rows x centroids x features values (160 MB) exist at once."""
     out = np.empty((len(matrix), len(centroids)))
     chunk_rows = max(1, chunk_cells // max(1, centroids.shape[0] * max(1, matrix.shape[1])))
     for start in range(0, len(matrix), chunk_rows):
-        block = matrix[start:start + chunk_rows]
-        out[start:start + chunk_rows] = (
-            (block[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+        block = matrix[start : start + chunk_rows]
+        out[start : start + chunk_rows] = ((block[:, None, :] - centroids[None, :, :]) ** 2).sum(
+            axis=2
+        )
     return out
 
 
-def centroid_distances(matrix: np.ndarray, centroids: np.ndarray,
-                       chunk_cells: int = 20_000_000) -> np.ndarray:
+def centroid_distances(
+    matrix: np.ndarray, centroids: np.ndarray, chunk_cells: int = 20_000_000
+) -> np.ndarray:
     """Euclidean distance of every row to every centroid, sqrt(sum((x - c)^2))."""
     return np.sqrt(squared_centroid_distances(matrix, centroids, chunk_cells))
 
@@ -325,8 +366,9 @@ def nearest_centroid(matrix: np.ndarray, centroids: np.ndarray) -> tuple[np.ndar
     return labels, distances[np.arange(len(matrix)), labels]
 
 
-def merge_small_clusters(matrix: np.ndarray, labels: np.ndarray, min_size: int
-                         ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def merge_small_clusters(
+    matrix: np.ndarray, labels: np.ndarray, min_size: int
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Merge every cluster smaller than min_size into the nearest other cluster (by centroid),
     smallest first, until none is left; returns labels renumbered 0..k-1 by decreasing size
     (ties: lower old label), the centroids, and the merges made. Label -1 (noise) is left
@@ -341,22 +383,33 @@ def merge_small_clusters(matrix: np.ndarray, labels: np.ndarray, min_size: int
         centroids = {i: matrix[labels == i].mean(axis=0) for i in ids}
         others = [i for i in ids if i != small]
         target = min(others, key=lambda i: (np.linalg.norm(centroids[i] - centroids[small]), i))
-        merges.append({"merged_cluster": int(small), "into_cluster": int(target),
-                       "size": int(counts[ids == small][0])})
+        merges.append(
+            {
+                "merged_cluster": int(small),
+                "into_cluster": int(target),
+                "size": int(counts[ids == small][0]),
+            }
+        )
         labels[labels == small] = target
     ids, counts = np.unique(labels[labels >= 0], return_counts=True)
     order = ids[np.lexsort((ids, -counts))]
     renumber = {old: new for new, old in enumerate(order)}
     renumber[-1] = -1
     labels = np.array([renumber[v] for v in labels], dtype=np.int64)
-    centroids = (np.vstack([matrix[labels == i].mean(axis=0) for i in range(len(order))])
-                 if len(order) else np.zeros((0, matrix.shape[1])))
+    centroids = (
+        np.vstack([matrix[labels == i].mean(axis=0) for i in range(len(order))])
+        if len(order)
+        else np.zeros((0, matrix.shape[1]))
+    )
     return labels, centroids, merges
 
 
-def match_to_previous(previous_centroids: np.ndarray, centroids: np.ndarray,
-                      previous_ids: list[int] | None = None,
-                      max_distance: float = float("inf")) -> dict[int, int]:
+def match_to_previous(
+    previous_centroids: np.ndarray,
+    centroids: np.ndarray,
+    previous_ids: list[int] | None = None,
+    max_distance: float = float("inf"),
+) -> dict[int, int]:
     """Stable labels: map each new cluster to a previous cluster id by minimum total centroid
     distance (Hungarian algorithm). A pair further apart than max_distance is not a match. New
     clusters without a partner get fresh ids after the largest previous id, in order."""
@@ -365,8 +418,9 @@ def match_to_previous(previous_centroids: np.ndarray, centroids: np.ndarray,
     if len(previous_centroids) and len(centroids):
         cost = np.sqrt(((centroids[:, None, :] - previous_centroids[None, :, :]) ** 2).sum(axis=2))
         rows, cols = linear_sum_assignment(cost)
-        mapping = {int(r): int(previous_ids[c]) for r, c in zip(rows, cols)
-                   if cost[r, c] <= max_distance}
+        mapping = {
+            int(r): int(previous_ids[c]) for r, c in zip(rows, cols) if cost[r, c] <= max_distance
+        }
     next_id = max(previous_ids, default=-1) + 1
     for cluster in range(len(centroids)):
         if cluster not in mapping:
@@ -427,19 +481,30 @@ TRAIT_DIMENSIONS = {
 # Labels that contradict each other, also across dimensions: a name never carries both.
 CONTRADICTING_LABELS = (
     # stopped vs still there (within the recency dimension, listed so the rule survives a move)
-    *((stopped, active) for stopped in ("Lapsed", "Dormant")
-      for active in ("Active", "Recently active", "Recent")),
+    *(
+        (stopped, active)
+        for stopped in ("Lapsed", "Dormant")
+        for active in ("Active", "Recently active", "Recent")
+    ),
     # tenure counts from the sign-up or, without one (a transactions-only shop), the first
     # activity: a short tenure means the first activity is recent, so the last one is too
-    ("Lapsed", "New"), ("Dormant", "New"),
+    ("Lapsed", "New"),
+    ("Dormant", "New"),
     # "Regulars" says they keep coming
-    ("Lapsed", "Regulars"), ("Dormant", "Regulars"),
+    ("Lapsed", "Regulars"),
+    ("Dormant", "Regulars"),
     # few or no orders vs what only many orders give
-    ("Rare buyers", "Frequent buyers"), ("Rare buyers", "Converters"), ("Rare buyers", "High-value"),
-    ("Rare buyers", "Recent"), ("Rare buyers", "Full-price"),
+    ("Rare buyers", "Frequent buyers"),
+    ("Rare buyers", "Converters"),
+    ("Rare buyers", "High-value"),
+    ("Rare buyers", "Recent"),
+    ("Rare buyers", "Full-price"),
     # no account vs what only an account gives (orders, the loyalty tier, e-mails belong to one)
-    ("Anonymous", "Loyalty members"), ("Anonymous", "Frequent buyers"),
-    ("Anonymous", "High-value"), ("Anonymous", "Recent"), ("Anonymous", "Email readers"),
+    ("Anonymous", "Loyalty members"),
+    ("Anonymous", "Frequent buyers"),
+    ("Anonymous", "High-value"),
+    ("Anonymous", "Recent"),
+    ("Anonymous", "Email readers"),
     # short visits vs long reading
     ("Quick visitors", "Deep readers"),
 )
@@ -447,8 +512,11 @@ CONTRADICTING_LABELS = (
 # Pairs where one label implies the other (or the other's feature is only imputed for such
 # persons): the second label says nothing that distinguishes the cluster, so it is not used.
 REDUNDANT_LABELS = (
-    ("Anonymous", "Non-members"), ("Anonymous", "Rare buyers"), ("Anonymous", "Email-ignoring"),
-    ("Anonymous", "Older"), ("Anonymous", "Younger"),  # age comes with the account
+    ("Anonymous", "Non-members"),
+    ("Anonymous", "Rare buyers"),
+    ("Anonymous", "Email-ignoring"),
+    ("Anonymous", "Older"),
+    ("Anonymous", "Younger"),  # age comes with the account
     ("Rare buyers", "Low-spend"),
     ("New", "Recently active"),
 )
@@ -456,11 +524,15 @@ REDUNDANT_LABELS = (
 NAME_MIN_ABS_Z = 0.25  # a trait closer than this (in sd) to the population does not name a cluster
 TYPICAL_NAME = "Typical customers"  # a cluster without any distinctive trait
 
-_DIMENSION_OF = {feature: dimension for dimension, features in TRAIT_DIMENSIONS.items()
-                 for feature in features}
+_DIMENSION_OF = {
+    feature: dimension for dimension, features in TRAIT_DIMENSIONS.items() for feature in features
+}
 _INCOMPATIBLE = frozenset(frozenset(pair) for pair in (*CONTRADICTING_LABELS, *REDUNDANT_LABELS))
-_LABEL_DIMENSION = {label: _DIMENSION_OF.get(feature, feature)
-                    for feature, labels in TRAIT_NAMES.items() for label in labels}
+_LABEL_DIMENSION = {
+    label: _DIMENSION_OF.get(feature, feature)
+    for feature, labels in TRAIT_NAMES.items()
+    for label in labels
+}
 
 
 def _words(label: str) -> set[str]:
@@ -473,9 +545,11 @@ def labels_compatible(labels: list[str], label: str) -> bool:
     common ("Email readers" and "Content readers", "Rare buyers" and "Non-members")."""
     dimension = _LABEL_DIMENSION.get(label, label)
     for other in labels:
-        if (_LABEL_DIMENSION.get(other, other) == dimension
-                or frozenset((other, label)) in _INCOMPATIBLE
-                or _words(other) & _words(label)):
+        if (
+            _LABEL_DIMENSION.get(other, other) == dimension
+            or frozenset((other, label)) in _INCOMPATIBLE
+            or _words(other) & _words(label)
+        ):
             return False
     return True
 
@@ -483,12 +557,14 @@ def labels_compatible(labels: list[str], label: str) -> bool:
 def name_labels(name: str) -> list[str]:
     """The TRAIT_NAMES labels a name is made of, left to right (longest label first at each
     word; words that are no label, e.g. a numeric suffix, are skipped)."""
-    labels = sorted({tuple(label.split()) for pair in TRAIT_NAMES.values() for label in pair},
-                    key=lambda words: (-len(words), words))
+    labels = sorted(
+        {tuple(label.split()) for pair in TRAIT_NAMES.values() for label in pair},
+        key=lambda words: (-len(words), words),
+    )
     words, found, at = name.split(), [], 0
     while at < len(words):
         for label in labels:
-            if tuple(words[at:at + len(label)]) == label:
+            if tuple(words[at : at + len(label)]) == label:
                 found.append(" ".join(label))
                 at += len(label)
                 break
@@ -520,11 +596,20 @@ def _z_table(profiles: pd.DataFrame) -> dict:
     try:
         matrix = profiles.to_numpy(dtype="float64", na_value=np.nan)
     except (TypeError, ValueError):  # a text or object column: what is not a number is no trait
-        matrix = np.column_stack([pd.to_numeric(profiles[c], errors="coerce").to_numpy("float64")
-                                  for c in profiles.columns]) if columns else \
-            np.zeros((len(profiles), 0))
-    return {cluster: {c: float(v) for c, v in zip(columns, matrix[row]) if np.isfinite(v)}
-            for row, cluster in enumerate(profiles.index)}
+        matrix = (
+            np.column_stack(
+                [
+                    pd.to_numeric(profiles[c], errors="coerce").to_numpy("float64")
+                    for c in profiles.columns
+                ]
+            )
+            if columns
+            else np.zeros((len(profiles), 0))
+        )
+    return {
+        cluster: {c: float(v) for c, v in zip(columns, matrix[row]) if np.isfinite(v)}
+        for row, cluster in enumerate(profiles.index)
+    }
 
 
 def name_traits(name: str, z: pd.Series, min_abs_z: float = NAME_MIN_ABS_Z) -> list[str]:
@@ -535,17 +620,22 @@ def name_traits(name: str, z: pd.Series, min_abs_z: float = NAME_MIN_ABS_Z) -> l
     values = _z_of(z)
     traits: list[str] = []
     for label in name_labels(name):
-        features = sorted((f for f, pair in TRAIT_NAMES.items() if label in pair and f in values),
-                          key=lambda f: (-abs(values[f]), f))
+        features = sorted(
+            (f for f, pair in TRAIT_NAMES.items() if label in pair and f in values),
+            key=lambda f: (-abs(values[f]), f),
+        )
         traits += [_trait(f, values[f]) for f in features]
     if not traits and name.startswith(TYPICAL_NAME):
         traits = [f"no trait beyond {min_abs_z:g}sd"]
     return traits
 
 
-def name_clusters(profiles: pd.DataFrame, max_traits: int = 2,
-                  reserved: set[str] | None = None,
-                  min_abs_z: float = NAME_MIN_ABS_Z) -> dict[int, tuple[str, list[str]]]:
+def name_clusters(
+    profiles: pd.DataFrame,
+    max_traits: int = 2,
+    reserved: set[str] | None = None,
+    min_abs_z: float = NAME_MIN_ABS_Z,
+) -> dict[int, tuple[str, list[str]]]:
     """A readable, unique name per cluster from what distinguishes it from the population.
 
     `profiles` has one row per cluster (index = cluster id) and one z-score column per feature
@@ -564,22 +654,26 @@ def name_clusters(profiles: pd.DataFrame, max_traits: int = 2,
     table = _z_table(profiles)
     for cluster in sorted(profiles.index):
         values = table[cluster]
-        ranked = sorted((f for f in values if abs(values[f]) >= min_abs_z),
-                        key=lambda f: (-abs(values[f]), f))
-        candidates = [(f, TRAIT_NAMES[f][0 if values[f] >= 0 else 1])
-                      for f in ranked if f in TRAIT_NAMES]
+        ranked = sorted(
+            (f for f in values if abs(values[f]) >= min_abs_z), key=lambda f: (-abs(values[f]), f)
+        )
+        candidates = [
+            (f, TRAIT_NAMES[f][0 if values[f] >= 0 else 1]) for f in ranked if f in TRAIT_NAMES
+        ]
         chosen: list[tuple[str, str]] = []
         for candidate in candidates:
-            if len(chosen) < max_traits and labels_compatible([lb for _, lb in chosen],
-                                                              candidate[1]):
+            if len(chosen) < max_traits and labels_compatible(
+                [lb for _, lb in chosen], candidate[1]
+            ):
                 chosen.append(candidate)
         if chosen:
             name = " ".join(label for _, label in chosen)
             head = chosen[:-1]
             taken = name in used and len(chosen) == max_traits >= 2  # the first label stays
             for candidate in candidates if taken else ():  # another last label
-                if candidate in chosen or not labels_compatible([lb for _, lb in head],
-                                                                candidate[1]):
+                if candidate in chosen or not labels_compatible(
+                    [lb for _, lb in head], candidate[1]
+                ):
                     continue
                 other = " ".join(label for _, label in [*head, candidate])
                 if other not in used:
@@ -597,7 +691,6 @@ def name_clusters(profiles: pd.DataFrame, max_traits: int = 2,
         used.add(name)
         named[cluster] = (name, traits)
     return named
-
 
 
 ALGORITHMS = ("kmeans", "gmm", "dbscan", "hierarchical")
@@ -632,8 +725,9 @@ class ClusterParams:
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"cluster_algorithm must be one of {ALGORITHMS}, "
-                             f"got {self.algorithm!r}")
+            raise ValueError(
+                f"cluster_algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}"
+            )
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -707,17 +801,20 @@ class _Partition:
     extra: dict = field(default_factory=dict)
 
 
-def _fit_kmeans_partition(z: np.ndarray, p: ClusterParams,
-                          preferred_k: int | None = None) -> _Partition:
+def _fit_kmeans_partition(
+    z: np.ndarray, p: ClusterParams, preferred_k: int | None = None
+) -> _Partition:
     search = z[sample_rows(len(z), p.search_sample, p.seed)]
-    found = fit_kmeans(search, p.k_values, p.seed, p.sample_size, p.minibatch_above,
-                       preferred_k, p.k_stickiness)
+    found = fit_kmeans(
+        search, p.k_values, p.seed, p.sample_size, p.minibatch_above, preferred_k, p.k_stickiness
+    )
     centroids = found.centroids
     algorithm = "kmeans"
     if len(search) < len(z):  # the k search ran on a sample: refit every row from its centroids
         if len(z) > p.minibatch_above:
-            model = MiniBatchKMeans(n_clusters=found.k, init=centroids, n_init=1,
-                                    random_state=p.seed, batch_size=4096)
+            model = MiniBatchKMeans(
+                n_clusters=found.k, init=centroids, n_init=1, random_state=p.seed, batch_size=4096
+            )
             algorithm = "minibatch_kmeans"
         else:
             model = KMeans(n_clusters=found.k, init=centroids, n_init=1, random_state=p.seed)
@@ -734,8 +831,13 @@ def _fit_gmm_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
     for k in p.k_values:
         if k < 1 or k >= len(search):
             continue
-        mixture = GaussianMixture(n_components=k, covariance_type=p.gmm_covariance,
-                                  random_state=p.seed, n_init=2, reg_covar=1e-4)
+        mixture = GaussianMixture(
+            n_components=k,
+            covariance_type=p.gmm_covariance,
+            random_state=p.seed,
+            n_init=2,
+            reg_covar=1e-4,
+        )
         mixture.fit(search)
         scores[k] = float(mixture.bic(search))
         if best is None or scores[k] < scores[best.n_components] - 1e-9:
@@ -763,8 +865,7 @@ def _fit_hierarchical_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
             best_k, best_labels = k, labels
     if best_k is None:
         raise ValueError(f"no tree cut in {cuts} fits {len(sample)} rows")
-    centroids = np.vstack([sample[best_labels == i].mean(axis=0)
-                           for i in np.unique(best_labels)])
+    centroids = np.vstack([sample[best_labels == i].mean(axis=0) for i in np.unique(best_labels)])
     labels, _ = nearest_centroid(z, centroids)  # the rest (and the sample) by nearest centroid
     return _Partition(labels, best_k, scores, "silhouette", "hierarchical")
 
@@ -787,13 +888,25 @@ def _fit_dbscan_partition(z: np.ndarray, p: ClusterParams) -> _Partition:
     labels, _ = _nearest_core(z, core_points, core_labels, eps)
     found = len(np.unique(fitted.labels_[fitted.labels_ >= 0]))
     noise_share = float((fitted.labels_ < 0).mean()) if len(search) else 0.0
-    return _Partition(labels, found, {}, "none", "dbscan",
-                      {"eps": eps, "min_samples": min_samples, "sample_noise_share": noise_share,
-                       "core_points": core_points, "core_labels": core_labels})
+    return _Partition(
+        labels,
+        found,
+        {},
+        "none",
+        "dbscan",
+        {
+            "eps": eps,
+            "min_samples": min_samples,
+            "sample_noise_share": noise_share,
+            "core_points": core_points,
+            "core_labels": core_labels,
+        },
+    )
 
 
-def _nearest_core(z: np.ndarray, core_points: np.ndarray, core_labels: np.ndarray,
-                  eps: float) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_core(
+    z: np.ndarray, core_points: np.ndarray, core_labels: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
     """DBSCAN placement: the cluster of the nearest core point within eps, else noise (-1);
     and the distance to that core point."""
     if len(core_points) == 0:
@@ -802,12 +915,17 @@ def _nearest_core(z: np.ndarray, core_points: np.ndarray, core_labels: np.ndarra
     return np.where(distance <= eps, core_labels[index], NOISE_ID).astype(np.int64), distance
 
 
-FITTERS = {"kmeans": _fit_kmeans_partition, "gmm": _fit_gmm_partition,
-           "dbscan": _fit_dbscan_partition, "hierarchical": _fit_hierarchical_partition}
+FITTERS = {
+    "kmeans": _fit_kmeans_partition,
+    "gmm": _fit_gmm_partition,
+    "dbscan": _fit_dbscan_partition,
+    "hierarchical": _fit_hierarchical_partition,
+}
 
 
-def _settle_centroids(z: np.ndarray, labels: np.ndarray, min_size: int, rounds: int = 10
-                      ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def _settle_centroids(
+    z: np.ndarray, labels: np.ndarray, min_size: int, rounds: int = 10
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Merge small clusters, then place every row at its nearest centroid, until the partition
     is stable (the stored centroids then reproduce it exactly) or `rounds` is spent."""
     merges: list[dict] = []
@@ -833,8 +951,9 @@ def _component_clusters(mixture, components: np.ndarray, labels: np.ndarray) -> 
     used = sorted(mapping)
     for c in range(mixture.n_components):
         if c not in mapping:
-            nearest = min(used, key=lambda u: (np.linalg.norm(mixture.means_[u]
-                                                              - mixture.means_[c]), u))
+            nearest = min(
+                used, key=lambda u: (np.linalg.norm(mixture.means_[u] - mixture.means_[c]), u)
+            )
             mapping[c] = mapping[nearest]
     return [mapping[c] for c in range(mixture.n_components)]
 
@@ -851,8 +970,7 @@ def _mixture_from(model: ClusterModel):
     return mixture
 
 
-def _assign_matrix(model: ClusterModel, z: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _assign_matrix(model: ClusterModel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cluster id, confidence, distance to the cluster centroid) per row of a standardised
     matrix. Centroid algorithms: nearest centroid (ties: lower row), confidence 1 - nearest /
     second-nearest distance. GMM: the cluster with the highest summed posterior, confidence =
@@ -876,8 +994,11 @@ def _assign_matrix(model: ClusterModel, z: np.ndarray
     elif model.algorithm == "dbscan":
         d = model.dbscan
         core_rows, core_distance = _nearest_core(
-            z, np.array(d["core_points"]).reshape(-1, len(model.features)),
-            np.array(d["core_rows"], dtype=np.int64), d["eps"])
+            z,
+            np.array(d["core_points"]).reshape(-1, len(model.features)),
+            np.array(d["core_rows"], dtype=np.int64),
+            d["eps"],
+        )
         noise = core_rows == NOISE_ID
         rows = np.where(noise, 0, core_rows)
         own = distances[np.arange(len(z)), rows]
@@ -900,8 +1021,9 @@ def _previous_labels(previous: ClusterModel | None, frame: pd.DataFrame) -> np.n
     return _assign_matrix(previous, previous.standardise(frame))[0]
 
 
-def _previous_centroids(previous: ClusterModel, model_means: np.ndarray, model_scales: np.ndarray,
-                        features: list[str]) -> np.ndarray | None:
+def _previous_centroids(
+    previous: ClusterModel, model_means: np.ndarray, model_scales: np.ndarray, features: list[str]
+) -> np.ndarray | None:
     """The previous model's centroids expressed in this run's standardised space."""
     if previous is None or previous.features != features or not previous.cluster_ids:
         return None
@@ -909,8 +1031,9 @@ def _previous_centroids(previous: ClusterModel, model_means: np.ndarray, model_s
     return (raw - model_means) / model_scales
 
 
-def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
-                      previous: ClusterModel | None = None) -> tuple[ClusterModel, dict]:
+def fit_cluster_model(
+    features: pd.DataFrame, params: ClusterParams, previous: ClusterModel | None = None
+) -> tuple[ClusterModel, dict]:
     """Fit one clustering of a customer_features frame and describe the run.
 
     Returns the model and a summary: algorithm, k chosen, scores of every k tried (silhouette
@@ -924,8 +1047,9 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
     columns = list(params.features) or feature_columns(frame)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"cluster_features names column(s) missing from customer_features: "
-                         f"{missing}")
+        raise ValueError(
+            f"cluster_features names column(s) missing from customer_features: {missing}"
+        )
     dropped = degenerate_features(frame, columns, params.variance_tolerance, params.imputed_flags)
     requested = columns
     columns = [c for c in requested if c not in dropped]  # the scaler stores exactly these
@@ -936,26 +1060,32 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
     if columns and usable and len(frame) >= max(2 * params.min_cluster_size, 3):
         run_params = ClusterParams(**{**asdict(params), "k_values": usable})
         if params.algorithm == "kmeans":  # the k in force is kept unless clearly beaten
-            in_force = (len(previous.centroids) if previous is not None
-                        and previous.algorithm in ("kmeans", "minibatch_kmeans") else None)
+            in_force = (
+                len(previous.centroids)
+                if previous is not None and previous.algorithm in ("kmeans", "minibatch_kmeans")
+                else None
+            )
             partition = _fit_kmeans_partition(z, run_params, in_force)
         else:
             partition = FITTERS[params.algorithm](z, run_params)
         extra = partition.extra
     else:  # too few persons to compare clusterings: one cluster, every person still placed
-        partition = _Partition(np.zeros(len(frame), dtype=np.int64), 1, {}, "none",
-                               "single_cluster")
+        partition = _Partition(
+            np.zeros(len(frame), dtype=np.int64), 1, {}, "none", "single_cluster"
+        )
     algorithm = partition.algorithm
     if algorithm in ("kmeans", "minibatch_kmeans", "hierarchical", "single_cluster"):
         labels, centroids, merges = _settle_centroids(z, partition.labels, params.min_cluster_size)
     else:
-        labels, centroids, merges = merge_small_clusters(z, partition.labels,
-                                                         params.min_cluster_size)
+        labels, centroids, merges = merge_small_clusters(
+            z, partition.labels, params.min_cluster_size
+        )
     # Stable ids and names: match to the previous run's centroids.
     prev_centroids = _previous_centroids(previous, scaled.means, scaled.scales, columns)
     if prev_centroids is not None:
-        mapping = match_to_previous(prev_centroids, centroids, previous.cluster_ids,
-                                    params.match_max_distance)
+        mapping = match_to_previous(
+            prev_centroids, centroids, previous.cluster_ids, params.match_max_distance
+        )
     else:
         mapping = {i: i for i in range(len(centroids))}
     order = sorted(range(len(centroids)), key=lambda i: mapping[i])
@@ -967,29 +1097,41 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
     # New" from a version before them): that one is named afresh, its id stays.
     names = {i: name for i, name in kept.items() if name and name_is_consistent(name)}
     profiles = pd.DataFrame(centroids, columns=columns)
-    fresh = name_clusters(profiles.loc[[i for i in order if i not in names]],
-                          reserved=set(names.values()), min_abs_z=params.name_min_abs_z)
-    traits = {i: name_traits(names[i], profiles.loc[i], params.name_min_abs_z)
-              or name_clusters(profiles.loc[[i]], min_abs_z=params.name_min_abs_z)[i][1]
-              for i in names}  # a name of no labels (a custom one): today's traits
+    fresh = name_clusters(
+        profiles.loc[[i for i in order if i not in names]],
+        reserved=set(names.values()),
+        min_abs_z=params.name_min_abs_z,
+    )
+    traits = {
+        i: name_traits(names[i], profiles.loc[i], params.name_min_abs_z)
+        or name_clusters(profiles.loc[[i]], min_abs_z=params.name_min_abs_z)[i][1]
+        for i in names
+    }  # a name of no labels (a custom one): today's traits
     names.update({i: name for i, (name, _) in fresh.items()})
     traits.update({i: explained for i, (_, explained) in fresh.items()})
     gmm = dbscan = None
     if algorithm == "gmm":
         mixture = extra["mixture"]
-        gmm = {"weights": mixture.weights_.tolist(), "means": mixture.means_.tolist(),
-               "precisions_cholesky": mixture.precisions_cholesky_.tolist(),
-               "covariance_type": mixture.covariance_type,
-               "component_cluster": [order.index(row) for row in
-                                     _component_clusters(mixture, partition.labels, labels)]}
+        gmm = {
+            "weights": mixture.weights_.tolist(),
+            "means": mixture.means_.tolist(),
+            "precisions_cholesky": mixture.precisions_cholesky_.tolist(),
+            "covariance_type": mixture.covariance_type,
+            "component_cluster": [
+                order.index(row) for row in _component_clusters(mixture, partition.labels, labels)
+            ],
+        }
     if algorithm == "dbscan":
         core_final = _core_final_rows(extra["core_labels"], partition.labels, labels)
         keep = core_final >= 0
         points, rows = extra["core_points"][keep], core_final[keep]
         chosen = sample_rows(len(points), params.max_core_points, params.seed)
-        dbscan = {"eps": extra["eps"], "min_samples": extra["min_samples"],
-                  "core_points": points[chosen].tolist(),
-                  "core_rows": [order.index(int(r)) for r in rows[chosen]]}
+        dbscan = {
+            "eps": extra["eps"],
+            "min_samples": extra["min_samples"],
+            "core_points": points[chosen].tolist(),
+            "core_rows": [order.index(int(r)) for r in rows[chosen]],
+        }
     pca_sample = z[sample_rows(len(z), params.search_sample, params.seed)]
     if z.shape[1] >= 2 and len(pca_sample) >= 2:
         pca = PCA(n_components=2, random_state=params.seed).fit(pca_sample)
@@ -997,19 +1139,24 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
     else:
         pca_mean, pca_components = [0.0] * z.shape[1], np.zeros((2, z.shape[1])).tolist()
     model = ClusterModel(
-        algorithm=algorithm, features=columns,
-        means=scaled.means.tolist(), scales=scaled.scales.tolist(),
+        algorithm=algorithm,
+        features=columns,
+        means=scaled.means.tolist(),
+        scales=scaled.scales.tolist(),
         cluster_ids=[mapping[i] for i in order],
         cluster_names=[names[i] for i in order],
         cluster_traits=[traits[i] for i in order],
         centroids=centroids[order].tolist() if len(order) else [],
-        pca_mean=pca_mean, pca_components=pca_components, gmm=gmm, dbscan=dbscan,
-        dropped_features=dropped, tie_tolerance=float(params.tie_tolerance),
+        pca_mean=pca_mean,
+        pca_components=pca_components,
+        gmm=gmm,
+        dbscan=dbscan,
+        dropped_features=dropped,
+        tie_tolerance=float(params.tie_tolerance),
     )
     final, _, _ = _assign_matrix(model, z)
     clustered = final >= 0
-    validation = validation_scores(z[clustered], final[clustered], params.sample_size,
-                                   params.seed)
+    validation = validation_scores(z[clustered], final[clustered], params.sample_size, params.seed)
     sizes = pd.Series(final[clustered]).value_counts()
     prev_labels = _previous_labels(previous, frame)
     summary = {
@@ -1028,15 +1175,19 @@ def fit_cluster_model(features: pd.DataFrame, params: ClusterParams,
         "smallest_cluster_size": int(sizes.min()) if len(sizes) else 0,
         "noise_share": round(float((final < 0).mean()), 6) if len(final) else 0.0,
         "matched_cluster_count": int(len(kept)),
-        "ari_vs_previous": (round(float(adjusted_rand_score(prev_labels, final)), 6)
-                            if prev_labels is not None and len(final) else None),
+        "ari_vs_previous": (
+            round(float(adjusted_rand_score(prev_labels, final)), 6)
+            if prev_labels is not None and len(final)
+            else None
+        ),
         "dbscan_eps": round(extra["eps"], 6) if algorithm == "dbscan" else None,
     }
     return model, summary
 
 
-def _core_final_rows(core_labels: np.ndarray, partition_labels: np.ndarray,
-                     labels: np.ndarray) -> np.ndarray:
+def _core_final_rows(
+    core_labels: np.ndarray, partition_labels: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
     """Final cluster (row of the merged centroids) of every DBSCAN core point: merges map whole
     clusters, so any full-matrix member of the core point's raw cluster tells (-1: no member)."""
     final = {}
@@ -1054,6 +1205,7 @@ def _single_threaded_when_small(frame_argument: int):
     fewer than SINGLE_THREAD_BELOW rows: on a few thousand persons k-means and the distance
     computations spend more on starting and waiting for threads than they save (11-15 s instead
     of 0.5 s for 760 persons on a busy 2-core machine). The results do not depend on the count."""
+
     def decorate(function):
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
@@ -1061,7 +1213,9 @@ def _single_threaded_when_small(frame_argument: int):
             limits = 1 if rows is not None and rows < SINGLE_THREAD_BELOW else None
             with threadpool_limits(limits=limits):
                 return function(*args, **kwargs)
+
         return wrapper
+
     return decorate
 
 
@@ -1079,16 +1233,18 @@ def assign_clusters(model: ClusterModel, features: pd.DataFrame) -> pd.DataFrame
     names = model.name_of()
     components = np.array(model.pca_components).reshape(2, len(model.features))
     coordinates = (z - np.array(model.pca_mean)) @ components.T if len(z) else np.zeros((0, 2))
-    return pd.DataFrame({
-        "person_id": frame["person_id"].astype(str),
-        "cluster_id": labels.astype("int64"),
-        "cluster_name": [names[int(label)] for label in labels],
-        "confidence": np.round(confidence, 6),
-        "distance_to_centroid": np.round(distance, 6),
-        "pca_x": np.round(coordinates[:, 0], 6),
-        "pca_y": np.round(coordinates[:, 1], 6),
-        "cluster_probabilities": probabilities,
-    })
+    return pd.DataFrame(
+        {
+            "person_id": frame["person_id"].astype(str),
+            "cluster_id": labels.astype("int64"),
+            "cluster_name": [names[int(label)] for label in labels],
+            "confidence": np.round(confidence, 6),
+            "distance_to_centroid": np.round(distance, 6),
+            "pca_x": np.round(coordinates[:, 0], 6),
+            "pca_y": np.round(coordinates[:, 1], 6),
+            "cluster_probabilities": probabilities,
+        }
+    )
 
 
 def _soft_memberships(model: ClusterModel, z: np.ndarray) -> list[str]:
@@ -1108,35 +1264,72 @@ def model_tables(model: ClusterModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     The scaler holds exactly the features the model standardises (dropped degenerate features
     are absent); a model without any feature gives one centroid row per cluster with a null
     feature (centroid_value 0), so SQL still knows the clusters."""
-    scaler = pd.DataFrame({"feature": pd.Series(model.features, dtype="string"),  # typed if empty
-                           "feature_mean": np.array(model.means, dtype="float64"),
-                           "feature_scale": np.array(model.scales, dtype="float64")})
-    rows = [(cid, name, ", ".join(traits), feature, float(value))
-            for cid, name, traits, centroid in zip(model.cluster_ids, model.cluster_names,
-                                                   model.cluster_traits, model.centroids)
-            for feature, value in zip(model.features, centroid)]
+    scaler = pd.DataFrame(
+        {
+            "feature": pd.Series(model.features, dtype="string"),  # typed if empty
+            "feature_mean": np.array(model.means, dtype="float64"),
+            "feature_scale": np.array(model.scales, dtype="float64"),
+        }
+    )
+    rows = [
+        (cid, name, ", ".join(traits), feature, float(value))
+        for cid, name, traits, centroid in zip(
+            model.cluster_ids, model.cluster_names, model.cluster_traits, model.centroids
+        )
+        for feature, value in zip(model.features, centroid)
+    ]
     if not model.features:  # every feature was dropped: one row per cluster, feature null
-        rows = [(cid, name, ", ".join(traits), None, 0.0)
-                for cid, name, traits in zip(model.cluster_ids, model.cluster_names,
-                                             model.cluster_traits)]
-    centroids = pd.DataFrame(rows, columns=["cluster_id", "cluster_name", "cluster_traits",
-                                            "feature", "centroid_value"]).astype(
-        {"cluster_id": "int64", "feature": "string", "centroid_value": "float64"})
+        rows = [
+            (cid, name, ", ".join(traits), None, 0.0)
+            for cid, name, traits in zip(
+                model.cluster_ids, model.cluster_names, model.cluster_traits
+            )
+        ]
+    centroids = pd.DataFrame(
+        rows, columns=["cluster_id", "cluster_name", "cluster_traits", "feature", "centroid_value"]
+    ).astype({"cluster_id": "int64", "feature": "string", "centroid_value": "float64"})
     return scaler, centroids
 
 
 RUN_COLUMNS = [
-    "run_id", "run_number", "previous_run_id", "algorithm", "as_of_date", "input_hash",
-    "params_hash", "person_count", "feature_count", "features_json", "dropped_features_json",
-    "k_chosen", "k_final",
-    "score_name", "scores_by_k_json", "silhouette", "davies_bouldin", "calinski_harabasz",
-    "smallest_cluster_size", "min_cluster_size", "merge_count", "merges_json", "noise_share",
-    "matched_cluster_count", "ari_vs_previous", "fit_seconds", "model_json",
+    "run_id",
+    "run_number",
+    "previous_run_id",
+    "algorithm",
+    "as_of_date",
+    "input_hash",
+    "params_hash",
+    "person_count",
+    "feature_count",
+    "features_json",
+    "dropped_features_json",
+    "k_chosen",
+    "k_final",
+    "score_name",
+    "scores_by_k_json",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "smallest_cluster_size",
+    "min_cluster_size",
+    "merge_count",
+    "merges_json",
+    "noise_share",
+    "matched_cluster_count",
+    "ari_vs_previous",
+    "fit_seconds",
+    "model_json",
     # why this run fitted, and the population it was fitted on (drift reference, assignment)
-    "refit_reason", "reference_bins_json", "assignment_sample_json",
+    "refit_reason",
+    "reference_bins_json",
+    "assignment_sample_json",
     # the latest build's refit check (updated on the latest run by every build that keeps it)
-    "checked_as_of_date", "check_decision", "check_reason", "check_model_age_days",
-    "check_drift_major_share", "check_assignment_ari",
+    "checked_as_of_date",
+    "check_decision",
+    "check_reason",
+    "check_model_age_days",
+    "check_drift_major_share",
+    "check_assignment_ari",
 ]
 ASSIGNMENT_SAMPLE = 5000  # persons whose assignment at the fit the refit check compares against
 
@@ -1172,8 +1365,9 @@ def _same_date(left, right) -> bool:
     return pd.Timestamp(left).date() == pd.Timestamp(right).date()
 
 
-def repeats_run(features: pd.DataFrame, params: ClusterParams, run: pd.Series | None,
-                as_of_date) -> bool:
+def repeats_run(
+    features: pd.DataFrame, params: ClusterParams, run: pd.Series | None, as_of_date
+) -> bool:
     """Whether a fit now would repeat ``run``: the same input (persons and features), settings
     and as_of. The fit is deterministic, so it would give that run's model again."""
     if run is None:
@@ -1182,20 +1376,24 @@ def repeats_run(features: pd.DataFrame, params: ClusterParams, run: pd.Series | 
     columns = list(params.features) or feature_columns(frame)
     if any(c not in frame.columns for c in columns):
         return False  # the fit reports the missing columns
-    return (str(run["input_hash"]) == input_hash(frame, columns)
-            and str(run["params_hash"]) == params.digest()
-            and _same_date(run["as_of_date"], as_of_date))
+    return (
+        str(run["input_hash"]) == input_hash(frame, columns)
+        and str(run["params_hash"]) == params.digest()
+        and _same_date(run["as_of_date"], as_of_date)
+    )
 
 
-def assignment_sample(person_ids: pd.Series, labels: np.ndarray,
-                      size: int = ASSIGNMENT_SAMPLE) -> str:
+def assignment_sample(
+    person_ids: pd.Series, labels: np.ndarray, size: int = ASSIGNMENT_SAMPLE
+) -> str:
     """JSON {person_id: cluster_id} of at most `size` persons, chosen by a hash of the person id
     (the same persons on every build while they exist)."""
     ids = person_ids.astype(str).to_numpy()
     keys = np.array([hashlib.sha256(i.encode()).hexdigest()[:12] for i in ids])
     chosen = np.argsort(keys, kind="stable")[:size]
-    return json.dumps({ids[i]: int(labels[i]) for i in sorted(chosen, key=lambda i: ids[i])},
-                      sort_keys=True)
+    return json.dumps(
+        {ids[i]: int(labels[i]) for i in sorted(chosen, key=lambda i: ids[i])}, sort_keys=True
+    )
 
 
 def assignment_ari(model: ClusterModel, frame: pd.DataFrame, sample_json) -> float | None:
@@ -1204,8 +1402,11 @@ def assignment_ari(model: ClusterModel, frame: pd.DataFrame, sample_json) -> flo
     sample or with fewer than 2 of its persons left."""
     from sklearn.metrics import adjusted_rand_score
 
-    if sample_json is None or pd.isna(sample_json) or any(c not in frame.columns
-                                                          for c in model.features):
+    if (
+        sample_json is None
+        or pd.isna(sample_json)
+        or any(c not in frame.columns for c in model.features)
+    ):
         return None
     stored = json.loads(sample_json)
     today = frame[frame["person_id"].astype(str).isin(stored)]
@@ -1216,13 +1417,23 @@ def assignment_ari(model: ClusterModel, frame: pd.DataFrame, sample_json) -> flo
     return round(float(adjusted_rand_score(before, labels)), 6)
 
 
-def refit_check(features: pd.DataFrame, params: ClusterParams, previous_row: pd.Series | None,
-                as_of_date, policy: RefitPolicy, settings: DriftSettings) -> dict:
+def refit_check(
+    features: pd.DataFrame,
+    params: ClusterParams,
+    previous_row: pd.Series | None,
+    as_of_date,
+    policy: RefitPolicy,
+    settings: DriftSettings,
+) -> dict:
     """The refit check of one build against the latest run's model: its age, the drift of
     today's features against the population it was fitted on, the agreement of today's
     assignment with the one at its fit, and the decision (monitoring.refit_reason)."""
-    check = {"checked_as_of_date": as_of_date, "check_model_age_days": None,
-             "check_drift_major_share": None, "check_assignment_ari": None}
+    check = {
+        "checked_as_of_date": as_of_date,
+        "check_model_age_days": None,
+        "check_drift_major_share": None,
+        "check_assignment_ari": None,
+    }
     if previous_row is None:
         return {**check, "check_decision": "refit", "check_reason": "no_model"}
     frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
@@ -1233,17 +1444,28 @@ def refit_check(features: pd.DataFrame, params: ClusterParams, previous_row: pd.
         drift = major_share(drift_table(frame, json.loads(bins_text), settings))
     model = ClusterModel.from_json(previous_row["model_json"])
     ari = assignment_ari(model, frame, previous_row.get("assignment_sample_json"))
-    reason = refit_reason(policy, True, str(previous_row["params_hash"]) != params.digest(),
-                          age, drift, ari)
-    return {**check, "check_model_age_days": age, "check_drift_major_share": drift,
-            "check_assignment_ari": ari, "check_decision": "kept" if reason is None else "refit",
-            "check_reason": reason or "not_due"}
+    reason = refit_reason(
+        policy, True, str(previous_row["params_hash"]) != params.digest(), age, drift, ari
+    )
+    return {
+        **check,
+        "check_model_age_days": age,
+        "check_drift_major_share": drift,
+        "check_assignment_ari": ari,
+        "check_decision": "kept" if reason is None else "refit",
+        "check_reason": reason or "not_due",
+    }
 
 
 @_single_threaded_when_small(0)
-def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.DataFrame | None,
-              as_of_date, policy: RefitPolicy | None = None,
-              settings: DriftSettings | None = None) -> pd.DataFrame:
+def model_run(
+    features: pd.DataFrame,
+    params: ClusterParams,
+    previous_runs: pd.DataFrame | None,
+    as_of_date,
+    policy: RefitPolicy | None = None,
+    settings: DriftSettings | None = None,
+) -> pd.DataFrame:
     """One row of segment_model_runs. A refit is due (``refit_check``) when there is no model, a
     var forces it, the settings changed, the latest run's model is older than the policy's
     max age, today's features drifted (major PSI on a share of them) or today's assignment
@@ -1264,27 +1486,36 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
     settings = settings or DriftSettings()
     previous_row = latest_run(previous_runs)
     if not policy.force and repeats_run(features, params, previous_row, as_of_date):
-        return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
-                                            columns=RUN_COLUMNS))
-    if (not policy.force and policy.rerun_keeps_fit and previous_row is not None
-            and str(previous_row["params_hash"]) == params.digest()
-            and refitted_by_this_build(previous_row.get("checked_as_of_date"),
-                                       previous_row.get("check_decision"), as_of_date)):
+        return _typed_run_rows(
+            pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()], columns=RUN_COLUMNS)
+        )
+    if (
+        not policy.force
+        and policy.rerun_keeps_fit
+        and previous_row is not None
+        and str(previous_row["params_hash"]) == params.digest()
+        and refitted_by_this_build(
+            previous_row.get("checked_as_of_date"), previous_row.get("check_decision"), as_of_date
+        )
+    ):
         # a re-run of the build that fitted it, with the same settings (the input grew since)
-        return _typed_run_rows(pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()],
-                                            columns=RUN_COLUMNS))
+        return _typed_run_rows(
+            pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()], columns=RUN_COLUMNS)
+        )
     check = refit_check(features, params, previous_row, as_of_date, policy, settings)
     if check["check_decision"] == "kept":
         kept = previous_row.reindex(RUN_COLUMNS).to_dict()
         return _typed_run_rows(pd.DataFrame([{**kept, **check}], columns=RUN_COLUMNS))
-    previous = ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None \
-        else None
+    previous = (
+        ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None else None
+    )
     started = time.perf_counter()
     model, summary = fit_cluster_model(features, params, previous)
     fit_seconds = time.perf_counter() - started
     previous_id = None if previous_row is None else str(previous_row["run_id"])
-    run_id = hashlib.sha256("|".join([summary["input_hash"], summary["params_hash"],
-                                      previous_id or ""]).encode()).hexdigest()[:16]
+    run_id = hashlib.sha256(
+        "|".join([summary["input_hash"], summary["params_hash"], previous_id or ""]).encode()
+    ).hexdigest()[:16]
     validation = summary["validation"]
     frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
     requested = list(params.features) or feature_columns(frame)
@@ -1327,24 +1558,55 @@ def model_run(features: pd.DataFrame, params: ClusterParams, previous_runs: pd.D
 
 def _typed_run_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """segment_model_runs rows with the log's column types."""
-    for column in ("silhouette", "davies_bouldin", "calinski_harabasz", "ari_vs_previous",
-                   "noise_share", "fit_seconds", "check_drift_major_share",
-                   "check_assignment_ari"):
+    for column in (
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "ari_vs_previous",
+        "noise_share",
+        "fit_seconds",
+        "check_drift_major_share",
+        "check_assignment_ari",
+    ):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in ("run_number", "person_count", "feature_count", "k_chosen", "k_final",
-                   "smallest_cluster_size", "min_cluster_size", "merge_count",
-                   "matched_cluster_count"):
+    for column in (
+        "run_number",
+        "person_count",
+        "feature_count",
+        "k_chosen",
+        "k_final",
+        "smallest_cluster_size",
+        "min_cluster_size",
+        "merge_count",
+        "matched_cluster_count",
+    ):
         frame[column] = frame[column].astype("int64")
-    for column in ("run_id", "previous_run_id", "algorithm", "input_hash", "params_hash",
-                   "features_json", "dropped_features_json", "score_name", "scores_by_k_json",
-                   "merges_json", "model_json", "refit_reason", "reference_bins_json",
-                   "assignment_sample_json", "check_decision", "check_reason"):
+    for column in (
+        "run_id",
+        "previous_run_id",
+        "algorithm",
+        "input_hash",
+        "params_hash",
+        "features_json",
+        "dropped_features_json",
+        "score_name",
+        "scores_by_k_json",
+        "merges_json",
+        "model_json",
+        "refit_reason",
+        "reference_bins_json",
+        "assignment_sample_json",
+        "check_decision",
+        "check_reason",
+    ):
         frame[column] = frame[column].astype("string")  # typed even when null (first run)
-    frame["check_model_age_days"] = pd.to_numeric(frame["check_model_age_days"],
-                                                  errors="coerce").astype("Int64")
+    frame["check_model_age_days"] = pd.to_numeric(
+        frame["check_model_age_days"], errors="coerce"
+    ).astype("Int64")
     for column in ("as_of_date", "checked_as_of_date"):
-        frame[column] = [None if v is None or pd.isna(v) else pd.Timestamp(v).date()
-                         for v in frame[column]]
+        frame[column] = [
+            None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]
+        ]
     return frame
 
 

@@ -31,25 +31,39 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import duckdb
 
-from python_utils.jobs import (EXIT_SKIPPED, PROJECT_DIR, append_run_log, database_lock,
-                               holder, job_paths)
+from python_utils.jobs import (
+    EXIT_SKIPPED,
+    PROJECT_DIR,
+    append_run_log,
+    database_lock,
+    holder,
+    job_paths,
+)
 
 OUTBOX_TABLE = "activation_outbox"
 LOG_SCHEMA = "delivery"
 LOG_TABLE = "activation_delivery_log"
 #: the outbox columns sent in the body, in the data contract's order
-OUTBOX_COLUMNS = ("message_id", "person_id", "journey_id", "step", "channel",
-                  "content_block_id", "due_at", "created_at")
+OUTBOX_COLUMNS = (
+    "message_id",
+    "person_id",
+    "journey_id",
+    "step",
+    "channel",
+    "content_block_id",
+    "due_at",
+    "created_at",
+)
 DELIVERED, FAILED, DEAD_LETTERED = "delivered", "failed", "dead_lettered"
 #: HTTP answers worth a retry: timeout, too many requests, and every 5xx
 RETRY_STATUSES = frozenset({408, 429})
@@ -154,19 +168,25 @@ class DeliverySummary:
         rate = done / self.seconds if self.seconds > 0 else 0.0
         p50 = statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
         worst = max(self.latencies_ms, default=0.0)
-        parts = [f"{self.due} due", f"{self.delivered} delivered"
-                 + (f" ({self.already_received} already received)"
-                    if self.already_received else ""),
-                 f"{self.failed_attempts} failed attempt(s)",
-                 f"{self.dead_lettered} dead-lettered"]
+        parts = [
+            f"{self.due} due",
+            f"{self.delivered} delivered"
+            + (f" ({self.already_received} already received)" if self.already_received else ""),
+            f"{self.failed_attempts} failed attempt(s)",
+            f"{self.dead_lettered} dead-lettered",
+        ]
         if self.not_started:
             parts.append(f"{self.not_started} left for the next run")
         if self.skipped_dead_letters:
-            parts.append(f"{self.skipped_dead_letters} earlier dead letter(s) not retried "
-                         "(--retry-dead-letters)")
-        return (f"deliver: {', '.join(parts)}; {self.attempts} attempt(s) in "
-                f"{self.seconds:.2f} s, {rate:.1f} messages/s, latency p50 {p50:.1f} ms, "
-                f"max {worst:.1f} ms")
+            parts.append(
+                f"{self.skipped_dead_letters} earlier dead letter(s) not retried "
+                "(--retry-dead-letters)"
+            )
+        return (
+            f"deliver: {', '.join(parts)}; {self.attempts} attempt(s) in "
+            f"{self.seconds:.2f} s, {rate:.1f} messages/s, latency p50 {p50:.1f} ms, "
+            f"max {worst:.1f} ms"
+        )
 
 
 # --- time and paths --------------------------------------------------------------------------
@@ -176,7 +196,7 @@ def utc_naive(moment: datetime) -> datetime:
     """A moment as a naive UTC timestamp (the project's ``*_at`` convention); a naive input is
     taken to be UTC already."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
@@ -192,7 +212,7 @@ def parse_now(text: str) -> datetime:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def default_database(env: dict[str, str] | None = None) -> Path:
@@ -210,41 +230,53 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def find_outbox(connection: duckdb.DuckDBPyConnection, database: Path,
-                schema: str | None = None) -> str:
+def find_outbox(
+    connection: duckdb.DuckDBPyConnection, database: Path, schema: str | None = None
+) -> str:
     """The quoted ``schema.activation_outbox`` of the file; DeliveryError naming the file and
     the table when it is missing, or when several schemas hold one and ``schema`` is unset."""
     rows = connection.execute(
         "select table_schema from information_schema.tables "
         "where table_name = ? and table_catalog = current_database() "
         "and (? is null or table_schema = ?) order by table_schema",
-        [OUTBOX_TABLE, schema, schema]).fetchall()
+        [OUTBOX_TABLE, schema, schema],
+    ).fetchall()
     where = f"schema {schema!r} of " if schema else ""
     if not rows:
         raise DeliveryError(
             f"no table or view {OUTBOX_TABLE} in {where}the DuckDB file {database}: build it "
             f"first (dbt build --select +{OUTBOX_TABLE}) or point --database / {DATABASE_ENV} "
-            "at the built file")
+            "at the built file"
+        )
     if len(rows) > 1:
         schemas = ", ".join(row[0] for row in rows)
-        raise DeliveryError(f"{OUTBOX_TABLE} is in several schemas of {database} ({schemas}): "
-                            "choose one with --outbox-schema")
+        raise DeliveryError(
+            f"{OUTBOX_TABLE} is in several schemas of {database} ({schemas}): "
+            "choose one with --outbox-schema"
+        )
     relation = f"{_quote(rows[0][0])}.{_quote(OUTBOX_TABLE)}"
     _check_columns(connection, rows[0][0], relation, database)
     return relation
 
 
-def _check_columns(connection: duckdb.DuckDBPyConnection, schema: str, relation: str,
-                   database: Path) -> None:
+def _check_columns(
+    connection: duckdb.DuckDBPyConnection, schema: str, relation: str, database: Path
+) -> None:
     """DeliveryError when the outbox lacks a contract column."""
-    present = {row[0].lower() for row in connection.execute(
-        "select column_name from information_schema.columns "
-        "where table_name = ? and table_schema = ? and table_catalog = current_database()",
-        [OUTBOX_TABLE, schema]).fetchall()}
+    present = {
+        row[0].lower()
+        for row in connection.execute(
+            "select column_name from information_schema.columns "
+            "where table_name = ? and table_schema = ? and table_catalog = current_database()",
+            [OUTBOX_TABLE, schema],
+        ).fetchall()
+    }
     missing = [column for column in OUTBOX_COLUMNS if column not in present]
     if missing:
-        raise DeliveryError(f"{relation} in {database} lacks the column(s) {', '.join(missing)} "
-                            "of the data contract")
+        raise DeliveryError(
+            f"{relation} in {database} lacks the column(s) {', '.join(missing)} "
+            "of the data contract"
+        )
 
 
 def ensure_log(connection: duckdb.DuckDBPyConnection) -> None:
@@ -274,8 +306,9 @@ def _due_sql(outbox: str) -> str:
         order by o.due_at, o.message_id"""
 
 
-def due_messages(connection: duckdb.DuckDBPyConnection, outbox: str, now: datetime,
-                 retry_dead_letters: bool) -> tuple[list[Message], int]:
+def due_messages(
+    connection: duckdb.DuckDBPyConnection, outbox: str, now: datetime, retry_dead_letters: bool
+) -> tuple[list[Message], int]:
     """The due, undelivered messages in (due_at, message_id) order, and how many due earlier
     dead letters were left out (all of them are kept with ``retry_dead_letters``)."""
     cursor = connection.execute(_due_sql(outbox), [utc_naive(now)])
@@ -286,14 +319,19 @@ def due_messages(connection: duckdb.DuckDBPyConnection, outbox: str, now: dateti
     for values in cursor.fetchall():
         row = dict(zip(names, values))
         if row["message_id"] in seen:
-            raise DeliveryError(f"message_id {row['message_id']!r} appears twice in {outbox}: "
-                                "the data contract makes it unique")
+            raise DeliveryError(
+                f"message_id {row['message_id']!r} appears twice in {outbox}: "
+                "the data contract makes it unique"
+            )
         seen.add(row["message_id"])
         if row["is_dead_lettered"] and not retry_dead_letters:
             skipped += 1
             continue
-        messages.append(Message(str(row["message_id"]), _body(row), row["due_at"],
-                                int(row["previous_attempts"])))
+        messages.append(
+            Message(
+                str(row["message_id"]), _body(row), row["due_at"], int(row["previous_attempts"])
+            )
+        )
     return messages, skipped
 
 
@@ -312,13 +350,29 @@ def _body(row: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def record_attempt(connection: duckdb.DuckDBPyConnection, message_id: str, attempt: int,
-                   attempted_at: datetime, status: str, result: Attempt, run_id: str) -> None:
+def record_attempt(
+    connection: duckdb.DuckDBPyConnection,
+    message_id: str,
+    attempt: int,
+    attempted_at: datetime,
+    status: str,
+    result: Attempt,
+    run_id: str,
+) -> None:
     """Insert (and commit: auto-commit) one log row."""
     connection.execute(
         f"insert into {LOG_SCHEMA}.{LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [message_id, attempt, attempted_at, status, result.http_status, result.error,
-         round(result.latency_ms, 3), run_id])
+        [
+            message_id,
+            attempt,
+            attempted_at,
+            status,
+            result.http_status,
+            result.error,
+            round(result.latency_ms, 3),
+            run_id,
+        ],
+    )
 
 
 # --- HTTP ------------------------------------------------------------------------------------
@@ -347,28 +401,39 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
-def _answer(status: int, started: float, retry_after: str | None = None,
-            reason: str | None = None) -> Attempt:
+def _answer(
+    status: int, started: float, retry_after: str | None = None, reason: str | None = None
+) -> Attempt:
     latency = (time.monotonic() - started) * 1000
     retryable = status >= 500 or status in RETRY_STATUSES
     ok = 200 <= status < 300 or status == ALREADY_RECEIVED
     error = None if ok else f"HTTP {status}" + (f" {reason}" if reason else "")
-    return Attempt(status, error, latency, retryable and not ok,
-                   _retry_after(retry_after) if status in (429, 503) else None)
+    return Attempt(
+        status,
+        error,
+        latency,
+        retryable and not ok,
+        _retry_after(retry_after) if status in (429, 503) else None,
+    )
 
 
 def post(url: str, message: Message, attempt: int, timeout: float) -> Attempt:
     """POST one message; never raises for HTTP or network trouble, it describes it."""
-    request = urllib.request.Request(url, data=message.body, method="POST", headers={
-        "Content-Type": "application/json",
-        "Idempotency-Key": message.message_id,
-        "X-Delivery-Attempt": str(attempt),
-        "User-Agent": USER_AGENT,
-    })
+    request = urllib.request.Request(
+        url,
+        data=message.body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.message_id,
+            "X-Delivery-Attempt": str(attempt),
+            "User-Agent": USER_AGENT,
+        },
+    )
     started = time.monotonic()
     try:
         with _OPENER.open(request, timeout=timeout) as response:
@@ -405,9 +470,13 @@ Sender = Callable[[str, Message, int, float], Attempt]
 Recorder = Callable[[str, int, str, Attempt], None]
 
 
-def deliver_message(message: Message, config: DeliveryConfig, record: Recorder,
-                    send: Sender = post, sleep: Callable[[float], None] = time.sleep
-                    ) -> Iterator[tuple[int, str, Attempt]]:
+def deliver_message(
+    message: Message,
+    config: DeliveryConfig,
+    record: Recorder,
+    send: Sender = post,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[tuple[int, str, Attempt]]:
     """Attempt one message up to ``max_attempts`` times in this run, recording each attempt
     before the next; yields (attempt number, status, attempt) for each. Attempt numbers continue
     the log's (a dead letter retried by a later run goes on from its last attempt)."""
@@ -425,12 +494,15 @@ def deliver_message(message: Message, config: DeliveryConfig, record: Recorder,
         yield number, status, result
         if status != FAILED:
             return
-        sleep(backoff(retry + 1, config.backoff_seconds, config.backoff_max_seconds,
-                      result.retry_after))
+        sleep(
+            backoff(
+                retry + 1, config.backoff_seconds, config.backoff_max_seconds, result.retry_after
+            )
+        )
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _say(config: DeliveryConfig, text: str) -> None:
@@ -451,43 +523,60 @@ def _tally(summary: DeliverySummary, status: str, result: Attempt) -> None:
         summary.failed_attempts += 1
 
 
-def _report_attempt(config: DeliveryConfig, message: Message, number: int, status: str,
-                    result: Attempt) -> None:
+def _report_attempt(
+    config: DeliveryConfig, message: Message, number: int, status: str, result: Attempt
+) -> None:
     """One line for every attempt that did not deliver at once."""
     if status == DELIVERED and number == message.previous_attempts + 1:
         return
-    outcome = {DELIVERED: "delivered", FAILED: "failed, will retry",
-               DEAD_LETTERED: "dead-lettered"}[status]
+    outcome = {
+        DELIVERED: "delivered",
+        FAILED: "failed, will retry",
+        DEAD_LETTERED: "dead-lettered",
+    }[status]
     detail = f" ({result.error})" if result.error else ""
     _say(config, f"  {message.message_id} attempt {number}: {outcome}{detail}")
 
 
-def send_all(messages: Sequence[Message], config: DeliveryConfig, record: Recorder,
-             summary: DeliverySummary, send: Sender = post) -> None:
+def send_all(
+    messages: Sequence[Message],
+    config: DeliveryConfig,
+    record: Recorder,
+    summary: DeliverySummary,
+    send: Sender = post,
+) -> None:
     """Deliver the messages in order, within ``max_seconds`` (new messages are not started
     after it), tallying into ``summary``."""
     started = time.monotonic()
     for index, message in enumerate(messages):
         if config.max_seconds is not None and time.monotonic() - started >= config.max_seconds:
             summary.not_started = len(messages) - index
-            _say(config, f"deliver: --max-seconds {config.max_seconds:g} reached, "
-                         f"{summary.not_started} message(s) left for the next run")
+            _say(
+                config,
+                f"deliver: --max-seconds {config.max_seconds:g} reached, "
+                f"{summary.not_started} message(s) left for the next run",
+            )
             break
         for number, status, result in deliver_message(message, config, record, send):
             _tally(summary, status, result)
             _report_attempt(config, message, number, status, result)
         done = index + 1
         if config.progress_every and done % config.progress_every == 0:
-            _say(config, f"deliver: {done}/{len(messages)} messages, "
-                         f"{summary.delivered} delivered, {summary.dead_lettered} dead-lettered")
+            _say(
+                config,
+                f"deliver: {done}/{len(messages)} messages, "
+                f"{summary.delivered} delivered, {summary.dead_lettered} dead-lettered",
+            )
     summary.seconds = time.monotonic() - started
 
 
 def _connect(database: Path) -> duckdb.DuckDBPyConnection:
     if not database.exists():
-        raise DeliveryError(f"no DuckDB file at {database}, so no table {OUTBOX_TABLE}: "
-                            "build the project first or set --database / "
-                            f"{DATABASE_ENV}")
+        raise DeliveryError(
+            f"no DuckDB file at {database}, so no table {OUTBOX_TABLE}: "
+            "build the project first or set --database / "
+            f"{DATABASE_ENV}"
+        )
     connection = duckdb.connect(str(database))
     connection.execute("set TimeZone = 'UTC'")
     return connection
@@ -502,11 +591,14 @@ def deliver(config: DeliveryConfig, send: Sender = post) -> DeliverySummary:
         ensure_log(connection)
         messages, skipped = due_messages(connection, outbox, now, config.retry_dead_letters)
         if config.limit is not None:
-            messages = messages[:config.limit]
+            messages = messages[: config.limit]
         summary = DeliverySummary(due=len(messages), skipped_dead_letters=skipped)
-        _say(config, f"deliver: {len(messages)} due message(s) in {outbox} of "
-                     f"{config.database} (due_at <= {now.isoformat()} UTC) to "
-                     f"{config.webhook_url}")
+        _say(
+            config,
+            f"deliver: {len(messages)} due message(s) in {outbox} of "
+            f"{config.database} (due_at <= {now.isoformat()} UTC) to "
+            f"{config.webhook_url}",
+        )
 
         def record(message_id: str, attempt: int, status: str, result: Attempt) -> None:
             record_attempt(connection, message_id, attempt, _utc_now(), status, result, run_id)
@@ -521,34 +613,68 @@ def run(config: DeliveryConfig) -> int:
     deliver, and return the exit code (0, EXIT_DEAD_LETTERED, EXIT_ERROR or EXIT_SKIPPED). The
     run is recorded in ``<database>.runs.jsonl`` like the dbt jobs."""
     if not config.webhook_url:
-        print(f"deliver: error: no webhook URL: pass --webhook-url or set {WEBHOOK_ENV}",
-              file=sys.stderr)
+        print(
+            f"deliver: error: no webhook URL: pass --webhook-url or set {WEBHOOK_ENV}",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     paths = job_paths(env={DATABASE_ENV: str(config.database)})
-    record = {"job": "deliver", "pid": os.getpid(), "lock": str(paths.lock),
-              "wait_limit_seconds": config.lock_wait,
-              "requested_at": _stamp()}
+    record = {
+        "job": "deliver",
+        "pid": os.getpid(),
+        "lock": str(paths.lock),
+        "wait_limit_seconds": config.lock_wait,
+        "requested_at": _stamp(),
+    }
     with database_lock(paths.lock, "deliver", config.lock_wait) as (handle, waited):
         record["waited_seconds"] = round(waited, 3)
         if handle is None:
-            print(f"deliver: skipped, {holder(paths.lock)} held {paths.lock.name} for all of "
-                  f"{waited:.0f} s waited (exit {EXIT_SKIPPED})", file=sys.stderr, flush=True)
-            append_run_log(paths.run_log, {**record, "event": "skipped", "ended_at": _stamp(),
-                                           "outcome": "skipped", "exit_code": EXIT_SKIPPED})
+            print(
+                f"deliver: skipped, {holder(paths.lock)} held {paths.lock.name} for all of "
+                f"{waited:.0f} s waited (exit {EXIT_SKIPPED})",
+                file=sys.stderr,
+                flush=True,
+            )
+            append_run_log(
+                paths.run_log,
+                {
+                    **record,
+                    "event": "skipped",
+                    "ended_at": _stamp(),
+                    "outcome": "skipped",
+                    "exit_code": EXIT_SKIPPED,
+                },
+            )
             return EXIT_SKIPPED
         append_run_log(paths.run_log, {**record, "event": "started", "started_at": _stamp()})
         try:
             summary = deliver(config)
         except (DeliveryError, duckdb.Error) as exc:  # e.g. a dbt run outside the job runner
             print(f"deliver: error: {exc}", file=sys.stderr, flush=True)
-            append_run_log(paths.run_log, {**record, "event": "finished", "ended_at": _stamp(),
-                                           "outcome": "error",
-                                           "exit_code": EXIT_ERROR, "error": str(exc)})
+            append_run_log(
+                paths.run_log,
+                {
+                    **record,
+                    "event": "finished",
+                    "ended_at": _stamp(),
+                    "outcome": "error",
+                    "exit_code": EXIT_ERROR,
+                    "error": str(exc),
+                },
+            )
             return EXIT_ERROR
         code = summary.exit_code
-        append_run_log(paths.run_log, {
-            **record, "event": "finished", "ended_at": _stamp(), "exit_code": code,
-            "outcome": "succeeded" if code == EXIT_OK else "dead_lettered",
-            "delivered": summary.delivered, "dead_lettered": summary.dead_lettered,
-            "attempts": summary.attempts})
+        append_run_log(
+            paths.run_log,
+            {
+                **record,
+                "event": "finished",
+                "ended_at": _stamp(),
+                "exit_code": code,
+                "outcome": "succeeded" if code == EXIT_OK else "dead_lettered",
+                "delivered": summary.delivered,
+                "dead_lettered": summary.dead_lettered,
+                "attempts": summary.attempts,
+            },
+        )
         return code

@@ -48,10 +48,14 @@ def evaluate(database: str, truth: str, algorithms: list[str], out: str) -> int:
         features = connection.sql("select * from customer_features").df()
         personas = persona_of_persons(connection, Path(truth))
     base = project_params()
-    print(f"{len(features):,} persons in customer_features, {len(personas):,} with a planted "
-          f"persona; features: {', '.join(base.features)}")
-    print(f"\n{'algorithm':<14} {'k':>3} {'ARI':>6} {'ARI observed':>13} {'silhouette':>11} "
-          f"{'seconds':>8}")
+    print(
+        f"{len(features):,} persons in customer_features, {len(personas):,} with a planted "
+        f"persona; features: {', '.join(base.features)}"
+    )
+    print(
+        f"\n{'algorithm':<14} {'k':>3} {'ARI':>6} {'ARI observed':>13} {'silhouette':>11} "
+        f"{'seconds':>8}"
+    )
     observed = features.loc[~features["is_behaviour_imputed"].astype(bool), "person_id"]
     default_assignments = None
     for algorithm in algorithms:
@@ -62,25 +66,34 @@ def evaluate(database: str, truth: str, algorithms: list[str], out: str) -> int:
         seconds = time.perf_counter() - started
         labelled = assignments.merge(personas, on="person_id")
         seen = labelled[labelled["person_id"].isin(observed)]
-        print(f"{algorithm:<14} {summary['k_final']:>3} "
-              f"{adjusted_rand_score(labelled['persona'], labelled['cluster_id']):>6.3f} "
-              f"{adjusted_rand_score(seen['persona'], seen['cluster_id']):>13.3f} "
-              f"{summary['validation']['silhouette'] or float('nan'):>11.3f} {seconds:>8.1f}")
+        print(
+            f"{algorithm:<14} {summary['k_final']:>3} "
+            f"{adjusted_rand_score(labelled['persona'], labelled['cluster_id']):>6.3f} "
+            f"{adjusted_rand_score(seen['persona'], seen['cluster_id']):>13.3f} "
+            f"{summary['validation']['silhouette'] or float('nan'):>11.3f} {seconds:>8.1f}"
+        )
         if algorithm == base.algorithm:
             default_assignments = labelled
     if default_assignments is not None:
-        crosstab = pd.crosstab(default_assignments["cluster_name"],
-                               default_assignments["persona"])
-        print(f"\npersons per cluster ({base.algorithm}) and planted persona:\n"
-              f"{crosstab.to_string()}")
-        sample = default_assignments.sort_values("person_id").iloc[::max(
-            1, len(default_assignments) // 4000)]
+        crosstab = pd.crosstab(default_assignments["cluster_name"], default_assignments["persona"])
+        print(
+            f"\npersons per cluster ({base.algorithm}) and planted persona:\n{crosstab.to_string()}"
+        )
+        sample = default_assignments.sort_values("person_id").iloc[
+            :: max(1, len(default_assignments) // 4000)
+        ]
         Path(out).mkdir(parents=True, exist_ok=True)
         svg = Path(out) / "clusters_pca.svg"
-        svg.write_text(scatter_chart(
-            [(x, y, name) for x, y, name in zip(sample["pca_x"], sample["pca_y"],
-                                                  sample["cluster_name"])],
-            f"Clusters ({base.algorithm}) on the first two principal components",
-            "pca_x", "pca_y"))
+        svg.write_text(
+            scatter_chart(
+                [
+                    (x, y, name)
+                    for x, y, name in zip(sample["pca_x"], sample["pca_y"], sample["cluster_name"])
+                ],
+                f"Clusters ({base.algorithm}) on the first two principal components",
+                "pca_x",
+                "pca_y",
+            )
+        )
         print(f"\nwrote {svg}")
     return 0

@@ -193,8 +193,17 @@ def cuped(control: dict, treatment: dict, kind="mean", alpha=0.05):
     diff, se, p, low, high = difference(n_c, adj_c, var_c, n_t, adj_t, var_t, kind, alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         reduction = np.where(raw > 0, 1.0 - se**2 / raw, np.nan)
-    return {"theta": theta, "control_value": adj_c, "value": adj_t, "diff": diff, "se": se,
-            "p_value": p, "ci_low": low, "ci_high": high, "variance_reduction": reduction}
+    return {
+        "theta": theta,
+        "control_value": adj_c,
+        "value": adj_t,
+        "diff": diff,
+        "se": se,
+        "p_value": p,
+        "ci_low": low,
+        "ci_high": high,
+        "variance_reduction": reduction,
+    }
 
 
 # --------------------------------------------------------------------------- #
@@ -202,19 +211,58 @@ def cuped(control: dict, treatment: dict, kind="mean", alpha=0.05):
 # --------------------------------------------------------------------------- #
 
 CELL_COLUMNS = [
-    "experiment_id", "variant", "is_control", "segment_family", "segment_name", "metric",
-    "metric_kind", "assigned_units", "units", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy",
+    "experiment_id",
+    "variant",
+    "is_control",
+    "segment_family",
+    "segment_name",
+    "metric",
+    "metric_kind",
+    "assigned_units",
+    "units",
+    "sum_y",
+    "sum_y2",
+    "sum_x",
+    "sum_x2",
+    "sum_xy",
     "design_weight",
 ]
 
 OUTPUT_COLUMNS = [
-    "experiment_id", "variant", "is_control", "segment_family", "segment_name", "metric",
-    "assigned_units", "units", "pending_units", "value", "control_units", "control_value",
-    "abs_lift", "abs_lift_ci_low", "abs_lift_ci_high", "rel_lift", "rel_lift_ci_low",
-    "rel_lift_ci_high", "p_value", "p_value_adjusted", "adjustment_method", "is_significant",
-    "mde_abs", "mde_rel", "srm_p_value", "is_srm", "cuped_value", "cuped_abs_lift",
-    "cuped_abs_lift_ci_low", "cuped_abs_lift_ci_high", "cuped_p_value",
-    "cuped_p_value_adjusted", "variance_reduction", "is_suppressed",
+    "experiment_id",
+    "variant",
+    "is_control",
+    "segment_family",
+    "segment_name",
+    "metric",
+    "assigned_units",
+    "units",
+    "pending_units",
+    "value",
+    "control_units",
+    "control_value",
+    "abs_lift",
+    "abs_lift_ci_low",
+    "abs_lift_ci_high",
+    "rel_lift",
+    "rel_lift_ci_low",
+    "rel_lift_ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "adjustment_method",
+    "is_significant",
+    "mde_abs",
+    "mde_rel",
+    "srm_p_value",
+    "is_srm",
+    "cuped_value",
+    "cuped_abs_lift",
+    "cuped_abs_lift_ci_low",
+    "cuped_abs_lift_ci_high",
+    "cuped_p_value",
+    "cuped_p_value_adjusted",
+    "variance_reduction",
+    "is_suppressed",
 ]
 
 
@@ -223,11 +271,12 @@ def _srm(cells: pd.DataFrame, srm_alpha: float) -> pd.DataFrame:
     experiment (a variant with no unit in a segment counts 0 there). One metric's rows suffice:
     assignment does not depend on the metric."""
     seg = ["experiment_id", "segment_family", "segment_name"]
-    arms = (cells.sort_values(seg + ["variant", "metric"])
-            .drop_duplicates(seg + ["variant"]))
-    weights = (arms.sort_values(["experiment_id", "variant"])
-               .drop_duplicates(["experiment_id", "variant"])
-               .set_index(["experiment_id", "variant"])["design_weight"])
+    arms = cells.sort_values(seg + ["variant", "metric"]).drop_duplicates(seg + ["variant"])
+    weights = (
+        arms.sort_values(["experiment_id", "variant"])
+        .drop_duplicates(["experiment_id", "variant"])
+        .set_index(["experiment_id", "variant"])["design_weight"]
+    )
     rows = []
     for key, group in arms.groupby(seg, sort=True):
         design = weights.loc[key[0]]
@@ -238,8 +287,14 @@ def _srm(cells: pd.DataFrame, srm_alpha: float) -> pd.DataFrame:
     return out
 
 
-TEXT_COLUMNS = ["experiment_id", "variant", "segment_family", "segment_name", "metric",
-                "adjustment_method"]
+TEXT_COLUMNS = [
+    "experiment_id",
+    "variant",
+    "segment_family",
+    "segment_name",
+    "metric",
+    "adjustment_method",
+]
 BOOLEAN_COLUMNS = ["is_control", "is_significant", "is_srm", "is_suppressed"]
 COUNT_COLUMNS = ["assigned_units", "units", "pending_units", "control_units"]
 
@@ -248,8 +303,15 @@ def empty_readout() -> pd.DataFrame:
     """The readout of no experiment: no rows, every column typed."""
     columns = {}
     for column in OUTPUT_COLUMNS:
-        dtype = ("object" if column in TEXT_COLUMNS else "boolean" if column in BOOLEAN_COLUMNS
-                 else "Int64" if column in COUNT_COLUMNS else "float64")
+        dtype = (
+            "object"
+            if column in TEXT_COLUMNS
+            else "boolean"
+            if column in BOOLEAN_COLUMNS
+            else "Int64"
+            if column in COUNT_COLUMNS
+            else "float64"
+        )
         columns[column] = pd.Series([], dtype=dtype)
     return pd.DataFrame(columns)
 
@@ -258,14 +320,24 @@ def readout_params(meta) -> dict:
     """readout() keyword arguments from the model's meta (a JSON text or a dict rendered from
     the experiment_* variables)."""
     params = json.loads(meta) if isinstance(meta, str) else dict(meta or {})
-    return {"alpha": float(params.get("alpha", 0.05)), "power": float(params.get("power", 0.8)),
-            "srm_alpha": float(params.get("srm_alpha", 0.001)),
-            "k_min": int(params.get("k_min", 5)),
-            "adjustment": str(params.get("adjustment", "holm")).lower()}
+    return {
+        "alpha": float(params.get("alpha", 0.05)),
+        "power": float(params.get("power", 0.8)),
+        "srm_alpha": float(params.get("srm_alpha", 0.001)),
+        "k_min": int(params.get("k_min", 5)),
+        "adjustment": str(params.get("adjustment", "holm")).lower(),
+    }
 
 
-def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
-            srm_alpha: float = 0.001, k_min: int = 5, adjustment: str = "holm") -> pd.DataFrame:
+def readout(
+    cells: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    srm_alpha: float = 0.001,
+    k_min: int = 5,
+    adjustment: str = "holm",
+) -> pd.DataFrame:
     """One readout row per cell (experiment x variant x segment x metric): the columns of
     OUTPUT_COLUMNS, control rows without lifts. Sorted by experiment, family, segment, metric,
     control first, then variant, so the same cells give the same frame."""
@@ -277,27 +349,55 @@ def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
     if len(cells) == 0:
         return empty_readout()
     cells = cells[CELL_COLUMNS].copy()
-    for column in ["assigned_units", "units", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy",
-                   "design_weight"]:
+    for column in [
+        "assigned_units",
+        "units",
+        "sum_y",
+        "sum_y2",
+        "sum_x",
+        "sum_x2",
+        "sum_xy",
+        "design_weight",
+    ]:
         cells[column] = pd.to_numeric(cells[column]).astype("float64").fillna(0.0)
     cells["is_control"] = cells["is_control"].astype(bool)
     controls = cells[cells["is_control"]]
     dupes = controls.duplicated(KEYS)
     if dupes.any():
-        raise ValueError("more than one control variant in experiment(s) "
-                         f"{sorted(controls.loc[dupes, 'experiment_id'].unique())}")
+        raise ValueError(
+            "more than one control variant in experiment(s) "
+            f"{sorted(controls.loc[dupes, 'experiment_id'].unique())}"
+        )
     # An experiment without a control cell (its control reached no unit, or no variant is named
     # in experiment_control_variants: experiment_exposure_summary.control_variant shows which)
     # keeps its rows, suppressed: there is nothing to compare with.
 
     renamed = {c: "c_" + c for c in ["units", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy"]}
-    frame = cells.merge(controls[KEYS + list(renamed)].rename(columns=renamed), on=KEYS,
-                        how="left", validate="many_to_one")
+    frame = cells.merge(
+        controls[KEYS + list(renamed)].rename(columns=renamed),
+        on=KEYS,
+        how="left",
+        validate="many_to_one",
+    )
     kinds = frame["metric_kind"].to_numpy()
-    for column in ["value", "control_value", "abs_lift", "abs_lift_ci_low", "abs_lift_ci_high",
-                   "p_value", "mde_abs", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
-                   "cuped_value", "cuped_abs_lift", "cuped_abs_lift_ci_low",
-                   "cuped_abs_lift_ci_high", "cuped_p_value", "variance_reduction"]:
+    for column in [
+        "value",
+        "control_value",
+        "abs_lift",
+        "abs_lift_ci_low",
+        "abs_lift_ci_high",
+        "p_value",
+        "mde_abs",
+        "rel_lift",
+        "rel_lift_ci_low",
+        "rel_lift_ci_high",
+        "cuped_value",
+        "cuped_abs_lift",
+        "cuped_abs_lift_ci_low",
+        "cuped_abs_lift_ci_high",
+        "cuped_p_value",
+        "variance_reduction",
+    ]:
         frame[column] = np.nan
     for kind in ("proportion", "mean"):
         rows = kinds == kind
@@ -306,40 +406,82 @@ def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
         f = frame[rows]
         m_t, v_t = mean_var(f["units"], f["sum_y"], f["sum_y2"], kind)
         m_c, v_c = mean_var(f["c_units"], f["c_sum_y"], f["c_sum_y2"], kind)
-        diff, _, p, low, high = difference(f["c_units"], m_c, v_c, f["units"], m_t, v_t,
-                                           kind, alpha)
-        rel, rel_low, rel_high = relative_lift(f["c_units"], m_c, v_c, f["units"], m_t, v_t,
-                                               alpha)
+        diff, _, p, low, high = difference(
+            f["c_units"], m_c, v_c, f["units"], m_t, v_t, kind, alpha
+        )
+        rel, rel_low, rel_high = relative_lift(f["c_units"], m_c, v_c, f["units"], m_t, v_t, alpha)
         cup = cuped(
-            {"n": f["c_units"], "sum_y": f["c_sum_y"], "sum_y2": f["c_sum_y2"],
-             "sum_x": f["c_sum_x"], "sum_x2": f["c_sum_x2"], "sum_xy": f["c_sum_xy"]},
-            {"n": f["units"], "sum_y": f["sum_y"], "sum_y2": f["sum_y2"], "sum_x": f["sum_x"],
-             "sum_x2": f["sum_x2"], "sum_xy": f["sum_xy"]}, kind, alpha)
+            {
+                "n": f["c_units"],
+                "sum_y": f["c_sum_y"],
+                "sum_y2": f["c_sum_y2"],
+                "sum_x": f["c_sum_x"],
+                "sum_x2": f["c_sum_x2"],
+                "sum_xy": f["c_sum_xy"],
+            },
+            {
+                "n": f["units"],
+                "sum_y": f["sum_y"],
+                "sum_y2": f["sum_y2"],
+                "sum_x": f["sum_x"],
+                "sum_x2": f["sum_x2"],
+                "sum_xy": f["sum_xy"],
+            },
+            kind,
+            alpha,
+        )
         values = {
-            "value": m_t, "control_value": m_c, "abs_lift": diff, "abs_lift_ci_low": low,
-            "abs_lift_ci_high": high, "p_value": p,
+            "value": m_t,
+            "control_value": m_c,
+            "abs_lift": diff,
+            "abs_lift_ci_low": low,
+            "abs_lift_ci_high": high,
+            "p_value": p,
             "mde_abs": minimum_detectable_effect(f["c_units"], v_c, f["units"], alpha, power),
-            "rel_lift": rel, "rel_lift_ci_low": rel_low, "rel_lift_ci_high": rel_high,
-            "cuped_value": cup["value"], "cuped_abs_lift": cup["diff"],
-            "cuped_abs_lift_ci_low": cup["ci_low"], "cuped_abs_lift_ci_high": cup["ci_high"],
-            "cuped_p_value": cup["p_value"], "variance_reduction": cup["variance_reduction"],
+            "rel_lift": rel,
+            "rel_lift_ci_low": rel_low,
+            "rel_lift_ci_high": rel_high,
+            "cuped_value": cup["value"],
+            "cuped_abs_lift": cup["diff"],
+            "cuped_abs_lift_ci_low": cup["ci_low"],
+            "cuped_abs_lift_ci_high": cup["ci_high"],
+            "cuped_p_value": cup["p_value"],
+            "variance_reduction": cup["variance_reduction"],
         }
         for column, value in values.items():
             frame.loc[rows, column] = np.asarray(value, dtype="float64")
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        frame["mde_rel"] = np.where(frame["control_value"] != 0,
-                                    frame["mde_abs"] / frame["control_value"], np.nan)
+        frame["mde_rel"] = np.where(
+            frame["control_value"] != 0, frame["mde_abs"] / frame["control_value"], np.nan
+        )
     frame["pending_units"] = frame["assigned_units"] - frame["units"]
     frame["control_units"] = frame["c_units"]
-    frame["is_suppressed"] = ((frame["units"] < k_min) | (frame["assigned_units"] < k_min)
-                              | (frame["c_units"].fillna(0) < k_min))
+    frame["is_suppressed"] = (
+        (frame["units"] < k_min)
+        | (frame["assigned_units"] < k_min)
+        | (frame["c_units"].fillna(0) < k_min)
+    )
     control = frame["is_control"]
-    comparison = ["control_units", "control_value", "abs_lift", "abs_lift_ci_low",
-                  "abs_lift_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
-                  "p_value", "mde_abs", "mde_rel", "cuped_value", "cuped_abs_lift",
-                  "cuped_abs_lift_ci_low", "cuped_abs_lift_ci_high", "cuped_p_value",
-                  "variance_reduction"]
+    comparison = [
+        "control_units",
+        "control_value",
+        "abs_lift",
+        "abs_lift_ci_low",
+        "abs_lift_ci_high",
+        "rel_lift",
+        "rel_lift_ci_low",
+        "rel_lift_ci_high",
+        "p_value",
+        "mde_abs",
+        "mde_rel",
+        "cuped_value",
+        "cuped_abs_lift",
+        "cuped_abs_lift_ci_low",
+        "cuped_abs_lift_ci_high",
+        "cuped_p_value",
+        "variance_reduction",
+    ]
     frame.loc[control, comparison] = np.nan
     # a control row keeps its own value and counts; a suppressed row keeps nothing
     hidden = frame["is_suppressed"]
@@ -355,17 +497,20 @@ def readout(cells: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
         frame.loc[index, "cuped_p_value_adjusted"] = adjust(frame.loc[index, "cuped_p_value"])
     frame["adjustment_method"] = np.where(control, None, adjustment)
     frame["is_significant"] = np.where(
-        frame["p_value_adjusted"].isna(), None, frame["p_value_adjusted"] < alpha)
+        frame["p_value_adjusted"].isna(), None, frame["p_value_adjusted"] < alpha
+    )
 
-    frame = frame.merge(_srm(cells, srm_alpha), on=["experiment_id", "segment_family",
-                                                   "segment_name"], how="left")
+    frame = frame.merge(
+        _srm(cells, srm_alpha), on=["experiment_id", "segment_family", "segment_name"], how="left"
+    )
     frame["is_srm"] = frame["is_srm"].astype("boolean")
     frame.loc[hidden, "srm_p_value"] = np.nan
     frame.loc[hidden, "is_srm"] = pd.NA
     frame["is_significant"] = frame["is_significant"].astype("boolean")
-    frame = frame.sort_values(["experiment_id", "segment_family", "segment_name", "metric",
-                               "is_control", "variant"],
-                              ascending=[True, True, True, True, False, True])
+    frame = frame.sort_values(
+        ["experiment_id", "segment_family", "segment_name", "metric", "is_control", "variant"],
+        ascending=[True, True, True, True, False, True],
+    )
     for column in ["assigned_units", "units", "pending_units", "control_units"]:
         frame[column] = frame[column].astype("Int64")
     return frame[OUTPUT_COLUMNS].reset_index(drop=True)

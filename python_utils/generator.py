@@ -60,11 +60,11 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -183,7 +183,16 @@ BRANDS: dict[str, tuple[str, ...]] = {
 }
 #: products per category and log-normal price (median, sigma)
 CATEGORY_SIZE = (60, 80, 60, 50, 45, 50, 35, 40)
-CATEGORY_PRICE = ((180.0, 0.8), (45.0, 0.6), (60.0, 0.8), (25.0, 0.5), (55.0, 0.7), (16.0, 0.4), (30.0, 0.6), (9.0, 0.6))
+CATEGORY_PRICE = (
+    (180.0, 0.8),
+    (45.0, 0.6),
+    (60.0, 0.8),
+    (25.0, 0.5),
+    (55.0, 0.7),
+    (16.0, 0.4),
+    (30.0, 0.6),
+    (9.0, 0.6),
+)
 SEARCH_TERMS: dict[str, tuple[str, ...]] = {
     "electronics": ("headphones", "usb+c+cable", "laptop", "4k+tv"),
     "fashion": ("sneakers", "summer+dress", "denim+jacket", "sale"),
@@ -231,24 +240,106 @@ CONSENT_GRANT = np.array(
 CONSENT_REVOKE = np.array([0.035, 0.03, 0.10])
 
 FIRST_NAMES = (
-    "anna", "ben", "carla", "david", "emma", "felix", "grace", "henry", "isla", "jack",
-    "kate", "liam", "mia", "noah", "olivia", "paul", "quinn", "rosa", "sam", "tara",
-    "umar", "vera", "will", "xena", "yusuf", "zoe", "lena", "max", "sofia", "leo",
-    "chloe", "lucas", "nina", "oscar", "elena", "marco", "julia", "tom", "ava", "finn",
+    "anna",
+    "ben",
+    "carla",
+    "david",
+    "emma",
+    "felix",
+    "grace",
+    "henry",
+    "isla",
+    "jack",
+    "kate",
+    "liam",
+    "mia",
+    "noah",
+    "olivia",
+    "paul",
+    "quinn",
+    "rosa",
+    "sam",
+    "tara",
+    "umar",
+    "vera",
+    "will",
+    "xena",
+    "yusuf",
+    "zoe",
+    "lena",
+    "max",
+    "sofia",
+    "leo",
+    "chloe",
+    "lucas",
+    "nina",
+    "oscar",
+    "elena",
+    "marco",
+    "julia",
+    "tom",
+    "ava",
+    "finn",
 )
 LAST_NAMES = (
-    "smith", "jones", "mueller", "schmidt", "martin", "bernard", "rossi", "garcia", "brown", "taylor",
-    "wilson", "johnson", "lee", "walker", "white", "martinez", "dubois", "fischer", "weber", "meyer",
-    "novak", "jansen", "de_vries", "larsson", "nilsson", "costa", "silva", "moreau", "lopez", "clark",
+    "smith",
+    "jones",
+    "mueller",
+    "schmidt",
+    "martin",
+    "bernard",
+    "rossi",
+    "garcia",
+    "brown",
+    "taylor",
+    "wilson",
+    "johnson",
+    "lee",
+    "walker",
+    "white",
+    "martinez",
+    "dubois",
+    "fischer",
+    "weber",
+    "meyer",
+    "novak",
+    "jansen",
+    "de_vries",
+    "larsson",
+    "nilsson",
+    "costa",
+    "silva",
+    "moreau",
+    "lopez",
+    "clark",
 )
-EMAIL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "icloud.com", "example.org", "web.de", "proton.me")
+EMAIL_DOMAINS = (
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "icloud.com",
+    "example.org",
+    "web.de",
+    "proton.me",
+)
 EMAIL_DOMAIN_WEIGHTS = np.array([0.38, 0.12, 0.18, 0.12, 0.08, 0.07, 0.05])
 GENDERS = ("female", "male", "non_binary")
 LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
 ORDER_STATUSES = ("completed", "cancelled", "refunded")
 CURRENCIES = ("USD", "EUR")
 
-INTERESTS = ("tech", "fashion", "outdoors", "cooking", "beauty", "gaming", "reading", "fitness", "home_decor", "parenting")
+INTERESTS = (
+    "tech",
+    "fashion",
+    "outdoors",
+    "cooking",
+    "beauty",
+    "gaming",
+    "reading",
+    "fitness",
+    "home_decor",
+    "parenting",
+)
 VALUES = ("sustainability", "price", "quality", "convenience")
 
 #: (experiment_id, start as fraction of the window, anonymous visitors eligible)
@@ -341,8 +432,12 @@ INTERNAL_EMAIL_DOMAIN = "demoshop.internal"
 #: work addresses (phone_format duplicates) and other personal ones (weak_evidence duplicates):
 #: domains without a normalisation rule
 WORK_DOMAINS: tuple[str, ...] = (
-    "kestrel-consulting.com", "northwind-traders.com", "bluefin-logistics.com",
-    "harbor-analytics.com", "orchard-labs.io", "meridian-care.org",
+    "kestrel-consulting.com",
+    "northwind-traders.com",
+    "bluefin-logistics.com",
+    "harbor-analytics.com",
+    "orchard-labs.io",
+    "meridian-care.org",
 )
 OTHER_PERSONAL_DOMAINS: tuple[str, ...] = ("yahoo.com", "web.de", "aol.com")
 #: every domain code a customer's e-mail can carry (EMAIL_DOMAINS first: their codes are drawn)
@@ -367,12 +462,31 @@ NEAR_MISS_SIZES: dict[str, tuple[int, int]] = {
 }
 #: at most this share of a chunk's customers is edited into near-miss groups
 NEAR_MISS_MAX_SHARE = 0.15
-ROLE_LOCAL_PARTS: tuple[str, ...] = ("info", "sales", "support", "office", "contact", "hello", "billing", "team")
-COMPANY_NAMES: tuple[str, ...] = (
-    "brightlane", "copperfield-tools", "greenhollow", "ironbridge-media", "lakeside-dental",
-    "maplewood-studio", "silverline-travel", "tidewater-legal",
+ROLE_LOCAL_PARTS: tuple[str, ...] = (
+    "info",
+    "sales",
+    "support",
+    "office",
+    "contact",
+    "hello",
+    "billing",
+    "team",
 )
-RESERVED_ADDRESSES: tuple[str, ...] = ("customer@example.com", "shopper@example.net", "me@example.org")
+COMPANY_NAMES: tuple[str, ...] = (
+    "brightlane",
+    "copperfield-tools",
+    "greenhollow",
+    "ironbridge-media",
+    "lakeside-dental",
+    "maplewood-studio",
+    "silverline-travel",
+    "tidewater-legal",
+)
+RESERVED_ADDRESSES: tuple[str, ...] = (
+    "customer@example.com",
+    "shopper@example.net",
+    "me@example.org",
+)
 #: birth-year offsets of a family member from the first member (partners, siblings, children)
 FAMILY_BIRTH_OFFSETS = np.array([-30, -28, -26, -24, -5, -3, -2, 2, 3, 5, 24, 26, 28, 30])
 #: test orders per internal account, and their absurd totals (cents)
@@ -410,8 +524,21 @@ PHONE_FORMATS: dict[str, tuple[str, ...]] = {
     "CA": _NANP_FORMATS,
     "GB": ("+44 (0)DDDD DDDDDD", "0DDDD DDDDDD", "0044 DDDD DDDDDD", "+44-DDDD-DDDDDD"),
     **{
-        country: ("0DDD DDDDDDD", f"00{code} DDD DDD DDDD", f"+{code} DDD/DDDDDDD", f"+{code} (DDD) DDD DDDD")
-        for country, code in (("DE", 49), ("FR", 33), ("NL", 31), ("ES", 34), ("IT", 39), ("SE", 46), ("AU", 61))
+        country: (
+            "0DDD DDDDDDD",
+            f"00{code} DDD DDD DDDD",
+            f"+{code} DDD/DDDDDDD",
+            f"+{code} (DDD) DDD DDDD",
+        )
+        for country, code in (
+            ("DE", 49),
+            ("FR", 33),
+            ("NL", 31),
+            ("ES", 34),
+            ("IT", 39),
+            ("SE", 46),
+            ("AU", 61),
+        )
     },
 }
 
@@ -461,22 +588,45 @@ DIRTY_SPECS: dict[str, DirtySpec] = {
         "events",
         "event_id",
         "occurred_at",
-        (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE, REASON_UNKNOWN_EVENT, REASON_TS_OFFSET),
+        (
+            REASON_MISSING_PK,
+            REASON_BAD_TS,
+            REASON_FUTURE_TS,
+            REASON_DUPLICATE,
+            REASON_UNKNOWN_EVENT,
+            REASON_TS_OFFSET,
+        ),
     ),
     "orders": DirtySpec(
         "orders",
         "order_id",
         "ordered_at",
-        (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_NEG_AMOUNT, REASON_BAD_STATUS, REASON_DUPLICATE),
+        (
+            REASON_MISSING_PK,
+            REASON_BAD_TS,
+            REASON_FUTURE_TS,
+            REASON_NEG_AMOUNT,
+            REASON_BAD_STATUS,
+            REASON_DUPLICATE,
+        ),
     ),
     "order_items": DirtySpec(
-        "order_items", "order_id", None, (REASON_MISSING_PK, REASON_NEG_QTY, REASON_NEG_PRICE, REASON_DUPLICATE)
+        "order_items",
+        "order_id",
+        None,
+        (REASON_MISSING_PK, REASON_NEG_QTY, REASON_NEG_PRICE, REASON_DUPLICATE),
     ),
     "customers": DirtySpec(
-        "customers", "customer_id", "signup_at", (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE)
+        "customers",
+        "customer_id",
+        "signup_at",
+        (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE),
     ),
     "consents": DirtySpec(
-        "consents", "subject_id", "recorded_at", (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE)
+        "consents",
+        "subject_id",
+        "recorded_at",
+        (REASON_MISSING_PK, REASON_BAD_TS, REASON_FUTURE_TS, REASON_DUPLICATE),
     ),
 }
 
@@ -484,10 +634,110 @@ DIRTY_SPECS: dict[str, DirtySpec] = {
 # Personas
 # --------------------------------------------------------------------------- #
 
-_H_DAY = (0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.2, 1.4, 1.5, 1.6, 1.9, 1.8, 1.5, 1.4, 1.4, 1.6, 1.9, 2.2, 2.3, 2.0, 1.2, 0.5)
-_H_COMMUTE = (0.1, 0.05, 0.03, 0.03, 0.05, 0.2, 0.8, 1.8, 2.0, 1.5, 1.2, 1.4, 2.0, 1.6, 1.2, 1.1, 1.2, 1.4, 1.8, 2.2, 2.4, 1.8, 0.8, 0.3)
-_H_NIGHT = (3.0, 2.6, 1.8, 0.8, 0.2, 0.05, 0.05, 0.05, 0.1, 0.1, 0.15, 0.2, 0.3, 0.3, 0.2, 0.2, 0.2, 0.3, 0.4, 0.5, 0.7, 1.2, 2.6, 3.2)
-_H_EVENING = (0.3, 0.15, 0.05, 0.03, 0.03, 0.05, 0.2, 0.5, 0.8, 0.9, 1.0, 1.1, 1.3, 1.1, 1.0, 1.0, 1.1, 1.4, 1.9, 2.4, 2.7, 2.6, 1.8, 0.8)
+_H_DAY = (
+    0.2,
+    0.1,
+    0.05,
+    0.05,
+    0.05,
+    0.1,
+    0.3,
+    0.8,
+    1.2,
+    1.4,
+    1.5,
+    1.6,
+    1.9,
+    1.8,
+    1.5,
+    1.4,
+    1.4,
+    1.6,
+    1.9,
+    2.2,
+    2.3,
+    2.0,
+    1.2,
+    0.5,
+)
+_H_COMMUTE = (
+    0.1,
+    0.05,
+    0.03,
+    0.03,
+    0.05,
+    0.2,
+    0.8,
+    1.8,
+    2.0,
+    1.5,
+    1.2,
+    1.4,
+    2.0,
+    1.6,
+    1.2,
+    1.1,
+    1.2,
+    1.4,
+    1.8,
+    2.2,
+    2.4,
+    1.8,
+    0.8,
+    0.3,
+)
+_H_NIGHT = (
+    3.0,
+    2.6,
+    1.8,
+    0.8,
+    0.2,
+    0.05,
+    0.05,
+    0.05,
+    0.1,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.3,
+    0.2,
+    0.2,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.7,
+    1.2,
+    2.6,
+    3.2,
+)
+_H_EVENING = (
+    0.3,
+    0.15,
+    0.05,
+    0.03,
+    0.03,
+    0.05,
+    0.2,
+    0.5,
+    0.8,
+    0.9,
+    1.0,
+    1.1,
+    1.3,
+    1.1,
+    1.0,
+    1.0,
+    1.1,
+    1.4,
+    1.9,
+    2.4,
+    2.7,
+    2.6,
+    1.8,
+    0.8,
+)
 
 
 @dataclass(frozen=True)
@@ -525,7 +775,9 @@ class PersonaProfile:
     p_email_click: float  # per opened e-mail
     marketing_tilt: float  # added to P(marketing consent)
     landing_mix: tuple[float, float, float, float]  # home, category page, blog, product page
-    page_mix: tuple[float, float, float, float, float]  # home, category, other category, blog, account
+    page_mix: tuple[
+        float, float, float, float, float
+    ]  # home, category, other category, blog, account
     birth_year: tuple[float, float]
     loyalty_mix: tuple[float, float, float, float, float]  # none, bronze, silver, gold, platinum
     acquisition_mix: tuple[float, ...]  # over CHANNELS
@@ -535,116 +787,316 @@ class PersonaProfile:
 
 PERSONA_PROFILES: tuple[PersonaProfile, ...] = (
     PersonaProfile(
-        name="bargain_hunter", share=0.20, sessions_per_week=0.4, hours=_H_DAY,
-        device_mix=(0.45, 0.45, 0.10), p_two_devices=0.25, p_second_device=0.35,
-        channel_mix=(0.10, 0.25, 0.10, 0.10, 0.05, 0.40), sale_affinity=0.65,
-        category_weights=(1.0, 3.0, 2.0, 2.0, 1.0, 0.5, 2.0, 3.0), price_beta=(1.2, 4.0),
-        mu_extra_pages=1.5, mu_products=3.0, mu_search=0.8, mu_video=0.1, mu_wishlist=0.2, p_form=0.02,
-        p_cart=0.45, mu_cart_items=1.8, p_remove=0.25, p_checkout=0.55, p_purchase=0.75, mu_extra_qty=0.8,
-        status_mix=(0.85, 0.05, 0.10), scroll_beta=(2.0, 2.0), engaged_mean=25.0, video_mean=40.0,
-        p_email_open=0.35, p_email_click=0.40, marketing_tilt=0.05,
-        landing_mix=(0.25, 0.35, 0.05, 0.35), page_mix=(0.15, 0.40, 0.20, 0.10, 0.15),
-        birth_year=(1985.0, 10.0), loyalty_mix=(0.30, 0.45, 0.20, 0.05, 0.0),
+        name="bargain_hunter",
+        share=0.20,
+        sessions_per_week=0.4,
+        hours=_H_DAY,
+        device_mix=(0.45, 0.45, 0.10),
+        p_two_devices=0.25,
+        p_second_device=0.35,
+        channel_mix=(0.10, 0.25, 0.10, 0.10, 0.05, 0.40),
+        sale_affinity=0.65,
+        category_weights=(1.0, 3.0, 2.0, 2.0, 1.0, 0.5, 2.0, 3.0),
+        price_beta=(1.2, 4.0),
+        mu_extra_pages=1.5,
+        mu_products=3.0,
+        mu_search=0.8,
+        mu_video=0.1,
+        mu_wishlist=0.2,
+        p_form=0.02,
+        p_cart=0.45,
+        mu_cart_items=1.8,
+        p_remove=0.25,
+        p_checkout=0.55,
+        p_purchase=0.75,
+        mu_extra_qty=0.8,
+        status_mix=(0.85, 0.05, 0.10),
+        scroll_beta=(2.0, 2.0),
+        engaged_mean=25.0,
+        video_mean=40.0,
+        p_email_open=0.35,
+        p_email_click=0.40,
+        marketing_tilt=0.05,
+        landing_mix=(0.25, 0.35, 0.05, 0.35),
+        page_mix=(0.15, 0.40, 0.20, 0.10, 0.15),
+        birth_year=(1985.0, 10.0),
+        loyalty_mix=(0.30, 0.45, 0.20, 0.05, 0.0),
         acquisition_mix=(0.10, 0.25, 0.15, 0.10, 0.05, 0.05, 0.30),
-        interests=(0.5, 2.0, 0.5, 2.0, 1.0, 0.5, 0.5, 0.5, 1.0, 2.0), values=(0.5, 6.0, 1.0, 1.5),
+        interests=(0.5, 2.0, 0.5, 2.0, 1.0, 0.5, 0.5, 0.5, 1.0, 2.0),
+        values=(0.5, 6.0, 1.0, 1.5),
     ),
     PersonaProfile(
-        name="loyal_high_spender", share=0.12, sessions_per_week=0.75, hours=_H_COMMUTE,
-        device_mix=(0.55, 0.35, 0.10), p_two_devices=0.40, p_second_device=0.35,
-        channel_mix=(0.20, 0.05, 0.05, 0.55, 0.10, 0.05), sale_affinity=0.0,
-        category_weights=(4.0, 2.0, 3.0, 1.0, 2.0, 1.0, 0.5, 0.5), price_beta=(4.0, 1.3),
-        mu_extra_pages=1.2, mu_products=2.5, mu_search=0.5, mu_video=0.1, mu_wishlist=0.1, p_form=0.02,
-        p_cart=0.55, mu_cart_items=2.5, p_remove=0.10, p_checkout=0.80, p_purchase=0.90, mu_extra_qty=0.25,
-        status_mix=(0.95, 0.02, 0.03), scroll_beta=(2.0, 2.0), engaged_mean=30.0, video_mean=45.0,
-        p_email_open=0.45, p_email_click=0.20, marketing_tilt=0.05,
-        landing_mix=(0.45, 0.25, 0.05, 0.25), page_mix=(0.15, 0.35, 0.15, 0.10, 0.25),
-        birth_year=(1975.0, 10.0), loyalty_mix=(0.05, 0.05, 0.20, 0.40, 0.30),
+        name="loyal_high_spender",
+        share=0.12,
+        sessions_per_week=0.75,
+        hours=_H_COMMUTE,
+        device_mix=(0.55, 0.35, 0.10),
+        p_two_devices=0.40,
+        p_second_device=0.35,
+        channel_mix=(0.20, 0.05, 0.05, 0.55, 0.10, 0.05),
+        sale_affinity=0.0,
+        category_weights=(4.0, 2.0, 3.0, 1.0, 2.0, 1.0, 0.5, 0.5),
+        price_beta=(4.0, 1.3),
+        mu_extra_pages=1.2,
+        mu_products=2.5,
+        mu_search=0.5,
+        mu_video=0.1,
+        mu_wishlist=0.1,
+        p_form=0.02,
+        p_cart=0.55,
+        mu_cart_items=2.5,
+        p_remove=0.10,
+        p_checkout=0.80,
+        p_purchase=0.90,
+        mu_extra_qty=0.25,
+        status_mix=(0.95, 0.02, 0.03),
+        scroll_beta=(2.0, 2.0),
+        engaged_mean=30.0,
+        video_mean=45.0,
+        p_email_open=0.45,
+        p_email_click=0.20,
+        marketing_tilt=0.05,
+        landing_mix=(0.45, 0.25, 0.05, 0.25),
+        page_mix=(0.15, 0.35, 0.15, 0.10, 0.25),
+        birth_year=(1975.0, 10.0),
+        loyalty_mix=(0.05, 0.05, 0.20, 0.40, 0.30),
         acquisition_mix=(0.30, 0.10, 0.05, 0.10, 0.25, 0.15, 0.05),
-        interests=(3.0, 1.0, 2.0, 1.0, 0.5, 0.5, 1.0, 1.0, 2.0, 0.5), values=(1.0, 0.3, 6.0, 2.0),
+        interests=(3.0, 1.0, 2.0, 1.0, 0.5, 0.5, 1.0, 1.0, 2.0, 0.5),
+        values=(1.0, 0.3, 6.0, 2.0),
     ),
     PersonaProfile(
-        name="window_shopper", share=0.18, sessions_per_week=0.45, hours=_H_DAY,
-        device_mix=(0.30, 0.60, 0.10), p_two_devices=0.25, p_second_device=0.35,
-        channel_mix=(0.35, 0.10, 0.35, 0.10, 0.08, 0.02), sale_affinity=0.0,
-        category_weights=(1.0, 4.0, 3.0, 3.0, 1.0, 0.5, 1.0, 0.3), price_beta=(2.0, 2.0),
-        mu_extra_pages=2.5, mu_products=5.0, mu_search=0.8, mu_video=0.3, mu_wishlist=0.8, p_form=0.03,
-        p_cart=0.30, mu_cart_items=1.6, p_remove=0.40, p_checkout=0.15, p_purchase=0.40, mu_extra_qty=0.1,
-        status_mix=(0.90, 0.05, 0.05), scroll_beta=(3.0, 2.0), engaged_mean=40.0, video_mean=60.0,
-        p_email_open=0.18, p_email_click=0.15, marketing_tilt=0.0,
-        landing_mix=(0.30, 0.35, 0.10, 0.25), page_mix=(0.15, 0.35, 0.25, 0.15, 0.10),
-        birth_year=(1992.0, 8.0), loyalty_mix=(0.50, 0.40, 0.10, 0.0, 0.0),
+        name="window_shopper",
+        share=0.18,
+        sessions_per_week=0.45,
+        hours=_H_DAY,
+        device_mix=(0.30, 0.60, 0.10),
+        p_two_devices=0.25,
+        p_second_device=0.35,
+        channel_mix=(0.35, 0.10, 0.35, 0.10, 0.08, 0.02),
+        sale_affinity=0.0,
+        category_weights=(1.0, 4.0, 3.0, 3.0, 1.0, 0.5, 1.0, 0.3),
+        price_beta=(2.0, 2.0),
+        mu_extra_pages=2.5,
+        mu_products=5.0,
+        mu_search=0.8,
+        mu_video=0.3,
+        mu_wishlist=0.8,
+        p_form=0.03,
+        p_cart=0.30,
+        mu_cart_items=1.6,
+        p_remove=0.40,
+        p_checkout=0.15,
+        p_purchase=0.40,
+        mu_extra_qty=0.1,
+        status_mix=(0.90, 0.05, 0.05),
+        scroll_beta=(3.0, 2.0),
+        engaged_mean=40.0,
+        video_mean=60.0,
+        p_email_open=0.18,
+        p_email_click=0.15,
+        marketing_tilt=0.0,
+        landing_mix=(0.30, 0.35, 0.10, 0.25),
+        page_mix=(0.15, 0.35, 0.25, 0.15, 0.10),
+        birth_year=(1992.0, 8.0),
+        loyalty_mix=(0.50, 0.40, 0.10, 0.0, 0.0),
         acquisition_mix=(0.35, 0.10, 0.05, 0.30, 0.10, 0.08, 0.02),
-        interests=(0.5, 3.0, 0.5, 0.5, 2.0, 0.5, 0.5, 0.5, 2.5, 0.5), values=(1.5, 1.5, 1.5, 1.5),
+        interests=(0.5, 3.0, 0.5, 0.5, 2.0, 0.5, 0.5, 0.5, 2.5, 0.5),
+        values=(1.5, 1.5, 1.5, 1.5),
     ),
     PersonaProfile(
-        name="lapsed", share=0.14, sessions_per_week=0.6, hours=_H_DAY,
-        device_mix=(0.45, 0.45, 0.10), p_two_devices=0.15, p_second_device=0.35,
-        channel_mix=(0.35, 0.15, 0.15, 0.20, 0.10, 0.05), sale_affinity=0.0,
-        category_weights=(1.5, 2.0, 2.0, 1.0, 1.5, 1.0, 1.0, 1.0), price_beta=(2.0, 2.0),
-        mu_extra_pages=1.2, mu_products=2.0, mu_search=0.4, mu_video=0.1, mu_wishlist=0.1, p_form=0.02,
-        p_cart=0.30, mu_cart_items=1.5, p_remove=0.20, p_checkout=0.50, p_purchase=0.70, mu_extra_qty=0.2,
-        status_mix=(0.88, 0.05, 0.07), scroll_beta=(2.0, 2.0), engaged_mean=30.0, video_mean=45.0,
-        p_email_open=0.06, p_email_click=0.10, marketing_tilt=-0.10,
-        landing_mix=(0.35, 0.30, 0.05, 0.30), page_mix=(0.20, 0.35, 0.15, 0.10, 0.20),
-        birth_year=(1982.0, 12.0), loyalty_mix=(0.30, 0.40, 0.20, 0.08, 0.02),
+        name="lapsed",
+        share=0.14,
+        sessions_per_week=0.6,
+        hours=_H_DAY,
+        device_mix=(0.45, 0.45, 0.10),
+        p_two_devices=0.15,
+        p_second_device=0.35,
+        channel_mix=(0.35, 0.15, 0.15, 0.20, 0.10, 0.05),
+        sale_affinity=0.0,
+        category_weights=(1.5, 2.0, 2.0, 1.0, 1.5, 1.0, 1.0, 1.0),
+        price_beta=(2.0, 2.0),
+        mu_extra_pages=1.2,
+        mu_products=2.0,
+        mu_search=0.4,
+        mu_video=0.1,
+        mu_wishlist=0.1,
+        p_form=0.02,
+        p_cart=0.30,
+        mu_cart_items=1.5,
+        p_remove=0.20,
+        p_checkout=0.50,
+        p_purchase=0.70,
+        mu_extra_qty=0.2,
+        status_mix=(0.88, 0.05, 0.07),
+        scroll_beta=(2.0, 2.0),
+        engaged_mean=30.0,
+        video_mean=45.0,
+        p_email_open=0.06,
+        p_email_click=0.10,
+        marketing_tilt=-0.10,
+        landing_mix=(0.35, 0.30, 0.05, 0.30),
+        page_mix=(0.20, 0.35, 0.15, 0.10, 0.20),
+        birth_year=(1982.0, 12.0),
+        loyalty_mix=(0.30, 0.40, 0.20, 0.08, 0.02),
         acquisition_mix=(0.25, 0.20, 0.10, 0.15, 0.15, 0.10, 0.05),
-        interests=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), values=(1.0, 2.0, 1.5, 1.5),
+        interests=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        values=(1.0, 2.0, 1.5, 1.5),
     ),
     PersonaProfile(
-        name="new_customer", share=0.10, sessions_per_week=1.2, hours=_H_DAY,
-        device_mix=(0.35, 0.55, 0.10), p_two_devices=0.20, p_second_device=0.35,
-        channel_mix=(0.20, 0.30, 0.35, 0.05, 0.05, 0.05), sale_affinity=0.0,
-        category_weights=(2.0, 2.0, 1.5, 1.5, 1.5, 1.0, 1.0, 1.0), price_beta=(2.0, 2.5),
-        mu_extra_pages=1.8, mu_products=3.0, mu_search=0.7, mu_video=0.2, mu_wishlist=0.2, p_form=0.05,
-        p_cart=0.40, mu_cart_items=1.6, p_remove=0.20, p_checkout=0.60, p_purchase=0.70, mu_extra_qty=0.2,
-        status_mix=(0.90, 0.05, 0.05), scroll_beta=(2.5, 2.0), engaged_mean=35.0, video_mean=50.0,
-        p_email_open=0.40, p_email_click=0.25, marketing_tilt=0.0,
-        landing_mix=(0.30, 0.30, 0.10, 0.30), page_mix=(0.20, 0.35, 0.20, 0.10, 0.15),
-        birth_year=(1994.0, 9.0), loyalty_mix=(0.60, 0.40, 0.0, 0.0, 0.0),
+        name="new_customer",
+        share=0.10,
+        sessions_per_week=1.2,
+        hours=_H_DAY,
+        device_mix=(0.35, 0.55, 0.10),
+        p_two_devices=0.20,
+        p_second_device=0.35,
+        channel_mix=(0.20, 0.30, 0.35, 0.05, 0.05, 0.05),
+        sale_affinity=0.0,
+        category_weights=(2.0, 2.0, 1.5, 1.5, 1.5, 1.0, 1.0, 1.0),
+        price_beta=(2.0, 2.5),
+        mu_extra_pages=1.8,
+        mu_products=3.0,
+        mu_search=0.7,
+        mu_video=0.2,
+        mu_wishlist=0.2,
+        p_form=0.05,
+        p_cart=0.40,
+        mu_cart_items=1.6,
+        p_remove=0.20,
+        p_checkout=0.60,
+        p_purchase=0.70,
+        mu_extra_qty=0.2,
+        status_mix=(0.90, 0.05, 0.05),
+        scroll_beta=(2.5, 2.0),
+        engaged_mean=35.0,
+        video_mean=50.0,
+        p_email_open=0.40,
+        p_email_click=0.25,
+        marketing_tilt=0.0,
+        landing_mix=(0.30, 0.30, 0.10, 0.30),
+        page_mix=(0.20, 0.35, 0.20, 0.10, 0.15),
+        birth_year=(1994.0, 9.0),
+        loyalty_mix=(0.60, 0.40, 0.0, 0.0, 0.0),
         acquisition_mix=(0.15, 0.30, 0.05, 0.35, 0.05, 0.05, 0.05),
-        interests=(1.5, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), values=(1.5, 1.5, 1.5, 1.5),
+        interests=(1.5, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        values=(1.5, 1.5, 1.5, 1.5),
     ),
     PersonaProfile(
-        name="late_night_mobile", share=0.14, sessions_per_week=0.5, hours=_H_NIGHT,
-        device_mix=(0.04, 0.90, 0.06), p_two_devices=0.20, p_second_device=0.12,
-        channel_mix=(0.10, 0.05, 0.55, 0.25, 0.03, 0.02), sale_affinity=0.0,
-        category_weights=(1.5, 3.0, 0.5, 3.0, 0.5, 1.5, 0.5, 0.3), price_beta=(1.8, 2.5),
-        mu_extra_pages=1.0, mu_products=2.5, mu_search=0.4, mu_video=0.8, mu_wishlist=0.2, p_form=0.01,
-        p_cart=0.35, mu_cart_items=1.4, p_remove=0.20, p_checkout=0.50, p_purchase=0.65, mu_extra_qty=0.15,
-        status_mix=(0.88, 0.06, 0.06), scroll_beta=(1.5, 3.0), engaged_mean=15.0, video_mean=35.0,
-        p_email_open=0.12, p_email_click=0.15, marketing_tilt=0.0,
-        landing_mix=(0.30, 0.25, 0.05, 0.40), page_mix=(0.20, 0.40, 0.20, 0.05, 0.15),
-        birth_year=(1999.0, 5.0), loyalty_mix=(0.40, 0.40, 0.15, 0.05, 0.0),
+        name="late_night_mobile",
+        share=0.14,
+        sessions_per_week=0.5,
+        hours=_H_NIGHT,
+        device_mix=(0.04, 0.90, 0.06),
+        p_two_devices=0.20,
+        p_second_device=0.12,
+        channel_mix=(0.10, 0.05, 0.55, 0.25, 0.03, 0.02),
+        sale_affinity=0.0,
+        category_weights=(1.5, 3.0, 0.5, 3.0, 0.5, 1.5, 0.5, 0.3),
+        price_beta=(1.8, 2.5),
+        mu_extra_pages=1.0,
+        mu_products=2.5,
+        mu_search=0.4,
+        mu_video=0.8,
+        mu_wishlist=0.2,
+        p_form=0.01,
+        p_cart=0.35,
+        mu_cart_items=1.4,
+        p_remove=0.20,
+        p_checkout=0.50,
+        p_purchase=0.65,
+        mu_extra_qty=0.15,
+        status_mix=(0.88, 0.06, 0.06),
+        scroll_beta=(1.5, 3.0),
+        engaged_mean=15.0,
+        video_mean=35.0,
+        p_email_open=0.12,
+        p_email_click=0.15,
+        marketing_tilt=0.0,
+        landing_mix=(0.30, 0.25, 0.05, 0.40),
+        page_mix=(0.20, 0.40, 0.20, 0.05, 0.15),
+        birth_year=(1999.0, 5.0),
+        loyalty_mix=(0.40, 0.40, 0.15, 0.05, 0.0),
         acquisition_mix=(0.10, 0.05, 0.05, 0.55, 0.20, 0.03, 0.02),
-        interests=(1.0, 2.5, 0.3, 0.5, 2.5, 3.0, 0.5, 0.5, 0.3, 0.3), values=(1.0, 1.5, 1.0, 4.0),
+        interests=(1.0, 2.5, 0.3, 0.5, 2.5, 3.0, 0.5, 0.5, 0.3, 0.3),
+        values=(1.0, 1.5, 1.0, 4.0),
     ),
     PersonaProfile(
-        name="content_engager", share=0.12, sessions_per_week=0.42, hours=_H_EVENING,
-        device_mix=(0.40, 0.40, 0.20), p_two_devices=0.30, p_second_device=0.35,
-        channel_mix=(0.45, 0.03, 0.20, 0.12, 0.18, 0.02), sale_affinity=0.0,
-        category_weights=(1.0, 0.5, 2.0, 0.5, 3.0, 4.0, 0.5, 1.5), price_beta=(2.0, 2.0),
-        mu_extra_pages=3.0, mu_products=1.0, mu_search=0.6, mu_video=1.5, mu_wishlist=0.1, p_form=0.08,
-        p_cart=0.08, mu_cart_items=1.2, p_remove=0.20, p_checkout=0.50, p_purchase=0.70, mu_extra_qty=0.1,
-        status_mix=(0.92, 0.04, 0.04), scroll_beta=(5.0, 1.5), engaged_mean=90.0, video_mean=150.0,
-        p_email_open=0.30, p_email_click=0.25, marketing_tilt=0.0,
-        landing_mix=(0.15, 0.15, 0.60, 0.10), page_mix=(0.10, 0.15, 0.10, 0.55, 0.10),
-        birth_year=(1980.0, 12.0), loyalty_mix=(0.40, 0.35, 0.20, 0.05, 0.0),
+        name="content_engager",
+        share=0.12,
+        sessions_per_week=0.42,
+        hours=_H_EVENING,
+        device_mix=(0.40, 0.40, 0.20),
+        p_two_devices=0.30,
+        p_second_device=0.35,
+        channel_mix=(0.45, 0.03, 0.20, 0.12, 0.18, 0.02),
+        sale_affinity=0.0,
+        category_weights=(1.0, 0.5, 2.0, 0.5, 3.0, 4.0, 0.5, 1.5),
+        price_beta=(2.0, 2.0),
+        mu_extra_pages=3.0,
+        mu_products=1.0,
+        mu_search=0.6,
+        mu_video=1.5,
+        mu_wishlist=0.1,
+        p_form=0.08,
+        p_cart=0.08,
+        mu_cart_items=1.2,
+        p_remove=0.20,
+        p_checkout=0.50,
+        p_purchase=0.70,
+        mu_extra_qty=0.1,
+        status_mix=(0.92, 0.04, 0.04),
+        scroll_beta=(5.0, 1.5),
+        engaged_mean=90.0,
+        video_mean=150.0,
+        p_email_open=0.30,
+        p_email_click=0.25,
+        marketing_tilt=0.0,
+        landing_mix=(0.15, 0.15, 0.60, 0.10),
+        page_mix=(0.10, 0.15, 0.10, 0.55, 0.10),
+        birth_year=(1980.0, 12.0),
+        loyalty_mix=(0.40, 0.35, 0.20, 0.05, 0.0),
         acquisition_mix=(0.45, 0.03, 0.10, 0.15, 0.07, 0.18, 0.02),
-        interests=(0.5, 0.3, 2.0, 2.5, 0.3, 0.5, 3.0, 2.0, 1.0, 0.5), values=(4.0, 0.5, 2.0, 1.0),
+        interests=(0.5, 0.3, 2.0, 2.5, 0.3, 0.5, 3.0, 2.0, 1.0, 0.5),
+        values=(4.0, 0.5, 2.0, 1.0),
     ),
     PersonaProfile(
-        name="anonymous_browser", share=0.0, sessions_per_week=1.0, hours=_H_DAY,
-        device_mix=(0.30, 0.62, 0.08), p_two_devices=0.0, p_second_device=0.0,
-        channel_mix=(0.40, 0.20, 0.20, 0.10, 0.07, 0.03), sale_affinity=0.0,
-        category_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), price_beta=(1.5, 2.5),
-        mu_extra_pages=0.8, mu_products=1.5, mu_search=0.3, mu_video=0.1, mu_wishlist=0.05, p_form=0.02,
-        p_cart=0.20, mu_cart_items=1.3, p_remove=0.30, p_checkout=0.45, p_purchase=0.60, mu_extra_qty=0.1,
-        status_mix=(0.90, 0.05, 0.05), scroll_beta=(1.5, 2.5), engaged_mean=20.0, video_mean=30.0,
-        p_email_open=0.0, p_email_click=0.0, marketing_tilt=0.0,
-        landing_mix=(0.40, 0.25, 0.10, 0.25), page_mix=(0.25, 0.35, 0.20, 0.10, 0.10),
-        birth_year=(1988.0, 12.0), loyalty_mix=(1.0, 0.0, 0.0, 0.0, 0.0),
+        name="anonymous_browser",
+        share=0.0,
+        sessions_per_week=1.0,
+        hours=_H_DAY,
+        device_mix=(0.30, 0.62, 0.08),
+        p_two_devices=0.0,
+        p_second_device=0.0,
+        channel_mix=(0.40, 0.20, 0.20, 0.10, 0.07, 0.03),
+        sale_affinity=0.0,
+        category_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        price_beta=(1.5, 2.5),
+        mu_extra_pages=0.8,
+        mu_products=1.5,
+        mu_search=0.3,
+        mu_video=0.1,
+        mu_wishlist=0.05,
+        p_form=0.02,
+        p_cart=0.20,
+        mu_cart_items=1.3,
+        p_remove=0.30,
+        p_checkout=0.45,
+        p_purchase=0.60,
+        mu_extra_qty=0.1,
+        status_mix=(0.90, 0.05, 0.05),
+        scroll_beta=(1.5, 2.5),
+        engaged_mean=20.0,
+        video_mean=30.0,
+        p_email_open=0.0,
+        p_email_click=0.0,
+        marketing_tilt=0.0,
+        landing_mix=(0.40, 0.25, 0.10, 0.25),
+        page_mix=(0.25, 0.35, 0.20, 0.10, 0.10),
+        birth_year=(1988.0, 12.0),
+        loyalty_mix=(1.0, 0.0, 0.0, 0.0, 0.0),
         acquisition_mix=(1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-        interests=(1.0,) * 10, values=(1.0,) * 4,
+        interests=(1.0,) * 10,
+        values=(1.0,) * 4,
     ),
 )
 PERSONAS: tuple[str, ...] = tuple(p.name for p in PERSONA_PROFILES)
@@ -746,7 +1198,11 @@ class GeneratorConfig:
     @property
     def truth_dir(self) -> Path:
         """Ground-truth directory: ``--truth-out`` or ``<out>/../ground_truth``."""
-        return Path(self.truth_out) if self.truth_out is not None else Path(self.out).parent / "ground_truth"
+        return (
+            Path(self.truth_out)
+            if self.truth_out is not None
+            else Path(self.out).parent / "ground_truth"
+        )
 
     @property
     def n_anonymous(self) -> int:
@@ -784,7 +1240,9 @@ class GeneratorConfig:
         if self.drift_from is not None and not (
             self.end_date - timedelta(days=self.window_days - 1) < self.drift_from <= self.end_date
         ):
-            raise ValueError("drift_from must fall after the first day of the window and on or before end_date")
+            raise ValueError(
+                "drift_from must fall after the first day of the window and on or before end_date"
+            )
 
 
 @dataclass
@@ -863,11 +1321,17 @@ def _fixed_width_strings(buf: np.ndarray, valid: np.ndarray | None = None) -> pa
         return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
     bitmap = np.packbits(np.asarray(valid, np.uint8), bitorder="little")
     return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(bitmap), int(n - np.count_nonzero(valid))
+        n,
+        pa.py_buffer(offsets),
+        pa.py_buffer(data),
+        pa.py_buffer(bitmap),
+        int(n - np.count_nonzero(valid)),
     )
 
 
-def id_strings(prefix: str, numbers: np.ndarray, width: int, valid: np.ndarray | None = None) -> pa.Array:
+def id_strings(
+    prefix: str, numbers: np.ndarray, width: int, valid: np.ndarray | None = None
+) -> pa.Array:
     """Format ids like ``C0000001`` (prefix + zero-padded number), vectorised."""
     numbers = np.asarray(numbers, np.int64)
     if valid is not None:
@@ -879,12 +1343,16 @@ def id_strings(prefix: str, numbers: np.ndarray, width: int, valid: np.ndarray |
     return _fixed_width_strings(buf, valid)
 
 
-def _customer_ids(numbers: np.ndarray, duplicate: np.ndarray | None, valid: np.ndarray | None = None) -> pa.Array:
+def _customer_ids(
+    numbers: np.ndarray, duplicate: np.ndarray | None, valid: np.ndarray | None = None
+) -> pa.Array:
     """Customer ids ``C#######``, or ``G#######`` (DUPLICATE_PREFIX) where ``duplicate``."""
     ids = id_strings("C", numbers, 7, valid)
     if duplicate is None or not bool(np.any(duplicate)):
         return ids
-    return pc.if_else(pa.array(np.asarray(duplicate, bool)), id_strings(DUPLICATE_PREFIX, numbers, 7, valid), ids)
+    return pc.if_else(
+        pa.array(np.asarray(duplicate, bool)), id_strings(DUPLICATE_PREFIX, numbers, 7, valid), ids
+    )
 
 
 def customer_phone_numbers(numbers: np.ndarray) -> np.ndarray:
@@ -896,12 +1364,16 @@ def customer_phone_numbers(numbers: np.ndarray) -> np.ndarray:
     return 2_000_000_000 + permuted * 700 + (x * 37) % 700
 
 
-def phone_strings(digits: np.ndarray, country: np.ndarray, variant: np.ndarray | None = None) -> pa.Array:
+def phone_strings(
+    digits: np.ndarray, country: np.ndarray, variant: np.ndarray | None = None
+) -> pa.Array:
     """Phones as the CRM writes them: ``+<calling code> <10 digits>``, or where ``variant`` is
     >= 0 the country's PHONE_FORMATS[variant % len] (the same E.164 number written otherwise)."""
     digits = np.asarray(digits, np.int64)
     country = np.asarray(country, np.int64)
-    base = pc.binary_join_element_wise(_take_strings(DIAL_CODES, country), pc.cast(pa.array(digits), pa.string()), "")
+    base = pc.binary_join_element_wise(
+        _take_strings(DIAL_CODES, country), pc.cast(pa.array(digits), pa.string()), ""
+    )
     if variant is None or not bool(np.any(np.asarray(variant) >= 0)):
         return base
     variant = np.asarray(variant, np.int64)
@@ -1020,7 +1492,7 @@ def _int_array(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 def _epoch(d: date) -> int:
     """Epoch seconds of midnight UTC of ``d``."""
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def _subject_strings(kind: np.ndarray, number: np.ndarray) -> pa.Array:
@@ -1113,7 +1585,9 @@ def _build_world(cfg: GeneratorConfig) -> _World:
         n = CATEGORY_SIZE[c]
         median, sigma = CATEGORY_PRICE[c]
         cats.append(np.full(n, c, np.int64))
-        subs.extend(np.array(SUBCATEGORIES[cat])[rng.integers(0, len(SUBCATEGORIES[cat]), n)].tolist())
+        subs.extend(
+            np.array(SUBCATEGORIES[cat])[rng.integers(0, len(SUBCATEGORIES[cat]), n)].tolist()
+        )
         brands.extend(np.array(BRANDS[cat])[rng.integers(0, len(BRANDS[cat]), n)].tolist())
         raw = np.minimum(median * np.exp(sigma * rng.standard_normal(n)), median * 10)
         prices.append(np.maximum(np.floor(raw), 1.0) * 100 + 99)
@@ -1134,7 +1608,7 @@ def _build_world(cfg: GeneratorConfig) -> _World:
     sale_start = ws + sale_days * DAY
     sale_end = sale_start + 3 * DAY
     sale_names = [
-        f"sale_{themes[i % len(themes)]}_{datetime.fromtimestamp(int(s), timezone.utc):%Y%m%d}"
+        f"sale_{themes[i % len(themes)]}_{datetime.fromtimestamp(int(s), UTC):%Y%m%d}"
         for i, s in enumerate(sale_start)
     ]
     campaigns: list[str] = list(sale_names)
@@ -1159,7 +1633,7 @@ def _build_world(cfg: GeneratorConfig) -> _World:
             send_code[i] = sale_code[j]
         else:
             send_code[i] = len(campaigns)
-            campaigns.append(f"newsletter_{datetime.fromtimestamp(int(t), timezone.utc):%Y%m%d}")
+            campaigns.append(f"newsletter_{datetime.fromtimestamp(int(t), UTC):%Y%m%d}")
 
     # --- URL vocabulary
     urls: list[str] = [f"{BASE_URL}/"]
@@ -1167,7 +1641,15 @@ def _build_world(cfg: GeneratorConfig) -> _World:
     urls.extend(f"{BASE_URL}/c/{c}" for c in CATEGORIES)
     u_prod0 = len(urls)
     urls.extend(f"{BASE_URL}/p/P{i + 1:04d}" for i in range(len(prod_cat)))
-    fixed = ["cart", "checkout", "checkout/confirmation", "newsletter", "contact", "account", "signup"]
+    fixed = [
+        "cart",
+        "checkout",
+        "checkout/confirmation",
+        "newsletter",
+        "contact",
+        "account",
+        "signup",
+    ]
     u_fixed = len(urls)
     urls.extend(f"{BASE_URL}/{p}" for p in fixed)
     u_search0 = len(urls)
@@ -1230,7 +1712,8 @@ def _build_world(cfg: GeneratorConfig) -> _World:
         product_ids=id_strings("P", np.arange(len(prod_cat)) + 1, 4),
         # one country: a one-hot mix draws the same random numbers as the usual one
         country_weights=(
-            COUNTRY_WEIGHTS if cfg.country is None
+            COUNTRY_WEIGHTS
+            if cfg.country is None
             else (np.array(COUNTRIES) == cfg.country).astype(np.float64)
         ),
     )
@@ -1283,7 +1766,11 @@ def _sample_session_starts(
 
 
 def _simulate_chunk(
-    world: _World, rng: np.random.Generator, c0: int, nc: int, na: int,
+    world: _World,
+    rng: np.random.Generator,
+    c0: int,
+    nc: int,
+    na: int,
     experiment_rng: np.random.Generator | None = None,
     drift_rng: np.random.Generator | None = None,
 ) -> _Chunk:
@@ -1328,7 +1815,9 @@ def _simulate_chunk(
     n_dev += is_cust & (rng.random(n) < PP.p_two_devices[persona])
     dev_type = np.empty((n, 2), np.int64)
     dev_type[:, 0] = _choice_by_group(rng, persona, PP.device_mix)
-    dev_type[:, 1] = np.where(dev_type[:, 0] == MOBILE, np.where(rng.random(n) < 0.7, DESKTOP, TABLET), MOBILE)
+    dev_type[:, 1] = np.where(
+        dev_type[:, 0] == MOBILE, np.where(rng.random(n) < 0.7, DESKTOP, TABLET), MOBILE
+    )
     exists = np.stack([np.ones(n, bool), n_dev == 2], axis=1)
     n_anon_ids = int(exists.sum())
     dev_local = np.full((n, 2), -1, np.int64)
@@ -1348,7 +1837,11 @@ def _simulate_chunk(
     granted = rng.random((n, 3)) < p_grant
     room = we - t_consent - 3600
     revoked = granted & (rng.random((n, 3)) < CONSENT_REVOKE) & (room > 3600)[:, None]
-    t_revoke = t_consent[:, None] + 3600 + (rng.random((n, 3)) * np.maximum(room, 0)[:, None]).astype(np.int64)
+    t_revoke = (
+        t_consent[:, None]
+        + 3600
+        + (rng.random((n, 3)) * np.maximum(room, 0)[:, None]).astype(np.int64)
+    )
     mk_from = np.where(granted[:, 2], t_consent, BIG_TS)
     mk_until = np.where(revoked[:, 2], t_revoke[:, 2], BIG_TS)
 
@@ -1371,7 +1864,9 @@ def _simulate_chunk(
         clicked = rng.random(len(oc)) < PP.p_email_click[persona[oc]]
         t_click = t_open[clicked] + 5 + rng.exponential(60, int(clicked.sum())).astype(np.int64)
         em_subj = np.concatenate([oc, oc[clicked]])
-        em_type = np.concatenate([np.full(len(oc), ET_EMAIL_OPEN), np.full(int(clicked.sum()), ET_EMAIL_CLICK)])
+        em_type = np.concatenate(
+            [np.full(len(oc), ET_EMAIL_OPEN), np.full(int(clicked.sum()), ET_EMAIL_CLICK)]
+        )
         em_time = np.concatenate([t_open, t_click])
         em_camp = world.send_code[np.concatenate([osend, osend[clicked]])]
         cs_subj = oc[clicked]
@@ -1386,9 +1881,13 @@ def _simulate_chunk(
     rs_subj = np.repeat(np.arange(n, dtype=np.int64), n_sess)
     rs_start = _sample_session_starts(rng, world, a[rs_subj], b[rs_subj], persona[rs_subj])
     if drifting:  # a share of the drifted regular visits moves to 00-03 of its day
-        moved = (rs_start >= world.drift_start) & (drift_rng.random(len(rs_start)) < DRIFT.night_share)
+        moved = (rs_start >= world.drift_start) & (
+            drift_rng.random(len(rs_start)) < DRIFT.night_share
+        )
         small_hours = drift_rng.integers(0, 4 * 3600, len(rs_start))
-        rs_start = np.where(moved, np.maximum(rs_start // DAY * DAY + small_hours, world.drift_start), rs_start)
+        rs_start = np.where(
+            moved, np.maximum(rs_start // DAY * DAY + small_hours, world.drift_start), rs_start
+        )
     # every two-device customer logs in on the second device in one visit at least
     first_of_subj = np.cumsum(n_sess) - n_sess
     two = np.flatnonzero(n_dev == 2)
@@ -1400,7 +1899,9 @@ def _simulate_chunk(
     subj = np.concatenate([rs_subj, cs_subj, su_subj, em_subj])
     start = np.concatenate([rs_start, cs_start, su_start, em_time])
     kind = np.repeat(np.arange(4, dtype=np.int64), sizes)
-    s_camp = np.concatenate([np.full(sizes[0], -1, np.int64), cs_camp, np.full(sizes[2], -1, np.int64), em_camp])
+    s_camp = np.concatenate(
+        [np.full(sizes[0], -1, np.int64), cs_camp, np.full(sizes[2], -1, np.int64), em_camp]
+    )
     s_etype = np.concatenate([np.full(sum(sizes[:3]), -1, np.int64), em_type])
     force2 = np.concatenate([rs_force2, np.zeros(sum(sizes[1:]), bool)])
     order = np.lexsort((kind, subj, start))  # visits in time order
@@ -1411,7 +1912,9 @@ def _simulate_chunk(
     ps = persona[subj]
     web = kind != 3
 
-    dev = ((n_dev[subj] == 2) & ((rng.random(ns) < PP.p_second_device[ps]) | force2)).astype(np.int64)
+    dev = ((n_dev[subj] == 2) & ((rng.random(ns) < PP.p_second_device[ps]) | force2)).astype(
+        np.int64
+    )
     dev[kind >= 2] = 0
 
     # focus category and price level of the visit
@@ -1445,7 +1948,9 @@ def _simulate_chunk(
     u_src[m] = np.where(r1[m] < 0.8, 0, 1)
     u_med[m] = 0
     u_camp[m] = np.where(
-        in_sale[m] & (r2[m] < 0.7), sale_camp[m], np.where(r3[m] < 0.4, world.camp_brand, world.camp_generic0 + focus[m])
+        in_sale[m] & (r2[m] < 0.7),
+        sale_camp[m],
+        np.where(r3[m] < 0.4, world.camp_brand, world.camp_generic0 + focus[m]),
     )
     m = (channel == CH_SOCIAL) & (r1 < 0.6)
     u_src[m] = 2 + (r2[m] * 4).astype(np.int64)
@@ -1465,7 +1970,9 @@ def _simulate_chunk(
     n_pv = np.where(web, 1 + rng.poisson(PP.mu_extra_pages[ps]), 0)
     n_prod = np.where(web, rng.poisson(PP.mu_products[ps]), 0)
     if drifting:  # drifted visits view more products
-        n_prod = n_prod + np.where(web & (start >= world.drift_start), drift_rng.poisson(DRIFT.extra_products, ns), 0)
+        n_prod = n_prod + np.where(
+            web & (start >= world.drift_start), drift_rng.poisson(DRIFT.extra_products, ns), 0
+        )
     n_search = np.where(web, rng.poisson(PP.mu_search[ps]), 0)
     n_video = np.where(web, rng.poisson(PP.mu_video[ps]), 0)
     n_wish = np.where(web, rng.poisson(PP.mu_wishlist[ps]), 0)
@@ -1495,7 +2002,9 @@ def _simulate_chunk(
         engaged: np.ndarray | None = None,
     ) -> None:
         m_ = len(s_idx)
-        key = (s_idx.astype(np.int64) << (rand_bits + 3)) | (np.asarray(stage, np.int64) << rand_bits)
+        key = (s_idx.astype(np.int64) << (rand_bits + 3)) | (
+            np.asarray(stage, np.int64) << rand_bits
+        )
         key |= rng.integers(0, 1 << rand_bits, m_)  # random order within a stage
         parts.append(
             (
@@ -1512,7 +2021,9 @@ def _simulate_chunk(
     def scroll_engaged(s_idx: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
         p_ = ps[s_idx]
         sc = np.round(rng.beta(PP.scroll_beta[p_, 0], PP.scroll_beta[p_, 1]) * 100.0)
-        en = np.round(10.0 + rng.exponential(PP.engaged_mean[p_] * factor * 10.0))  # tenths of seconds
+        en = np.round(
+            10.0 + rng.exponential(PP.engaged_mean[p_] * factor * 10.0)
+        )  # tenths of seconds
         return sc, en
 
     # page views
@@ -1524,31 +2035,55 @@ def _simulate_chunk(
     other_cat = rng.integers(0, N_CAT, len(s_idx))
     blog = world.u_blog0 + f * 5 + rng.integers(0, 5, len(s_idx))
     url_l = np.select(
-        [lm == 0, lm == 1, lm == 2], [world.u_home, world.u_cat0 + f, blog], world.u_prod0 + product_of(s_idx, k)
+        [lm == 0, lm == 1, lm == 2],
+        [world.u_home, world.u_cat0 + f, blog],
+        world.u_prod0 + product_of(s_idx, k),
     )
     cat_l = np.where(lm == 0, -1, f)
     url_p = np.select(
-        [pm == 0, pm == 1, pm == 2, pm == 3], [world.u_home, world.u_cat0 + f, world.u_cat0 + other_cat, blog], world.u_account
+        [pm == 0, pm == 1, pm == 2, pm == 3],
+        [world.u_home, world.u_cat0 + f, world.u_cat0 + other_cat, blog],
+        world.u_account,
     )
     cat_p = np.select([pm == 1, pm == 2, pm == 3], [f, other_cat, f], -1)
     sc, en = scroll_engaged(s_idx, 1.0)
     add(
-        ET_PAGE_VIEW, s_idx, np.where(landing, 0, 1),
-        url=np.where(landing, url_l, url_p), cat=np.where(landing, cat_l, cat_p), scroll=sc, engaged=en,
+        ET_PAGE_VIEW,
+        s_idx,
+        np.where(landing, 0, 1),
+        url=np.where(landing, url_l, url_p),
+        cat=np.where(landing, cat_l, cat_p),
+        scroll=sc,
+        engaged=en,
     )
     # product views
     s_idx, k = _expand(n_prod)
     prod = product_of(s_idx, k)
     sc, en = scroll_engaged(s_idx, 1.3)
-    add(ET_PRODUCT_VIEW, s_idx, 1, product=prod, url=world.u_prod0 + prod, cat=world.prod_cat[prod], scroll=sc, engaged=en)
+    add(
+        ET_PRODUCT_VIEW,
+        s_idx,
+        1,
+        product=prod,
+        url=world.u_prod0 + prod,
+        cat=world.prod_cat[prod],
+        scroll=sc,
+        engaged=en,
+    )
     # searches
     s_idx, _ = _expand(n_search)
-    add(ET_SEARCH, s_idx, 1, url=world.u_search0 + focus[s_idx] * 4 + rng.integers(0, 4, len(s_idx)))
+    add(
+        ET_SEARCH, s_idx, 1, url=world.u_search0 + focus[s_idx] * 4 + rng.integers(0, 4, len(s_idx))
+    )
     # videos
     s_idx, _ = _expand(n_video)
     f = focus[s_idx]
     add(
-        ET_VIDEO, s_idx, 1, url=world.u_video0 + f * 3 + rng.integers(0, 3, len(s_idx)), cat=f,
+        ET_VIDEO,
+        s_idx,
+        1,
+        url=world.u_video0 + f * 3 + rng.integers(0, 3, len(s_idx)),
+        cat=f,
         engaged=np.round(50.0 + rng.exponential(PP.video_mean[ps[s_idx]] * 10.0)),
     )
     # wishlist
@@ -1577,10 +2112,14 @@ def _simulate_chunk(
     o = np.argsort(key)
     es = (key[o] >> (rand_bits + 3)).astype(np.int32)  # visit of each event
     del key
-    e_type, e_prod, e_url, e_cat, e_scroll, e_eng = (np.concatenate([p_[i] for p_ in parts])[o] for i in range(1, 7))
-    del parts
+    e_type, e_prod, e_url, e_cat, e_scroll, e_eng = (
+        np.concatenate([p_[i] for p_ in parts])[o] for i in range(1, 7)
+    )
+    parts.clear()  # free the pieces (the nested add() above still names the list)
     ne = len(es)
-    dwell = np.where(e_eng < 0, 2.0 + rng.exponential(12.0, ne), e_eng / 10.0 + rng.exponential(3.0, ne))
+    dwell = np.where(
+        e_eng < 0, 2.0 + rng.exponential(12.0, ne), e_eng / 10.0 + rng.exponential(3.0, ne)
+    )
     first_ev = np.ones(ne, bool)
     first_ev[1:] = es[1:] != es[:-1]
     gap = np.empty(ne)
@@ -1607,13 +2146,17 @@ def _simulate_chunk(
     n_orders = len(o_sess)
     order_of_sess = np.full(ns, -1, np.int64)
     order_of_sess[o_sess] = np.arange(n_orders)
-    disc = np.where(in_sale, rng.uniform(0.15, 0.35, ns), np.where(channel == CH_AFFILIATE, 0.10, 0.0))
+    disc = np.where(
+        in_sale, rng.uniform(0.15, 0.35, ns), np.where(channel == CH_AFFILIATE, 0.10, 0.0)
+    )
     it_order, it_k = _expand(n_items[o_sess])
     it_sess = o_sess[it_order]
     it_prod = product_of(it_sess, it_k)
     it_qty = np.minimum(1 + rng.poisson(PP.mu_extra_qty[ps[it_sess]]), 6)
     it_cents = np.round(world.prod_price_cents[it_prod] * (1.0 - disc[it_sess])).astype(np.int64)
-    total_cents = np.bincount(it_order, weights=(it_qty * it_cents).astype(np.float64), minlength=n_orders)
+    total_cents = np.bincount(
+        it_order, weights=(it_qty * it_cents).astype(np.float64), minlength=n_orders
+    )
     total_cents = np.round(total_cents).astype(np.int64)
     o_status = _choice_by_group(rng, ps[o_sess], PP.status_mix)
     cur_r = rng.random(n_orders)
@@ -1677,22 +2220,51 @@ def _simulate_chunk(
     d_grant = rng.random((len(d_slot), 2)) < CONSENT_GRANT[d_region][:, :2]
     d_room = we - d_time - 3600
     d_rev = d_grant & (rng.random((len(d_slot), 2)) < CONSENT_REVOKE[:2]) & (d_room > 3600)[:, None]
-    d_trev = d_time[:, None] + 3600 + (rng.random((len(d_slot), 2)) * np.maximum(d_room, 0)[:, None]).astype(np.int64)
+    d_trev = (
+        d_time[:, None]
+        + 3600
+        + (rng.random((len(d_slot), 2)) * np.maximum(d_room, 0)[:, None]).astype(np.int64)
+    )
 
     ci = np.arange(nc)
     cons_parts = []
     for pi in range(3):  # customer-level records, all purposes
-        cons_parts.append((np.zeros(nc, np.int64), cust_num[ci], np.full(nc, pi), granted[ci, pi], t_consent[ci], region[ci]))
+        cons_parts.append(
+            (
+                np.zeros(nc, np.int64),
+                cust_num[ci],
+                np.full(nc, pi),
+                granted[ci, pi],
+                t_consent[ci],
+                region[ci],
+            )
+        )
         rv = ci[revoked[ci, pi]]
         cons_parts.append(
-            (np.zeros(len(rv), np.int64), cust_num[rv], np.full(len(rv), pi), np.zeros(len(rv), bool), t_revoke[rv, pi], region[rv])
+            (
+                np.zeros(len(rv), np.int64),
+                cust_num[rv],
+                np.full(len(rv), pi),
+                np.zeros(len(rv), bool),
+                t_revoke[rv, pi],
+                region[rv],
+            )
         )
     for pi in range(2):  # device-level records: analytics + personalization
         nd = len(d_slot)
-        cons_parts.append((np.ones(nd, np.int64), d_anon, np.full(nd, pi), d_grant[:, pi], d_time, d_region))
+        cons_parts.append(
+            (np.ones(nd, np.int64), d_anon, np.full(nd, pi), d_grant[:, pi], d_time, d_region)
+        )
         rv = np.flatnonzero(d_rev[:, pi])
         cons_parts.append(
-            (np.ones(len(rv), np.int64), d_anon[rv], np.full(len(rv), pi), np.zeros(len(rv), bool), d_trev[rv, pi], d_region[rv])
+            (
+                np.ones(len(rv), np.int64),
+                d_anon[rv],
+                np.full(len(rv), pi),
+                np.zeros(len(rv), bool),
+                d_trev[rv, pi],
+                d_region[rv],
+            )
         )
     consents = {
         key: np.concatenate([p_[i] for p_ in cons_parts])
@@ -1753,7 +2325,9 @@ def _simulate_chunk(
                 np.zeros(len(u_subj), np.int64),
                 cust_num[u_subj],
                 np.full(len(u_subj), E_BROKEN),
-                (experiment_rng.random(len(u_subj)) < BROKEN_SPLIT_TREATMENT_SHARE).astype(np.int64),
+                (experiment_rng.random(len(u_subj)) < BROKEN_SPLIT_TREATMENT_SHARE).astype(
+                    np.int64
+                ),
                 start[first_i],
             )
         )
@@ -1841,7 +2415,9 @@ def _dict_strings(vocab: pa.Array, codes: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, vocab)
 
 
-def _events_table(world: _World, ev: dict[str, np.ndarray], event_off: int, anon_off: int) -> pa.Table:
+def _events_table(
+    world: _World, ev: dict[str, np.ndarray], event_off: int, anon_off: int
+) -> pa.Table:
     """Arrow table of a chunk's events with global event/anonymous ids."""
     n = len(ev["time"])
     has_anon = ev["anon"] >= 0
@@ -1884,7 +2460,9 @@ def _orders_in_windows(
     return b - a, cents[b] - cents[a]
 
 
-def _plant_experiment_effects(world: _World, ch: _Chunk, rng: np.random.Generator, anon_off: int) -> pa.Table:
+def _plant_experiment_effects(
+    world: _World, ch: _Chunk, rng: np.random.Generator, anon_off: int
+) -> pa.Table:
     """Give the chunk's experiments known effects and return their truth, in place.
 
     The checkout experiment becomes multivariate (control, one_page, express, drawn evenly); a few
@@ -1897,58 +2475,97 @@ def _plant_experiment_effects(world: _World, ch: _Chunk, rng: np.random.Generato
     e, o, it = ch.experiments, ch.orders, ch.items
     window = EXPERIMENT_ATTRIBUTION_DAYS * DAY
     checkout = e["experiment"] == E_CHECKOUT
-    e["variant"][checkout] = np.array([V_CONTROL, V_ONE_PAGE, V_EXPRESS])[rng.integers(0, 3, int(checkout.sum()))]
-    arms = {E_CHECKOUT: (V_ONE_PAGE, V_EXPRESS), E_FREE_SHIPPING: (V_TREATMENT,), E_RECO: (V_TREATMENT,),
-            E_BROKEN: (V_TREATMENT,)}
+    e["variant"][checkout] = np.array([V_CONTROL, V_ONE_PAGE, V_EXPRESS])[
+        rng.integers(0, 3, int(checkout.sum()))
+    ]
+    arms = {
+        E_CHECKOUT: (V_ONE_PAGE, V_EXPRESS),
+        E_FREE_SHIPPING: (V_TREATMENT,),
+        E_RECO: (V_TREATMENT,),
+        E_BROKEN: (V_TREATMENT,),
+    }
     extra: dict[str, list[np.ndarray]] = {k: [] for k in ("time", "customer", "product")}
     units: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "arm", "buyer", "placed")}
-    for ex in sorted(arms, key=lambda x: (BROKEN_SPLIT_START if x == E_BROKEN else EXPERIMENTS[x][1])):
+    for ex in sorted(
+        arms, key=lambda x: BROKEN_SPLIT_START if x == E_BROKEN else EXPERIMENTS[x][1]
+    ):
         rows = np.flatnonzero((e["experiment"] == ex) & (e["kind"] == 0))
         cust, t = e["number"][rows], e["time"][rows]
         before, _ = _orders_in_windows(o, cust, np.zeros(len(rows), np.int64), t)
         buyer = (before > 0).astype(np.int64)
         persona = ch.persona[cust - ch.c0 - 1]
         for arm in arms[ex]:
-            q = EXPERIMENT_EFFECTS.get((ex, arm), np.zeros((len(CUSTOMER_PERSONAS), 2)))[persona, buyer]
+            q = EXPERIMENT_EFFECTS.get((ex, arm), np.zeros((len(CUSTOMER_PERSONAS), 2)))[
+                persona, buyer
+            ]
             would = rng.random(len(rows)) < q
             at = t + (rng.random(len(rows)) * window).astype(np.int64)
             product = rng.integers(0, len(world.prod_price_cents), len(rows))
             would &= at <= world.window_end
             placed = would & (e["variant"][rows] == arm)
-            for key, v in (("time", at[placed]), ("customer", cust[placed]), ("product", product[placed])):
+            for key, v in (
+                ("time", at[placed]),
+                ("customer", cust[placed]),
+                ("product", product[placed]),
+            ):
                 extra[key].append(v)
-            for key, v in (("row", rows), ("arm", np.full(len(rows), arm)), ("buyer", buyer),
-                           ("placed", np.where(would, product, -1))):
+            for key, v in (
+                ("row", rows),
+                ("arm", np.full(len(rows), arm)),
+                ("buyer", buyer),
+                ("placed", np.where(would, product, -1)),
+            ):
                 units[key].append(v)
         # the orders placed so far are the next experiments' history
-        _append_orders(o, it, world, *(np.concatenate(extra[k]) for k in ("time", "customer", "product")))
+        _append_orders(
+            o, it, world, *(np.concatenate(extra[k]) for k in ("time", "customer", "product"))
+        )
         for v in extra.values():
             v.clear()
 
-    truth = _experiment_truth(world, ch, {k: np.concatenate(v) for k, v in units.items()}, arms, anon_off)
+    truth = _experiment_truth(
+        world, ch, {k: np.concatenate(v) for k, v in units.items()}, arms, anon_off
+    )
     _plant_multiple_exposures(ch, rng)
     return truth
 
 
 def _append_orders(
-    o: dict[str, np.ndarray], it: dict[str, np.ndarray], world: _World,
-    time: np.ndarray, customer: np.ndarray, product: np.ndarray,
+    o: dict[str, np.ndarray],
+    it: dict[str, np.ndarray],
+    world: _World,
+    time: np.ndarray,
+    customer: np.ndarray,
+    product: np.ndarray,
 ) -> None:
     """Append completed one-item orders (quantity 1 at list price) to a chunk's orders, in place."""
     n0, n = len(o["time"]), len(time)
     cents = world.prod_price_cents[product].astype(np.int64)
-    for key, v in (("time", time), ("customer", customer), ("status", np.zeros(n, np.int64)),
-                   ("currency", np.zeros(n, np.int64)), ("total_cents", cents)):
+    for key, v in (
+        ("time", time),
+        ("customer", customer),
+        ("status", np.zeros(n, np.int64)),
+        ("currency", np.zeros(n, np.int64)),
+        ("total_cents", cents),
+    ):
         o[key] = np.concatenate([o[key], v.astype(o[key].dtype)])
     if "dup" in o:
         o["dup"] = np.concatenate([o["dup"], np.zeros(n, bool)])
-    for key, v in (("order", n0 + np.arange(n)), ("product", product), ("qty", np.ones(n, np.int64)),
-                   ("cents", cents)):
+    for key, v in (
+        ("order", n0 + np.arange(n)),
+        ("product", product),
+        ("qty", np.ones(n, np.int64)),
+        ("cents", cents),
+    ):
         it[key] = np.concatenate([it[key], v.astype(it[key].dtype)])
 
 
 def _experiment_truth(
-    world: _World, ch: _Chunk, units: dict[str, np.ndarray], arms: dict[int, tuple[int, ...]], anon_off: int
+    world: _World,
+    ch: _Chunk,
+    units: dict[str, np.ndarray],
+    arms: dict[int, tuple[int, ...]],
+    anon_off: int,
 ) -> pa.Table:
     """Potential outcomes of every customer unit and arm (control included) from the final orders:
     the unit's own extra order taken out for the control outcome, put in for an arm's."""
@@ -1967,13 +2584,26 @@ def _experiment_truth(
     base_n, base_cents = n_win - got, cents_win - got_cents
     parts = [(np.arange(len(rows)), np.full(len(rows), V_CONTROL), base_n, base_cents)]
     would = units["placed"] >= 0
-    parts.append((pos, units["arm"], base_n[pos] + would, base_cents[pos]
-                  + np.where(would, world.prod_price_cents[np.maximum(units["placed"], 0)], 0)))
+    parts.append(
+        (
+            pos,
+            units["arm"],
+            base_n[pos] + would,
+            base_cents[pos]
+            + np.where(would, world.prod_price_cents[np.maximum(units["placed"], 0)], 0),
+        )
+    )
     parts[0] = (*parts[0], np.zeros(len(rows), bool))
     parts[1] = (*parts[1], would)
     idx, arm, n_orders, cents, extra = (np.concatenate(x) for x in zip(*parts))
     order = np.lexsort((arm, idx))
-    idx, arm, n_orders, cents, extra = idx[order], arm[order], n_orders[order], cents[order], extra[order]
+    idx, arm, n_orders, cents, extra = (
+        idx[order],
+        arm[order],
+        n_orders[order],
+        cents[order],
+        extra[order],
+    )
     r = rows[idx]
     buyer = units["buyer"][first][idx]
     return pa.table(
@@ -1984,7 +2614,9 @@ def _experiment_truth(
             "assigned_at": iso_strings(e["time"][r]),
             "persona": _take_strings(PERSONAS, ch.persona[cust[idx] - ch.c0 - 1]),
             "buyer_status": _take_strings(("prospect", "returning_buyer"), buyer),
-            "window_complete": pa.array(e["time"][r] + EXPERIMENT_ATTRIBUTION_DAYS * DAY - 1 <= world.window_end),
+            "window_complete": pa.array(
+                e["time"][r] + EXPERIMENT_ATTRIBUTION_DAYS * DAY - 1 <= world.window_end
+            ),
             "potential_variant": _take_strings(VARIANTS, arm),
             # the arm's extra order is in this outcome (placed where potential = assigned variant:
             # an order with no visit, as from the app or the phone, so no purchase event)
@@ -2005,14 +2637,23 @@ def _plant_multiple_exposures(ch: _Chunk, rng: np.random.Generator) -> None:
     for ex, share in MULTIPLE_EXPOSURE_SHARE.items():
         rows = np.flatnonzero((e["experiment"] == ex) & (e["kind"] == 0))
         at = np.searchsorted(link_cust, e["number"][rows])
-        has = (at < len(link_cust)) & (link_cust[np.minimum(at, len(link_cust) - 1)] == e["number"][rows])
+        has = (at < len(link_cust)) & (
+            link_cust[np.minimum(at, len(link_cust) - 1)] == e["number"][rows]
+        )
         rows, at = rows[has], at[has]
         pick = rng.random(len(rows)) < share
         rows, at = rows[pick], at[pick]
         variants = np.unique(e["variant"][e["experiment"] == ex])
         other = variants[(np.searchsorted(variants, e["variant"][rows]) + 1) % len(variants)]
-        added.append((np.ones(len(rows), np.int64), link_anon[at].astype(np.int64), np.full(len(rows), ex),
-                      other, e["time"][rows] - rng.integers(600, 3 * DAY, len(rows))))
+        added.append(
+            (
+                np.ones(len(rows), np.int64),
+                link_anon[at].astype(np.int64),
+                np.full(len(rows), ex),
+                other,
+                e["time"][rows] - rng.integers(600, 3 * DAY, len(rows)),
+            )
+        )
     for i, key in enumerate(("kind", "number", "experiment", "variant", "time")):
         e[key] = np.concatenate([e[key], *(a[i].astype(e[key].dtype) for a in added)])
     o = np.argsort(e["time"], kind="stable")
@@ -2023,24 +2664,40 @@ def _plant_multiple_exposures(ch: _Chunk, rng: np.random.Generator) -> None:
 def _drift_table(drift_from: date) -> pa.Table:
     """Ground truth of the drift option: the customer_features the clustering uses that DRIFT
     shifts from ``drift_from`` on (one row each, with the change)."""
-    changes = {"night_session_share": f"{DRIFT.night_share:.0%} of the visits at 00-03 UTC",
-               "products_per_session": f"+{DRIFT.extra_products:g} products viewed per visit"}
-    return pa.table({
-        "feature": pa.array(list(DRIFT.shifted_features), pa.string()),
-        "drift_from": pa.array([drift_from] * len(DRIFT.shifted_features), pa.date32()),
-        "change": pa.array([changes[f] for f in DRIFT.shifted_features], pa.string()),
-    })
+    changes = {
+        "night_session_share": f"{DRIFT.night_share:.0%} of the visits at 00-03 UTC",
+        "products_per_session": f"+{DRIFT.extra_products:g} products viewed per visit",
+    }
+    return pa.table(
+        {
+            "feature": pa.array(list(DRIFT.shifted_features), pa.string()),
+            "drift_from": pa.array([drift_from] * len(DRIFT.shifted_features), pa.date32()),
+            "change": pa.array([changes[f] for f in DRIFT.shifted_features], pa.string()),
+        }
+    )
 
 
 def _experiment_effects_table() -> pa.Table:
     """Ground truth: the planted effects (EXPERIMENT_EFFECTS), one row per experiment, arm, persona
     and buyer status, every arm of every experiment included (zero where nothing is planted)."""
-    arms = ((E_CHECKOUT, V_ONE_PAGE), (E_CHECKOUT, V_EXPRESS), (E_FREE_SHIPPING, V_TREATMENT),
-            (E_RECO, V_TREATMENT), (E_BROKEN, V_TREATMENT))
+    arms = (
+        (E_CHECKOUT, V_ONE_PAGE),
+        (E_CHECKOUT, V_EXPRESS),
+        (E_FREE_SHIPPING, V_TREATMENT),
+        (E_RECO, V_TREATMENT),
+        (E_BROKEN, V_TREATMENT),
+    )
     rows = [
-        (EXPERIMENT_IDS[ex], VARIANTS[arm], CUSTOMER_PERSONAS[p], ("prospect", "returning_buyer")[b],
-         float(EXPERIMENT_EFFECTS.get((ex, arm), np.zeros((len(CUSTOMER_PERSONAS), 2)))[p, b]))
-        for ex, arm in arms for p in range(len(CUSTOMER_PERSONAS)) for b in (0, 1)
+        (
+            EXPERIMENT_IDS[ex],
+            VARIANTS[arm],
+            CUSTOMER_PERSONAS[p],
+            ("prospect", "returning_buyer")[b],
+            float(EXPERIMENT_EFFECTS.get((ex, arm), np.zeros((len(CUSTOMER_PERSONAS), 2)))[p, b]),
+        )
+        for ex, arm in arms
+        for p in range(len(CUSTOMER_PERSONAS))
+        for b in (0, 1)
     ]
     names = ("experiment_id", "variant", "persona", "buyer_status", "extra_order_probability")
     return pa.table({name: [r[i] for r in rows] for i, name in enumerate(names)})
@@ -2095,7 +2752,9 @@ def _customers_table(world: _World, c: dict[str, np.ndarray]) -> pa.Table:
     alpha[:, 5] = 65 + c["postal_alpha"][:, 2]
     alpha[:, 6] = 48 + (c["postal"] // 100) % 10
     postal = pc.if_else(
-        pa.array(style == 5), digits5, pc.if_else(pa.array(style == 4), digits4, _fixed_width_strings(alpha))
+        pa.array(style == 5),
+        digits5,
+        pc.if_else(pa.array(style == 4), digits4, _fixed_width_strings(alpha)),
     )
     postal = pc.if_else(pa.array(c["postal_ok"]), postal, pa.scalar(None, pa.string()))
     return pa.table(
@@ -2207,9 +2866,16 @@ DUPLICATES_SCHEMA = pa.schema(
         ("moved_order_count", pa.int64()),
     ]
 )
-NEAR_MISSES_SCHEMA = pa.schema([("group_id", pa.string()), ("customer_id", pa.string()), ("kind", pa.string())])
+NEAR_MISSES_SCHEMA = pa.schema(
+    [("group_id", pa.string()), ("customer_id", pa.string()), ("kind", pa.string())]
+)
 INTERNAL_SCHEMA = pa.schema(
-    [("kind", pa.string()), ("customer_id", pa.string()), ("order_id", pa.string()), ("total_amount", pa.float64())]
+    [
+        ("kind", pa.string()),
+        ("customer_id", pa.string()),
+        ("order_id", pa.string()),
+        ("total_amount", pa.float64()),
+    ]
 )
 OUTLIERS_SCHEMA = pa.schema(
     [
@@ -2278,11 +2944,15 @@ def _plant_identity(
     touched = np.zeros(nc, bool)
     order = rng.permutation(nc)
 
-    def take(count: int, eligible: np.ndarray | None = None, prefer: np.ndarray | None = None) -> np.ndarray:
+    def take(
+        count: int, eligible: np.ndarray | None = None, prefer: np.ndarray | None = None
+    ) -> np.ndarray:
         ok = free[order] if eligible is None else free[order] & eligible[order]
         candidates = order[ok]
         if prefer is not None:  # the preferred ones first, each part in random order
-            candidates = np.concatenate([candidates[prefer[candidates]], candidates[~prefer[candidates]]])
+            candidates = np.concatenate(
+                [candidates[prefer[candidates]], candidates[~prefer[candidates]]]
+            )
         got = candidates[: max(count, 0)]
         free[got] = False
         touched[got] = True
@@ -2305,8 +2975,15 @@ def _plant_identity(
     picked, picked_kind = [], []
     for k, kind in enumerate(DUPLICATE_KINDS):
         want = int(np.count_nonzero(wanted == k))
-        eligible = (gmail if kind in ("gmail_dots", "googlemail") else plus if kind == "plus_tag"
-                    else linkable if kind == "email_case" else None)
+        eligible = (
+            gmail
+            if kind in ("gmail_dots", "googlemail")
+            else plus
+            if kind == "plus_tag"
+            else linkable
+            if kind == "email_case"
+            else None
+        )
         got = take(want, eligible, buyers)
         if len(got) < want and eligible is not None:
             more = take(want - len(got), None, buyers)
@@ -2322,7 +2999,9 @@ def _plant_identity(
     weak = originals[kinds == DUPLICATE_KINDS.index("weak_evidence")]
     c["postal_ok"][weak] = True  # the weak evidence is there to be found
     c["birth_ok"][weak] = True
-    c["gender"][weak] = np.where(c["gender"][weak] < 0, rng.integers(0, 2, len(weak)), c["gender"][weak])
+    c["gender"][weak] = np.where(
+        c["gender"][weak] < 0, rng.integers(0, 2, len(weak)), c["gender"][weak]
+    )
 
     # --- internal (staff) accounts: the shop's own domain
     internal = np.sort(take(_share(state.totals["internal_accounts"], c0, nc, cfg.customers)))
@@ -2368,7 +3047,9 @@ def _plant_near_misses(
                 if len(countries) == 0:
                     continue
                 head = take(1, np.isin(c["country"], countries))
-                members = np.concatenate([head, take(size - 1, c["country"] == c["country"][head[0]])])
+                members = np.concatenate(
+                    [head, take(size - 1, c["country"] == c["country"][head[0]])]
+                )
             elif np.count_nonzero(free) >= size:
                 members = take(size)
             else:
@@ -2388,12 +3069,16 @@ def _plant_near_misses(
             elif kind == "office_switchboard":
                 c["phone"][members] = OFFICE_PHONE_BASE + (g * 7_919 + 52_817) % OFFICE_PHONE_SPAN
                 c["phone_ok"][members] = True
-                c["phone_variant"][members] = np.arange(len(members)) - 1  # as stored, then 4 others
+                c["phone_variant"][members] = (
+                    np.arange(len(members)) - 1
+                )  # as stored, then 4 others
             else:
                 if kind == "role_address":
                     suffix = g // (len(ROLE_LOCAL_PARTS) * len(COMPANY_NAMES))
                     company = COMPANY_NAMES[(g // len(ROLE_LOCAL_PARTS)) % len(COMPANY_NAMES)]
-                    address = f"{ROLE_LOCAL_PARTS[g % len(ROLE_LOCAL_PARTS)]}@{company}{suffix or ''}.com"
+                    address = (
+                        f"{ROLE_LOCAL_PARTS[g % len(ROLE_LOCAL_PARTS)]}@{company}{suffix or ''}.com"
+                    )
                 else:
                     local, domain = RESERVED_ADDRESSES[g % len(RESERVED_ADDRESSES)].split("@")
                     suffix = g // len(RESERVED_ADDRESSES)
@@ -2444,7 +3129,9 @@ def _plant_duplicates(
     n_orders = len(o["time"])
     duplicate_of = np.full(nc, -1, np.int64)
     duplicate_of[originals] = np.arange(n)
-    owner = np.where(o["customer"] >= 0, duplicate_of[np.clip(o["customer"] - ch.c0 - 1, 0, nc - 1)], -1)
+    owner = np.where(
+        o["customer"] >= 0, duplicate_of[np.clip(o["customer"] - ch.c0 - 1, 0, nc - 1)], -1
+    )
     moved = (owner >= 0) & (rng.random(n_orders) < DUPLICATE_ORDER_SHARE)
     o["dup"] = moved
     events = _event_of_order(ch)[moved]
@@ -2490,7 +3177,9 @@ def _plant_duplicates(
                 "customer_id": ids,
                 "original_customer_id": id_strings("C", record["number"], 7),
                 "kind": _take_strings(DUPLICATE_KINDS, kinds),
-                "expected": _take_strings(tuple(DUPLICATE_EXPECTED[k] for k in DUPLICATE_KINDS), kinds),
+                "expected": _take_strings(
+                    tuple(DUPLICATE_EXPECTED[k] for k in DUPLICATE_KINDS), kinds
+                ),
                 "moved_order_count": pa.array(moved_count, pa.int64()),
             },
             schema=DUPLICATES_SCHEMA,
@@ -2507,7 +3196,9 @@ def _event_of_order(ch: _Chunk) -> np.ndarray:
     return out
 
 
-def _duplicate_emails(record: dict[str, np.ndarray], kinds: np.ndarray, rng: np.random.Generator) -> pa.Array:
+def _duplicate_emails(
+    record: dict[str, np.ndarray], kinds: np.ndarray, rng: np.random.Generator
+) -> pa.Array:
     """The duplicate's e-mail for each kind (see DUPLICATE_KINDS), from the original's parts
     (``first.last.number@domain``)."""
     n = len(kinds)
@@ -2525,25 +3216,50 @@ def _duplicate_emails(record: dict[str, np.ndarray], kinds: np.ndarray, rng: np.
     local = join(first, last, num, ".")
     original = join(local, domain, "@")
     initial, rest = pc.utf8_slice_codeunits(first, 0, 1), pc.utf8_slice_codeunits(first, 1)
-    recased = pick([pc.utf8_capitalize(original), pc.utf8_title(original), pc.utf8_upper(original)], rng.integers(0, 3, n))
-    email_case = pick([join(" ", recased, ""), join(recased, " ", ""), join(" ", recased, "  ", "")], rng.integers(0, 3, n))
+    recased = pick(
+        [pc.utf8_capitalize(original), pc.utf8_title(original), pc.utf8_upper(original)],
+        rng.integers(0, 3, n),
+    )
+    email_case = pick(
+        [join(" ", recased, ""), join(recased, " ", ""), join(" ", recased, "  ", "")],
+        rng.integers(0, 3, n),
+    )
     dotted = pick(
-        [join(first, last, num, ""), join(join(first, last, "."), num, ""), join(initial, rest, last, num, ".")],
+        [
+            join(first, last, num, ""),
+            join(join(first, last, "."), num, ""),
+            join(initial, rest, last, num, "."),
+        ],
         rng.integers(0, 3, n),
     )
     gmail_dots = join(dotted, domain, "@")
-    plus_tag = join(join(local, _take_strings(PLUS_TAGS, rng.integers(0, len(PLUS_TAGS), n)), "+"), domain, "@")
-    googlemail = join(
-        local, pick([_repeat_string("googlemail.com", n), _repeat_string("GoogleMail.com", n)], rng.integers(0, 2, n)), "@"
+    plus_tag = join(
+        join(local, _take_strings(PLUS_TAGS, rng.integers(0, len(PLUS_TAGS), n)), "+"), domain, "@"
     )
-    work = join(join(initial, last, num, ""), _take_strings(WORK_DOMAINS, rng.integers(0, len(WORK_DOMAINS), n)), "@")
+    googlemail = join(
+        local,
+        pick(
+            [_repeat_string("googlemail.com", n), _repeat_string("GoogleMail.com", n)],
+            rng.integers(0, 2, n),
+        ),
+        "@",
+    )
+    work = join(
+        join(initial, last, num, ""),
+        _take_strings(WORK_DOMAINS, rng.integers(0, len(WORK_DOMAINS), n)),
+        "@",
+    )
     other = _take_strings(OTHER_PERSONAL_DOMAINS, rng.integers(0, len(OTHER_PERSONAL_DOMAINS), n))
     weak = join(join(last, join(first, num, ""), "."), other, "@")
     return pick([email_case, gmail_dots, plus_tag, googlemail, work, weak], kinds)
 
 
 def _plant_outliers(
-    cfg: GeneratorConfig, ch: _Chunk, rng: np.random.Generator, state: _PlantState, touched: np.ndarray
+    cfg: GeneratorConfig,
+    ch: _Chunk,
+    rng: np.random.Generator,
+    state: _PlantState,
+    touched: np.ndarray,
 ) -> dict[str, list]:
     """Plant a chunk's outliers (OUTLIER_KINDS) on completed orders and events of customers the
     identity cases left alone; edits the chunk in place and returns, per table, the planted
@@ -2555,21 +3271,27 @@ def _plant_outliers(
     if n == 0:
         return cells
     n_orders = len(o["time"])
-    plain = ~touched[np.clip(o["customer"] - c0 - 1, 0, nc - 1)] & ~o.get("dup", np.zeros(n_orders, bool))
+    plain = ~touched[np.clip(o["customer"] - c0 - 1, 0, nc - 1)] & ~o.get(
+        "dup", np.zeros(n_orders, bool)
+    )
     eligible = (o["customer"] >= 0) & (o["status"] == 0) & plain
     perm = rng.permutation(n_orders)
     candidates = perm[eligible[perm]]
     event_of = _event_of_order(ch)
     first_item = np.searchsorted(it["order"], np.arange(n_orders))  # items are grouped by order
 
-    def add(table: str, rows: np.ndarray, column: str, values: np.ndarray, kind: str, derived: bool) -> None:
+    def add(
+        table: str, rows: np.ndarray, column: str, values: np.ndarray, kind: str, derived: bool
+    ) -> None:
         cells[table].append((rows, column, np.asarray(values, np.float64), kind, derived))
 
     for k, kind in enumerate(OUTLIER_KINDS[:4]):  # the order kinds: disjoint orders
         j = candidates[k * n : (k + 1) * n]
         e = event_of[j]
         if kind == "extreme_order_total":
-            o["total_cents"][j] = OUTLIER_ORDER_TOTALS_CENTS[rng.integers(0, len(OUTLIER_ORDER_TOTALS_CENTS), len(j))]
+            o["total_cents"][j] = OUTLIER_ORDER_TOTALS_CENTS[
+                rng.integers(0, len(OUTLIER_ORDER_TOTALS_CENTS), len(j))
+            ]
             ev["revenue"][e] = o["total_cents"][j]
             add("orders", j, "total_amount", o["total_cents"][j] / 100.0, kind, False)
             add("events", e, "revenue", ev["revenue"][e] / 100.0, kind, True)
@@ -2581,7 +3303,9 @@ def _plant_outliers(
                 it["qty"][i] = qty
                 add("order_items", i, "quantity", qty, kind, False)
             else:
-                cents = OUTLIER_UNIT_PRICES_CENTS[rng.integers(0, len(OUTLIER_UNIT_PRICES_CENTS), len(j))]
+                cents = OUTLIER_UNIT_PRICES_CENTS[
+                    rng.integers(0, len(OUTLIER_UNIT_PRICES_CENTS), len(j))
+                ]
                 o["total_cents"][j] += it["qty"][i] * (cents - it["cents"][i])
                 it["cents"][i] = cents
                 add("order_items", i, "unit_price", cents / 100.0, kind, False)
@@ -2613,10 +3337,18 @@ def _outlier_truth(ch: _Chunk, cells: dict[str, list], event_off: int, order_off
                 continue
             none = pa.nulls(m, pa.string())
             if table == "events":
-                keys = {"event_id": id_strings("E", event_off + rows + 1, 12), "order_id": none, "product_id": none}
+                keys = {
+                    "event_id": id_strings("E", event_off + rows + 1, 12),
+                    "order_id": none,
+                    "product_id": none,
+                }
                 customer = ev["user"][rows]
             elif table == "orders":
-                keys = {"event_id": none, "order_id": id_strings("O", order_off + rows + 1, 8), "product_id": none}
+                keys = {
+                    "event_id": none,
+                    "order_id": id_strings("O", order_off + rows + 1, 8),
+                    "product_id": none,
+                }
                 customer = o["customer"][rows]
             else:
                 keys = {
@@ -2642,11 +3374,19 @@ def _outlier_truth(ch: _Chunk, cells: dict[str, list], event_off: int, order_off
     return pa.concat_tables(parts) if parts else OUTLIERS_SCHEMA.empty_table()
 
 
-def _test_orders(cfg: GeneratorConfig, world: _World, state: _PlantState) -> tuple[pa.Table, pa.Table]:
+def _test_orders(
+    cfg: GeneratorConfig, world: _World, state: _PlantState
+) -> tuple[pa.Table, pa.Table]:
     """TEST_ORDERS_PER_ACCOUNT test orders of each internal account (ids ``TEST-000001``, ...),
     one line each, at absurd totals; at a time after the account's signup in the active days."""
-    numbers = np.concatenate([num for num, _ in state.internal]) if state.internal else np.zeros(0, np.int64)
-    signups = np.concatenate([t for _, t in state.internal]) if state.internal else np.zeros(0, np.int64)
+    numbers = (
+        np.concatenate([num for num, _ in state.internal])
+        if state.internal
+        else np.zeros(0, np.int64)
+    )
+    signups = (
+        np.concatenate([t for _, t in state.internal]) if state.internal else np.zeros(0, np.int64)
+    )
     rng = _rng(cfg.seed, 8)
     n = len(numbers) * TEST_ORDERS_PER_ACCOUNT
     who = np.repeat(np.arange(len(numbers)), TEST_ORDERS_PER_ACCOUNT)
@@ -2681,7 +3421,11 @@ def _test_orders(cfg: GeneratorConfig, world: _World, state: _PlantState) -> tup
 
 def _internal_truth(state: _PlantState, test_orders: pa.Table) -> pa.Table:
     """internal_accounts.parquet: the staff accounts and their test orders (INTERNAL_SCHEMA)."""
-    numbers = np.sort(np.concatenate([num for num, _ in state.internal])) if state.internal else np.zeros(0, np.int64)
+    numbers = (
+        np.sort(np.concatenate([num for num, _ in state.internal]))
+        if state.internal
+        else np.zeros(0, np.int64)
+    )
     m = len(numbers)
     accounts = pa.table(
         {
@@ -2712,10 +3456,14 @@ def _duplicate_ids_of(customer_ids: pa.Array) -> pa.Array:
 def _is_in(table: pa.Table, column: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Mask of the rows of ``table`` whose ``column`` is one of ``values``."""
     value_set = pa.chunked_array([values]).combine_chunks()
-    return pc.fill_null(pc.is_in(table.column(column), value_set=value_set), False).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.is_in(table.column(column), value_set=value_set), False).to_numpy(
+        zero_copy_only=False
+    )
 
 
-def _planted_truth(plant: _PlantState, test_orders: pa.Table, small: dict[str, list[pa.Table]]) -> dict[str, pa.Table]:
+def _planted_truth(
+    plant: _PlantState, test_orders: pa.Table, small: dict[str, list[pa.Table]]
+) -> dict[str, pa.Table]:
     """The planted cases' truth tables, restricted to the rows the run holds (before dirt):
     crm_duplicates, crm_near_misses, internal_accounts and outliers, each in a fixed order."""
 
@@ -2735,31 +3483,53 @@ def _planted_truth(plant: _PlantState, test_orders: pa.Table, small: dict[str, l
     )
     # the orders each duplicate holds in the end
     per_customer = orders.group_by("customer_id").aggregate([("order_id", "count")])
-    held = dict(zip(per_customer.column("customer_id").to_pylist(), per_customer.column("order_id_count").to_pylist()))
+    held = dict(
+        zip(
+            per_customer.column("customer_id").to_pylist(),
+            per_customer.column("order_id_count").to_pylist(),
+        )
+    )
     duplicates = duplicates.set_column(
-        4, "moved_order_count", pa.array([held.get(c, 0) for c in duplicates.column("customer_id").to_pylist()], pa.int64())
+        4,
+        "moved_order_count",
+        pa.array(
+            [held.get(c, 0) for c in duplicates.column("customer_id").to_pylist()], pa.int64()
+        ),
     )
     near_misses = concat(plant.near_misses, NEAR_MISSES_SCHEMA)
-    near_misses = near_misses.filter(pc.is_in(near_misses.column("customer_id"), value_set=customers))
+    near_misses = near_misses.filter(
+        pc.is_in(near_misses.column("customer_id"), value_set=customers)
+    )
     internal = _internal_truth(plant, test_orders)
     internal = internal.filter(
         pc.and_(
             pc.is_in(internal.column("customer_id"), value_set=customers),
-            pc.or_(pc.is_null(internal.column("order_id")), pc.is_in(internal.column("order_id"), value_set=order_ids)),
+            pc.or_(
+                pc.is_null(internal.column("order_id")),
+                pc.is_in(internal.column("order_id"), value_set=order_ids),
+            ),
         )
     )
     outliers = concat(plant.outliers, OUTLIERS_SCHEMA)
     outliers = outliers.filter(
-        pc.or_(pc.equal(outliers.column("table"), "events"), pc.is_in(outliers.column("order_id"), value_set=order_ids))
+        pc.or_(
+            pc.equal(outliers.column("table"), "events"),
+            pc.is_in(outliers.column("order_id"), value_set=order_ids),
+        )
     )
     return {
         "crm_duplicates": duplicates.sort_by("customer_id"),
-        "crm_near_misses": near_misses.sort_by([("group_id", "ascending"), ("customer_id", "ascending")]),
+        "crm_near_misses": near_misses.sort_by(
+            [("group_id", "ascending"), ("customer_id", "ascending")]
+        ),
         "internal_accounts": internal.sort_by(
             [("kind", "ascending"), ("customer_id", "ascending"), ("order_id", "ascending")]
         ),
         "outliers": outliers.sort_by(
-            [(c, "ascending") for c in ("table", "kind", "event_id", "order_id", "product_id", "column_name")]
+            [
+                (c, "ascending")
+                for c in ("table", "kind", "event_id", "order_id", "product_id", "column_name")
+            ]
         ),
     }
 
@@ -2770,11 +3540,17 @@ def _protected_keys(truth: dict[str, pa.Table]) -> dict[str, pa.Array]:
     names = ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers")
     dup, near, internal, outliers = (truth[k] for k in names)
     customers = pa.chunked_array(
-        [*dup.column("customer_id").chunks, *dup.column("original_customer_id").chunks,
-         *near.column("customer_id").chunks, *internal.column("customer_id").chunks],
+        [
+            *dup.column("customer_id").chunks,
+            *dup.column("original_customer_id").chunks,
+            *near.column("customer_id").chunks,
+            *internal.column("customer_id").chunks,
+        ],
         pa.string(),
     ).combine_chunks()
-    orders = pa.chunked_array([*outliers.column("order_id").chunks, *internal.column("order_id").chunks], pa.string())
+    orders = pa.chunked_array(
+        [*outliers.column("order_id").chunks, *internal.column("order_id").chunks], pa.string()
+    )
     orders = pc.drop_null(orders.combine_chunks())
     return {"customers": customers, "orders": orders, "order_items": orders}
 
@@ -2790,14 +3566,19 @@ def _planted_counts(truth: dict[str, pa.Table]) -> dict[str, object]:
     groups = {}
     for kind in NEAR_MISS_KINDS:
         rows = near.filter(pc.equal(near.column("kind"), kind))
-        groups[kind] = {"groups": len(set(rows.column("group_id").to_pylist())), "customers": rows.num_rows}
+        groups[kind] = {
+            "groups": len(set(rows.column("group_id").to_pylist())),
+            "customers": rows.num_rows,
+        }
     internal = truth["internal_accounts"]
     outliers = truth["outliers"]
     return {
         "crm_duplicates": counts(truth["crm_duplicates"], "kind", DUPLICATE_KINDS),
         "crm_near_misses": groups,
         "internal_accounts": counts(internal, "kind", ("internal_account", "test_order")),
-        "outliers": counts(outliers.filter(pc.invert(outliers.column("is_derived"))), "kind", OUTLIER_KINDS),
+        "outliers": counts(
+            outliers.filter(pc.invert(outliers.column("is_derived"))), "kind", OUTLIER_KINDS
+        ),
     }
 
 
@@ -2834,7 +3615,11 @@ def inject_defects(
     """
     n = table.num_rows
     kinds = spec.kinds
-    pool = np.arange(n, dtype=np.int64) if protect is None else np.flatnonzero(~np.asarray(protect, bool))
+    pool = (
+        np.arange(n, dtype=np.int64)
+        if protect is None
+        else np.flatnonzero(~np.asarray(protect, bool))
+    )
     k = int(round(rate * n))
     if rate > 0 and n >= 10 * len(kinds):
         k = max(k, len(kinds))  # every kind appears once the table is big enough
@@ -2859,21 +3644,40 @@ def inject_defects(
             continue
         expected_utc: pa.Array | None = None
         if kind == REASON_MISSING_PK:
-            replace(spec.primary_key, rows, pa.array(np.full(m, "", object), pa.string(), mask=np.arange(m) % 2 == 0))
+            replace(
+                spec.primary_key,
+                rows,
+                pa.array(np.full(m, "", object), pa.string(), mask=np.arange(m) % 2 == 0),
+            )
         elif kind == REASON_BAD_TS:
-            replace(spec.timestamp, rows, _take_strings(UNPARSEABLE_TIMESTAMPS, rng.integers(0, len(UNPARSEABLE_TIMESTAMPS), m)))
+            replace(
+                spec.timestamp,
+                rows,
+                _take_strings(
+                    UNPARSEABLE_TIMESTAMPS, rng.integers(0, len(UNPARSEABLE_TIMESTAMPS), m)
+                ),
+            )
         elif kind == REASON_FUTURE_TS:
             future = end_day_start + 3 * DAY + rng.integers(0, 362 * DAY, m)
             replace(spec.timestamp, rows, iso_strings(future))
         elif kind == REASON_TS_OFFSET:
             original = cols[spec.timestamp].take(pa.array(rows))
-            utc = pc.strptime(original, format="%Y-%m-%dT%H:%M:%S", unit="s").cast(pa.int64()).to_numpy()
+            utc = (
+                pc.strptime(original, format="%Y-%m-%dT%H:%M:%S", unit="s")
+                .cast(pa.int64())
+                .to_numpy()
+            )
             off = TZ_OFFSETS_MIN[rng.integers(0, len(TZ_OFFSETS_MIN), m)]
             suffix = np.char.add(
                 np.where(off < 0, "-", "+"),
-                np.char.add(np.char.zfill((np.abs(off) // 60).astype(str), 2), np.char.add(":", np.char.zfill((np.abs(off) % 60).astype(str), 2))),
+                np.char.add(
+                    np.char.zfill((np.abs(off) // 60).astype(str), 2),
+                    np.char.add(":", np.char.zfill((np.abs(off) % 60).astype(str), 2)),
+                ),
             )
-            local = pc.binary_join_element_wise(iso_strings(utc + off * 60), pa.array(suffix, pa.string()), "")
+            local = pc.binary_join_element_wise(
+                iso_strings(utc + off * 60), pa.array(suffix, pa.string()), ""
+            )
             replace(spec.timestamp, rows, local)
             expected_utc = original
         elif kind == REASON_NEG_AMOUNT:
@@ -2886,9 +3690,17 @@ def inject_defects(
             x = cols["unit_price"].take(pa.array(rows)).to_numpy(zero_copy_only=False)
             replace("unit_price", rows, pa.array(np.where(x > 0, -x, -1.0)))
         elif kind == REASON_BAD_STATUS:
-            replace("status", rows, _take_strings(INVALID_STATUSES, rng.integers(0, len(INVALID_STATUSES), m)))
+            replace(
+                "status",
+                rows,
+                _take_strings(INVALID_STATUSES, rng.integers(0, len(INVALID_STATUSES), m)),
+            )
         elif kind == REASON_UNKNOWN_EVENT:
-            replace("event_type", rows, _take_strings(UNKNOWN_EVENT_TYPES, rng.integers(0, len(UNKNOWN_EVENT_TYPES), m)))
+            replace(
+                "event_type",
+                rows,
+                _take_strings(UNKNOWN_EVENT_TYPES, rng.integers(0, len(UNKNOWN_EVENT_TYPES), m)),
+            )
         elif kind == REASON_DUPLICATE:
             dup_src = rows
             continue
@@ -2900,7 +3712,9 @@ def inject_defects(
     new_pos = np.arange(n, dtype=np.int64)
     dup_pos = np.zeros(0, np.int64)
     if len(dup_src):
-        target = rng.integers(dup_src + 1, n + 1)  # insert before original row `target` (n = at the end)
+        target = rng.integers(
+            dup_src + 1, n + 1
+        )  # insert before original row `target` (n = at the end)
         keys = np.concatenate([np.arange(n, dtype=np.int64) * 2, target * 2 - 1])
         src = np.concatenate([np.arange(n, dtype=np.int64), dup_src])
         perm = np.argsort(keys, kind="stable")
@@ -2917,9 +3731,13 @@ def inject_defects(
             pa.table(
                 {
                     "row": pa.array(new_pos[rows], pa.int64()),
-                    "expected_outcome": _repeat_string("accepted" if kind in ACCEPTED_REASONS else "quarantine", m),
+                    "expected_outcome": _repeat_string(
+                        "accepted" if kind in ACCEPTED_REASONS else "quarantine", m
+                    ),
                     "expected_reason": _repeat_string(kind, m),
-                    "expected_utc_timestamp": expected_utc if expected_utc is not None else pa.nulls(m, pa.string()),
+                    "expected_utc_timestamp": expected_utc
+                    if expected_utc is not None
+                    else pa.nulls(m, pa.string()),
                 },
                 schema=_DIRTY_SCHEMA,
             )
@@ -2959,7 +3777,9 @@ EVENT_STATISTICS_COLUMNS = (
 )
 
 
-def _write_table(table: pa.Table, path: Path, fmt: str, statistics: bool | Sequence[str] = True) -> None:
+def _write_table(
+    table: pa.Table, path: Path, fmt: str, statistics: bool | Sequence[str] = True
+) -> None:
     """Write one file with fixed, deterministic settings (no timestamps in metadata)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
@@ -2980,7 +3800,8 @@ def _write_table(table: pa.Table, path: Path, fmt: str, statistics: bool | Seque
 def _decode_dictionaries(table: pa.Table) -> pa.Table:
     """Replace dictionary-encoded columns by plain string columns."""
     cols = [
-        pc.cast(col, pa.string()) if pa.types.is_dictionary(col.type) else col for col in table.columns
+        pc.cast(col, pa.string()) if pa.types.is_dictionary(col.type) else col
+        for col in table.columns
     ]
     return pa.table(cols, names=table.column_names)
 
@@ -2988,14 +3809,24 @@ def _decode_dictionaries(table: pa.Table) -> pa.Table:
 def _decoded_schema(schema: pa.Schema) -> pa.Schema:
     """``schema`` with dictionary types replaced by their value types."""
     return pa.schema(
-        [pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in schema]
+        [
+            pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+            for f in schema
+        ]
     )
 
 
 def _write_truth_parquet(table: pa.Table, path: Path) -> None:
     """Ground-truth files are always Parquet."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", compression_level=3, row_group_size=500_000, store_schema=False)
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=3,
+        row_group_size=500_000,
+        store_schema=False,
+    )
 
 
 def _calibrate_scale(world: _World, cfg: GeneratorConfig) -> float:
@@ -3021,7 +3852,7 @@ def _lapsed_cutoff(cfg: GeneratorConfig) -> str | None:
     if cfg.lapsed_days == 0:
         return None
     first_quiet = _epoch(cfg.end_date) - (cfg.lapsed_days - 1) * DAY
-    return datetime.fromtimestamp(first_quiet, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(first_quiet, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _lapsed_active_customers(cfg: GeneratorConfig) -> pa.Array:
@@ -3156,7 +3987,9 @@ class _EventSink:
             self._pool.shutdown(wait=True)
 
 
-def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None) -> GenerationResult:
+def generate(
+    cfg: GeneratorConfig, progress: Callable[..., object] | None = None
+) -> GenerationResult:
     """Generate all tables and ground truth for ``cfg``; returns counts and timing.
 
     ``progress`` is an optional factory compatible with ``tqdm.tqdm`` (called
@@ -3194,7 +4027,15 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     files: dict[str, list[str]] = {t: [] for t in TABLES}
     dirty_logs: list[pa.Table] = []
     small: dict[str, list[pa.Table]] = {
-        t: [] for t in ("orders", "order_items", "customers", "consents", "survey_responses", "experiment_assignments")
+        t: []
+        for t in (
+            "orders",
+            "order_items",
+            "customers",
+            "consents",
+            "survey_responses",
+            "experiment_assignments",
+        )
     }
     personas: list[pa.Table] = []
     experiment_truth: list[pa.Table] = []
@@ -3209,7 +4050,9 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     active_customers = _lapsed_active_customers(cfg) if cutoff is not None else None
     # the active customers' duplicate records (if planted) stay active with them
     active_ids = (
-        pa.concat_arrays([active_customers, _duplicate_ids_of(active_customers)]) if cutoff is not None else None
+        pa.concat_arrays([active_customers, _duplicate_ids_of(active_customers)])
+        if cutoff is not None
+        else None
     )
     # deletion requests (~0.3% of customers, at least one): chosen first, as the planted cases
     # leave these customers alone
@@ -3218,7 +4061,11 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     who = np.sort(rng_del.choice(cfg.customers, size=min(n_del, cfg.customers), replace=False))
     plant = _PlantState(totals=planted_totals(cfg), excluded=who + 1)
 
-    def add_dirty(log: pa.Table, table: str, file_for_row: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
+    def add_dirty(
+        log: pa.Table,
+        table: str,
+        file_for_row: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    ) -> None:
         if log.num_rows == 0:
             return
         part, row = file_for_row(log.column("row").to_numpy())
@@ -3243,7 +4090,9 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             rng = _rng(cfg.seed, 1, ci)
             rng_exp = _rng(cfg.seed, 10, ci)
             rng_drift = _rng(cfg.seed, 11, ci) if cfg.drift_from is not None else None
-            ch = _simulate_chunk(world, rng, c0, nc, na, experiment_rng=rng_exp, drift_rng=rng_drift)
+            ch = _simulate_chunk(
+                world, rng, c0, nc, na, experiment_rng=rng_exp, drift_rng=rng_drift
+            )
             touched = _plant_identity(cfg, world, ch, _rng(cfg.seed, 6, ci), plant)
             cells = _plant_outliers(cfg, ch, _rng(cfg.seed, 7, ci), plant, touched)
             experiment_truth.append(_plant_experiment_effects(world, ch, rng_exp, anon_off))
@@ -3258,12 +4107,20 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             is_event = pc.equal(outliers.column("table"), "events")
             planted_events = outliers.filter(is_event).column("event_id")
             if write_events:
-                planted_events = pc.filter(planted_events, pc.is_in(planted_events, value_set=ev_table.column("event_id")))
-            kept = pc.or_(pc.invert(is_event), pc.is_in(outliers.column("event_id"), value_set=planted_events))
+                planted_events = pc.filter(
+                    planted_events, pc.is_in(planted_events, value_set=ev_table.column("event_id"))
+                )
+            kept = pc.or_(
+                pc.invert(is_event), pc.is_in(outliers.column("event_id"), value_set=planted_events)
+            )
             plant.outliers.append(outliers.filter(kept))
             if cfg.dirty_rate > 0 and write_events:
                 ev_table, log = inject_defects(
-                    ev_table, DIRTY_SPECS["events"], cfg.dirty_rate, _rng(cfg.seed, 2, ci), world.end_day_start,
+                    ev_table,
+                    DIRTY_SPECS["events"],
+                    cfg.dirty_rate,
+                    _rng(cfg.seed, 2, ci),
+                    world.end_day_start,
                     protect=_is_in(ev_table, "event_id", planted_events),
                 )
                 base = sink.rows
@@ -3271,7 +4128,10 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
                 def locate(rows: np.ndarray, base: int = base) -> tuple[np.ndarray, np.ndarray]:
                     g = base + rows
                     part_idx = g // cfg.events_per_file
-                    names = np.char.add(np.char.add("events/part-", np.char.zfill(part_idx.astype(str), 5)), f".{ext}")
+                    names = np.char.add(
+                        np.char.add("events/part-", np.char.zfill(part_idx.astype(str), 5)),
+                        f".{ext}",
+                    )
                     return names, g % cfg.events_per_file
 
                 add_dirty(log, "events", locate)
@@ -3311,17 +4171,23 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     t_del = lo + (rng_del.random(len(who)) * (world.window_end - lo + 1)).astype(np.int64)
     o = np.argsort(t_del, kind="stable")
     small["deletion_requests"] = [
-        pa.table({"subject_id": id_strings("C", who[o] + 1, 7), "requested_at": iso_strings(t_del[o])})
+        pa.table(
+            {"subject_id": id_strings("C", who[o] + 1, 7), "requested_at": iso_strings(t_del[o])}
+        )
     ]
     small["products"] = [_products_table(world)]
     if cutoff is not None:
         subjects = _active_subjects(active_ids, pa.concat_tables(links))
         for table in LAPSED_COLUMNS:
             if table != "events":  # events were restricted chunk by chunk
-                small[table] = [_restrict_to_active(pa.concat_tables(small[table]), table, cutoff, subjects)]
+                small[table] = [
+                    _restrict_to_active(pa.concat_tables(small[table]), table, cutoff, subjects)
+                ]
         kept_orders = small["orders"][0].column("order_id")
         items = pa.concat_tables(small["order_items"])
-        small["order_items"] = [items.filter(pc.is_in(items.column("order_id"), value_set=kept_orders))]
+        small["order_items"] = [
+            items.filter(pc.is_in(items.column("order_id"), value_set=kept_orders))
+        ]
 
     # ground truth of the planted cases, of the rows the run holds (the quiet days keep few)
     truth_tables = _planted_truth(plant, test_orders, small)
@@ -3336,7 +4202,11 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         if cfg.dirty_rate > 0 and table in DIRTY_SPECS:
             key = DIRTY_SPECS[table].primary_key
             data, log = inject_defects(
-                data, DIRTY_SPECS[table], cfg.dirty_rate, _rng(cfg.seed, 4, ti), world.end_day_start,
+                data,
+                DIRTY_SPECS[table],
+                cfg.dirty_rate,
+                _rng(cfg.seed, 4, ti),
+                world.end_day_start,
                 protect=_is_in(data, key, protected[table]) if table in protected else None,
             )
             add_dirty(log, table, lambda rows, rel=rel: (np.full(len(rows), rel, object), rows))
@@ -3347,12 +4217,15 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
     # ground truth
     truth.mkdir(parents=True, exist_ok=True)
     _write_truth_parquet(pa.concat_tables(personas).combine_chunks(), truth / "personas.parquet")
-    _write_truth_parquet(pa.concat_tables(experiment_truth).combine_chunks(), truth / "experiments.parquet")
+    _write_truth_parquet(
+        pa.concat_tables(experiment_truth).combine_chunks(), truth / "experiments.parquet"
+    )
     _write_truth_parquet(_experiment_effects_table(), truth / "experiment_effects.parquet")
     if cfg.drift_from is not None:
         _write_truth_parquet(_drift_table(cfg.drift_from), truth / "drift.parquet")
     _write_truth_parquet(
-        pa.concat_tables(links).combine_chunks().sort_by("anonymous_id"), truth / "identity_links.parquet"
+        pa.concat_tables(links).combine_chunks().sort_by("anonymous_id"),
+        truth / "identity_links.parquet",
     )
     dirty_schema = pa.schema(
         [
@@ -3365,13 +4238,17 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
         ]
     )
     dirty = pa.concat_tables(dirty_logs) if dirty_logs else dirty_schema.empty_table()
-    dirty = dirty.sort_by([("table", "ascending"), ("source_file", "ascending"), ("source_row", "ascending")])
+    dirty = dirty.sort_by(
+        [("table", "ascending"), ("source_file", "ascending"), ("source_row", "ascending")]
+    )
     _write_truth_parquet(dirty.combine_chunks(), truth / "dirty_rows.parquet")
     for name, table in truth_tables.items():
         _write_truth_parquet(table, truth / f"{name}.parquet")
     dirty_counts = {t: 0 for t in DIRTY_SPECS}
     if dirty.num_rows:
-        for t, cnt in zip(*np.unique(dirty.column("table").to_numpy(zero_copy_only=False), return_counts=True)):
+        for t, cnt in zip(
+            *np.unique(dirty.column("table").to_numpy(zero_copy_only=False), return_counts=True)
+        ):
             dirty_counts[str(t)] = int(cnt)
 
     meta = {
@@ -3392,16 +4269,25 @@ def generate(cfg: GeneratorConfig, progress: Callable[..., object] | None = None
             # only when set, so that a complete run writes the same file as before shapes existed
             **({"shape": cfg.shape} if cfg.shape != "complete" else {}),
             **({"country": cfg.country} if cfg.country is not None else {}),
-            **({"lapsed_days": cfg.lapsed_days, "lapsed_active_customers": len(active_customers),
-                "lapsed_from": cutoff} if cutoff is not None else {}),
+            **(
+                {
+                    "lapsed_days": cfg.lapsed_days,
+                    "lapsed_active_customers": len(active_customers),
+                    "lapsed_from": cutoff,
+                }
+                if cutoff is not None
+                else {}
+            ),
             "crm_duplicate_rate": cfg.crm_duplicate_rate,
             "near_misses": cfg.near_misses,
             "internal_accounts": cfg.internal_accounts,
             "outliers": cfg.outliers,
         },
         "end_date": cfg.end_date.isoformat(),
-        "window_start": datetime.fromtimestamp(world.window_start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-        "window_end": datetime.fromtimestamp(world.window_end, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "window_start": datetime.fromtimestamp(world.window_start, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        ),
+        "window_end": datetime.fromtimestamp(world.window_end, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         "session_scale": round(world.session_scale, 6),
         "row_counts": row_counts,
         "dirty_row_counts": dirty_counts,
@@ -3429,7 +4315,9 @@ def format_summary(result: GenerationResult) -> str:
     lines = [f"wrote {result.out_dir} (ground truth: {result.truth_dir})"]
     width = max(len(t) for t in result.row_counts)
     for table, rows in result.row_counts.items():
-        extra = f"  ({result.dirty_counts[table]:,} dirty)" if result.dirty_counts.get(table) else ""
+        extra = (
+            f"  ({result.dirty_counts[table]:,} dirty)" if result.dirty_counts.get(table) else ""
+        )
         nfiles = len(result.files.get(table, []))
         lines.append(f"  {table:<{width}} {rows:>12,} rows in {nfiles} file(s){extra}")
     left_out = [t for t in TABLES if t not in result.row_counts]

@@ -27,7 +27,7 @@ def last_day(raw: Path) -> date:
     return duckdb.sql(f"""
         with days as (
             select try_cast(occurred_at as timestamp)::date as day, count(*) as n
-            from read_parquet('{raw / 'events'}/*.parquet')
+            from read_parquet('{raw / "events"}/*.parquet')
             group by 1
         )
         select max(day) from days
@@ -41,8 +41,12 @@ def run(raw: str, out: str, builds: int, dbt_args: list[str]) -> int:
     # a fresh start: what an earlier run left (its own files only)
     shutil.rmtree(landed, ignore_errors=True)
     shutil.rmtree(out_dir / (database.name + ".published"), ignore_errors=True)
-    for leftover in (database, database.with_name(database.name + ".wal"),
-                     database.with_name(database.name + ".runs.jsonl"), out_dir / "build.log"):
+    for leftover in (
+        database,
+        database.with_name(database.name + ".wal"),
+        database.with_name(database.name + ".runs.jsonl"),
+        out_dir / "build.log",
+    ):
         leftover.unlink(missing_ok=True)
     end = last_day(raw_dir)
     days = [end - timedelta(days=builds - 1 - i) for i in range(builds)]
@@ -52,12 +56,29 @@ def run(raw: str, out: str, builds: int, dbt_args: list[str]) -> int:
         added = land_through(raw_dir, landed, day)
         started = time.perf_counter()
         code = subprocess.call(
-            [sys.executable, "-m", "python_utils", "run", "daily", "--", "--target-path",
-             str(out_dir / "target"), "--log-path", str(out_dir / "logs"), *dbt_args],
-            cwd=PROJECT_DIR, env=env, stdout=(out_dir / "build.log").open("a"),
-            stderr=subprocess.STDOUT)
-        print(f"  [{index}/{builds}] {day}: +{sum(added.values()):,} rows landed, daily job "
-              f"{time.perf_counter() - started:.0f} s, exit {code}", flush=True)
+            [
+                sys.executable,
+                "-m",
+                "python_utils",
+                "run",
+                "daily",
+                "--",
+                "--target-path",
+                str(out_dir / "target"),
+                "--log-path",
+                str(out_dir / "logs"),
+                *dbt_args,
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=(out_dir / "build.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        print(
+            f"  [{index}/{builds}] {day}: +{sum(added.values()):,} rows landed, daily job "
+            f"{time.perf_counter() - started:.0f} s, exit {code}",
+            flush=True,
+        )
         if code:
             print(f"the daily job failed: see {out_dir / 'build.log'}", file=sys.stderr)
             return code

@@ -58,7 +58,8 @@ def _ratio(part: int, whole: int) -> float | None:
 def evaluate_identity(
     connection: Any,
     truth_dir: Path | str,
-    candidates_sql: str | None = "select customer_id_a, customer_id_b from identity_match_candidates",
+    candidates_sql: str
+    | None = "select customer_id_a, customer_id_b from identity_match_candidates",
 ) -> dict[str, Any]:
     """Identity-resolution quality of a built database against the generator's truth.
 
@@ -98,9 +99,14 @@ def evaluate_identity(
 
     candidate_join = ""
     candidate_select = "null::bigint as listed"
-    if candidates_sql and "identity_match_candidates" in candidates_sql and not connection.execute(
+    if (
+        candidates_sql
+        and "identity_match_candidates" in candidates_sql
+        and not connection.execute(
             "select count(*) from information_schema.tables "
-            "where table_name = 'identity_match_candidates'").fetchone()[0]:
+            "where table_name = 'identity_match_candidates'"
+        ).fetchone()[0]
+    ):
         candidates_sql = None  # a database built before the review table existed
     if candidates_sql:
         candidate_join = f"""
@@ -108,9 +114,11 @@ def evaluate_identity(
                 greatest(customer_id_a, customer_id_b) as id_b from ({candidates_sql})) as candidates
             on candidates.id_a = least(pairs.customer_id, pairs.original_customer_id)
             and candidates.id_b = greatest(pairs.customer_id, pairs.original_customer_id)"""
-        candidate_select = ("count(*) filter (where candidates.id_a is not null and "
-                            "duplicate.person_id is not null and original.person_id is not null)"
-                            " as listed")
+        candidate_select = (
+            "count(*) filter (where candidates.id_a is not null and "
+            "duplicate.person_id is not null and original.person_id is not null)"
+            " as listed"
+        )
     rows = connection.execute(f"""
         select
             pairs.kind,
@@ -129,10 +137,17 @@ def evaluate_identity(
     """).fetchall()
     by_kind = {row[0]: row for row in rows}
     duplicate_report: dict[str, dict[str, Any]] = {}
-    for kind in [k for k in DUPLICATE_KINDS if k in by_kind] + sorted(set(by_kind) - set(DUPLICATE_KINDS)):
+    for kind in [k for k in DUPLICATE_KINDS if k in by_kind] + sorted(
+        set(by_kind) - set(DUPLICATE_KINDS)
+    ):
         _, expected, pairs, evaluated, merged, listed = by_kind[kind]
-        entry = {"expected": expected, "pairs": pairs, "evaluated": evaluated, "merged": merged,
-                 "recall": _ratio(merged, evaluated)}
+        entry = {
+            "expected": expected,
+            "pairs": pairs,
+            "evaluated": evaluated,
+            "merged": merged,
+            "recall": _ratio(merged, evaluated),
+        }
         if candidates_sql:
             entry["listed"] = listed
             entry["candidate_recall"] = _ratio(listed, evaluated)
@@ -160,14 +175,21 @@ def evaluate_identity(
     """).fetchall()
     by_kind = {row[0]: row for row in rows}
     near_report = {
-        kind: {"groups": by_kind[kind][1], "pairs": by_kind[kind][2], "kept_apart": by_kind[kind][3],
-               "precision": _ratio(by_kind[kind][3], by_kind[kind][2])}
-        for kind in [k for k in NEAR_MISS_KINDS if k in by_kind] + sorted(set(by_kind) - set(NEAR_MISS_KINDS))
+        kind: {
+            "groups": by_kind[kind][1],
+            "pairs": by_kind[kind][2],
+            "kept_apart": by_kind[kind][3],
+            "precision": _ratio(by_kind[kind][3], by_kind[kind][2]),
+        }
+        for kind in [k for k in NEAR_MISS_KINDS if k in by_kind]
+        + sorted(set(by_kind) - set(NEAR_MISS_KINDS))
     }
 
     links = None
     if _has_relation(connection, "int_identity_customer_links"):
-        rows = connection.execute(humans_cte + """
+        rows = connection.execute(
+            humans_cte
+            + """
             select
                 links.link_type,
                 count(*) as accepted,
@@ -178,22 +200,28 @@ def evaluate_identity(
             where links.rejection_reason is null
             group by links.link_type
             order by links.link_type
-        """).fetchall()
+        """
+        ).fetchall()
         accepted = sum(r[1] for r in rows)
         correct = sum(r[2] for r in rows)
         links = {
             "accepted": accepted,
             "correct": correct,
             "precision": _ratio(correct, accepted),
-            "by_type": {r[0]: {"accepted": r[1], "correct": r[2], "precision": _ratio(r[2], r[1])}
-                        for r in rows},
+            "by_type": {
+                r[0]: {"accepted": r[1], "correct": r[2], "precision": _ratio(r[2], r[1])}
+                for r in rows
+            },
         }
 
-    person_pairs, same_human = connection.execute(humans_cte + """
+    person_pairs, same_human = connection.execute(
+        humans_cte
+        + """
         select count(*), count(*) filter (where a.human_id = b.human_id)
         from members as a
         inner join members as b on a.person_id = b.person_id and a.customer_id < b.customer_id
-    """).fetchone()
+    """
+    ).fetchone()
     missing = connection.execute(f"""
         select count(*) from (
             select customer_id from {duplicates}
@@ -210,12 +238,17 @@ def evaluate_identity(
         "persons_after": persons_after,
         "humans": humans,
         "duplicates": duplicate_report,
-        "merge_recall": _ratio(sum(e["merged"] for e in to_merge), sum(e["evaluated"] for e in to_merge)),
-        "candidates_merged": _ratio(sum(e["merged"] for e in to_review),
-                                    sum(e["evaluated"] for e in to_review)),
+        "merge_recall": _ratio(
+            sum(e["merged"] for e in to_merge), sum(e["evaluated"] for e in to_merge)
+        ),
+        "candidates_merged": _ratio(
+            sum(e["merged"] for e in to_review), sum(e["evaluated"] for e in to_review)
+        ),
         "near_misses": near_report,
-        "near_miss_precision": _ratio(sum(e["kept_apart"] for e in near_report.values()),
-                                      sum(e["pairs"] for e in near_report.values())),
+        "near_miss_precision": _ratio(
+            sum(e["kept_apart"] for e in near_report.values()),
+            sum(e["pairs"] for e in near_report.values()),
+        ),
         "links": links,
         "person_pairs": person_pairs,
         "pair_precision": _ratio(same_human, person_pairs),
@@ -232,8 +265,11 @@ def format_identity_report(result: dict[str, Any]) -> str:
     lines = [
         f"customer ids {result['customers']:,}: persons before {result['persons_before']:,}, "
         f"after {result['persons_after']:,}, true humans {result['humans']:,}"
-        + (f" ({result['missing_customers']:,} planted ids not in int_person_customers)"
-           if result["missing_customers"] else ""),
+        + (
+            f" ({result['missing_customers']:,} planted ids not in int_person_customers)"
+            if result["missing_customers"]
+            else ""
+        ),
         "",
         f"{'duplicate kind':<16} {'expected':<10} {'pairs':>6} {'merged':>7} {'recall':>7}"
         + (f" {'listed':>7}" if any("listed" in e for e in result["duplicates"].values()) else ""),
@@ -250,18 +286,26 @@ def format_identity_report(result: dict[str, Any]) -> str:
         f"{'near-miss kind':<20} {'groups':>6} {'pairs':>6} {'apart':>6} {'precision':>9}",
     ]
     for kind, e in result["near_misses"].items():
-        lines.append(f"{kind:<20} {e['groups']:>6} {e['pairs']:>6} {e['kept_apart']:>6} {_pct(e['precision']):>9}")
+        lines.append(
+            f"{kind:<20} {e['groups']:>6} {e['pairs']:>6} {e['kept_apart']:>6} {_pct(e['precision']):>9}"
+        )
     lines.append(f"near-miss precision {_pct(result['near_miss_precision'])} (goal 100%)")
     lines.append("")
     links = result["links"]
     if links is None:
         lines.append("links: int_identity_customer_links is not in the database")
     else:
-        by_type = ", ".join(f"{t} {v['correct']}/{v['accepted']}" for t, v in links["by_type"].items())
-        lines.append(f"accepted CRM links {links['accepted']:,}, joining one human {links['correct']:,}: "
-                     f"precision {_pct(links['precision'])}" + (f" ({by_type})" if by_type else ""))
-    lines.append(f"customer-id pairs in one person {result['person_pairs']:,}: one human "
-                 f"{_pct(result['pair_precision'])}")
+        by_type = ", ".join(
+            f"{t} {v['correct']}/{v['accepted']}" for t, v in links["by_type"].items()
+        )
+        lines.append(
+            f"accepted CRM links {links['accepted']:,}, joining one human {links['correct']:,}: "
+            f"precision {_pct(links['precision'])}" + (f" ({by_type})" if by_type else "")
+        )
+    lines.append(
+        f"customer-id pairs in one person {result['person_pairs']:,}: one human "
+        f"{_pct(result['pair_precision'])}"
+    )
     return "\n".join(lines)
 
 
@@ -292,8 +336,9 @@ PROJECT_FLAGGED_SQL = """
 """
 
 
-def evaluate_outliers(connection: Any, truth_dir: Path | str,
-                      flagged_sql: str = PROJECT_FLAGGED_SQL) -> dict[str, Any]:
+def evaluate_outliers(
+    connection: Any, truth_dir: Path | str, flagged_sql: str = PROJECT_FLAGGED_SQL
+) -> dict[str, Any]:
     """Recall of the planted outliers among the rows a check flags.
 
     ``flagged_sql`` is a query over whatever flags rows (by default the project's outlier flags,
@@ -322,16 +367,21 @@ def evaluate_outliers(connection: Any, truth_dir: Path | str,
                 and (flagged.column_name is null or flagged.column_name = truth.column_name)
         )
     """
-    rows = connection.execute(matched + """
+    rows = connection.execute(
+        matched
+        + """
         select kind, is_derived, count(*), count(*) filter (where is_found)
         from (select kind, is_derived, "table", event_id, order_id, product_id, column_name,
                      bool_or(is_found) as is_found
               from hits group by all)
         group by kind, is_derived
-    """).fetchall()
+    """
+    ).fetchall()
     planted = {kind: (n, found) for kind, derived, n, found in rows if not derived}
     derived = [(n, found) for _, is_derived, n, found in rows if is_derived]
-    not_planted = connection.execute(matched + """
+    not_planted = connection.execute(
+        matched
+        + """
         select count(*) from flagged
         where not exists (
             select 1 from truth
@@ -339,7 +389,8 @@ def evaluate_outliers(connection: Any, truth_dir: Path | str,
                 and truth.event_id is not distinct from flagged.event_id
                 and truth.order_id is not distinct from flagged.order_id
                 and truth.product_id is not distinct from flagged.product_id)
-    """).fetchone()[0]
+    """
+    ).fetchone()[0]
     total = sum(n for n, _ in planted.values())
     found = sum(f for _, f in planted.values())
     return {
@@ -357,9 +408,13 @@ def format_outlier_report(result: dict[str, Any]) -> str:
     """The result of :func:`evaluate_outliers` as a short text report."""
     lines = [f"{'planted outlier kind':<26} {'planted':>8} {'flagged':>8} {'recall':>7}"]
     for kind, planted in result["planted"].items():
-        lines.append(f"{kind:<26} {planted:>8} {result['found'][kind]:>8} "
-                     f"{_pct(result['recall_by_kind'][kind]):>7}")
-    lines.append(f"outlier recall {_pct(result['recall'])}; derived cells flagged "
-                 f"{result['found_derived']}/{result['derived']}; flagged rows not planted "
-                 f"{result['flagged_not_planted']} (natural extremes, test orders)")
+        lines.append(
+            f"{kind:<26} {planted:>8} {result['found'][kind]:>8} "
+            f"{_pct(result['recall_by_kind'][kind]):>7}"
+        )
+    lines.append(
+        f"outlier recall {_pct(result['recall'])}; derived cells flagged "
+        f"{result['found_derived']}/{result['derived']}; flagged rows not planted "
+        f"{result['flagged_not_planted']} (natural extremes, test orders)"
+    )
     return "\n".join(lines)

@@ -33,11 +33,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,8 +78,9 @@ def _target(dbt_args: Sequence[str], env: dict[str, str]) -> str:
     return env.get("SEGMENTS_TARGET") or "duckdb"
 
 
-def job_paths(dbt_args: Sequence[str] = (), env: dict[str, str] | None = None,
-              project_dir: Path = PROJECT_DIR) -> JobPaths:
+def job_paths(
+    dbt_args: Sequence[str] = (), env: dict[str, str] | None = None, project_dir: Path = PROJECT_DIR
+) -> JobPaths:
     """The lock and run log of the database the jobs write: ``<db>.lock`` and
     ``<db>.runs.jsonl`` beside the DuckDB file (SEGMENTS_DUCKDB_PATH, relative paths taken
     from the project folder, where dbt runs), or ``logs/<target>.lock`` for another target."""
@@ -90,8 +92,9 @@ def job_paths(dbt_args: Sequence[str] = (), env: dict[str, str] | None = None,
         base = database = database if database.is_absolute() else project_dir / database
     else:
         base = project_dir / "logs" / target
-    return JobPaths(base.with_name(base.name + ".lock"),
-                    base.with_name(base.name + ".runs.jsonl"), database)
+    return JobPaths(
+        base.with_name(base.name + ".lock"), base.with_name(base.name + ".runs.jsonl"), database
+    )
 
 
 def wait_limit(job: str, env: dict[str, str] | None = None) -> float:
@@ -102,7 +105,7 @@ def wait_limit(job: str, env: dict[str, str] | None = None) -> float:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def holder(lock: Path) -> str:
@@ -138,8 +141,11 @@ def database_lock(lock: Path, job: str, timeout: float) -> Iterator[tuple[IO[str
         waited = time.monotonic() - started
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"job": job, "pid": os.getpid(), "since": _now(),
-                                 "host": socket.gethostname()}))
+        handle.write(
+            json.dumps(
+                {"job": job, "pid": os.getpid(), "since": _now(), "host": socket.gethostname()}
+            )
+        )
         handle.flush()
         try:
             yield handle, waited
@@ -164,8 +170,10 @@ def _run_dbt(command: list[str], lock_fd: int, project_dir: Path) -> int:
         if child.poll() is None:
             child.send_signal(signum)
 
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
-                signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    }
     try:
         return child.wait()
     finally:
@@ -173,8 +181,13 @@ def _run_dbt(command: list[str], lock_fd: int, project_dir: Path) -> int:
             signal.signal(signum, handler)
 
 
-def run_job(job: str, dbt_args: Sequence[str] = (), wait: float | None = None,
-            dbt: str | None = None, project_dir: Path = PROJECT_DIR) -> int:
+def run_job(
+    job: str,
+    dbt_args: Sequence[str] = (),
+    wait: float | None = None,
+    dbt: str | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> int:
     """Run one job under the database lock; returns dbt's exit code, or EXIT_SKIPPED when
     another job held the lock longer than ``wait`` seconds (default: ``wait_limit(job)``)."""
     if job not in JOBS:
@@ -183,21 +196,41 @@ def run_job(job: str, dbt_args: Sequence[str] = (), wait: float | None = None,
     paths = job_paths(extra, project_dir=project_dir)
     limit = wait_limit(job) if wait is None else wait
     command = [dbt or str(Path(sys.executable).parent / "dbt"), *JOBS[job], *extra]
-    record = {"job": job, "pid": os.getpid(), "dbt_args": extra, "lock": str(paths.lock),
-              "wait_limit_seconds": limit, "requested_at": _now()}
+    record = {
+        "job": job,
+        "pid": os.getpid(),
+        "dbt_args": extra,
+        "lock": str(paths.lock),
+        "wait_limit_seconds": limit,
+        "requested_at": _now(),
+    }
     with database_lock(paths.lock, job, limit) as (handle, waited):
         record["waited_seconds"] = round(waited, 3)
         if handle is None:
-            print(f"segments run {job}: skipped, {holder(paths.lock)} held {paths.lock.name} "
-                  f"for all of {waited:.0f} s waited (exit {EXIT_SKIPPED})", file=sys.stderr,
-                  flush=True)
-            append_run_log(paths.run_log, {**record, "event": "skipped", "ended_at": _now(),
-                                           "outcome": "skipped", "exit_code": EXIT_SKIPPED,
-                                           "dbt_exit_code": None})
+            print(
+                f"segments run {job}: skipped, {holder(paths.lock)} held {paths.lock.name} "
+                f"for all of {waited:.0f} s waited (exit {EXIT_SKIPPED})",
+                file=sys.stderr,
+                flush=True,
+            )
+            append_run_log(
+                paths.run_log,
+                {
+                    **record,
+                    "event": "skipped",
+                    "ended_at": _now(),
+                    "outcome": "skipped",
+                    "exit_code": EXIT_SKIPPED,
+                    "dbt_exit_code": None,
+                },
+            )
             return EXIT_SKIPPED
         if waited >= 1:
-            print(f"segments run {job}: waited {waited:.1f} s for the database lock",
-                  file=sys.stderr, flush=True)
+            print(
+                f"segments run {job}: waited {waited:.1f} s for the database lock",
+                file=sys.stderr,
+                flush=True,
+            )
         record["started_at"] = _now()
         append_run_log(paths.run_log, {**record, "event": "started"})
         code = _run_dbt(command, handle.fileno(), project_dir)
@@ -206,8 +239,15 @@ def run_job(job: str, dbt_args: Sequence[str] = (), wait: float | None = None,
             from python_utils.publish import publish
 
             record["published_copy"] = str(publish(paths.database, job))
-        append_run_log(paths.run_log, {
-            **record, "event": "finished", "ended_at": _now(),
-            "outcome": "succeeded" if code == 0 else "failed", "exit_code": code,
-            "dbt_exit_code": code})
+        append_run_log(
+            paths.run_log,
+            {
+                **record,
+                "event": "finished",
+                "ended_at": _now(),
+                "outcome": "succeeded" if code == 0 else "failed",
+                "exit_code": code,
+                "dbt_exit_code": code,
+            },
+        )
         return code

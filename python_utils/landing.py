@@ -47,9 +47,11 @@ def land_through(raw: Path, out: Path, through: date) -> dict[str, int]:
             source = f"read_parquet('{folder.as_posix()}/*.parquet')"
             column = TIME_COLUMNS.get(table)
             if column is None and table == "order_items":
-                source = (f"(select items.*, orders.ordered_at from {source} as items inner join "
-                          f"read_parquet('{(raw / 'orders').as_posix()}/*.parquet') as orders "
-                          "using (order_id))")
+                source = (
+                    f"(select items.*, orders.ordered_at from {source} as items inner join "
+                    f"read_parquet('{(raw / 'orders').as_posix()}/*.parquet') as orders "
+                    "using (order_id))"
+                )
                 column = "ordered_at"
             if column is None:
                 if previous is not None:
@@ -58,14 +60,20 @@ def land_through(raw: Path, out: Path, through: date) -> dict[str, int]:
             else:
                 moment = f"try_cast({column} as timestamp)"
                 upper = f"{moment} < date '{through.isoformat()}' + 1"
-                condition = (f"({moment} is null or {upper})" if previous is None else
-                             f"{upper} and {moment} >= date '{previous.isoformat()}' + 1")
+                condition = (
+                    f"({moment} is null or {upper})"
+                    if previous is None
+                    else f"{upper} and {moment} >= date '{previous.isoformat()}' + 1"
+                )
             columns = "* exclude (ordered_at)" if table == "order_items" else "*"
             (out / table).mkdir(exist_ok=True)
             target = (out / table / f"landed-{through.isoformat()}.parquet").as_posix()
-            connection.execute(f"copy (select {columns} from {source} where {condition}) "
-                               f"to '{target}' (format parquet)")
-            counts[table] = connection.sql(f"select count(*) from read_parquet('{target}')"
-                                           ).fetchall()[0][0]
+            connection.execute(
+                f"copy (select {columns} from {source} where {condition}) "
+                f"to '{target}' (format parquet)"
+            )
+            counts[table] = connection.sql(
+                f"select count(*) from read_parquet('{target}')"
+            ).fetchall()[0][0]
     marker.write_text(through.isoformat())
     return counts

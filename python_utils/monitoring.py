@@ -53,8 +53,13 @@ def _values(frame: pd.DataFrame, feature: str) -> np.ndarray:
     return pd.to_numeric(frame[feature], errors="coerce").astype("float64").to_numpy()
 
 
-def decile_edges(distinct: np.ndarray, present: np.ndarray, n_bins: int,
-                 mass_share: float | None = None, mass_clearance: float = 0.1) -> list[float]:
+def decile_edges(
+    distinct: np.ndarray,
+    present: np.ndarray,
+    n_bins: int,
+    mass_share: float | None = None,
+    mass_clearance: float = 0.1,
+) -> list[float]:
     """Interior bin edges of a numeric feature: the quantiles 1/n ... (n-1)/n of the reference,
     duplicates removed, with no edge closer than `mass_clearance` standard deviations to a mass
     point (a value at least `mass_share`, default half a bin, of the reference persons hold exactly, e.g. a shrunk
@@ -80,8 +85,7 @@ def decile_edges(distinct: np.ndarray, present: np.ndarray, n_bins: int,
             zones.append([mass - clearance, mass + clearance])
     for low, high in zones:
         inside = (edges > low) & (edges < high)
-        edges = np.where(inside & (edges - low < high - edges), low,
-                         np.where(inside, high, edges))
+        edges = np.where(inside & (edges - low < high - edges), low, np.where(inside, high, edges))
     return [float(v) for v in np.unique(edges)]
 
 
@@ -111,7 +115,9 @@ def bin_index(values: np.ndarray, bins: dict) -> np.ndarray:
         position = np.searchsorted(categories, values)
         found = (position < len(categories)) & (
             categories[np.minimum(position, max(len(categories) - 1, 0))] == values
-            if len(categories) else np.zeros(len(values), bool))
+            if len(categories)
+            else np.zeros(len(values), bool)
+        )
         index = np.where(found, position, OTHER_BIN)
     return np.where(missing, MISSING_BIN, index).astype("int64")
 
@@ -131,8 +137,7 @@ def bin_shares(values: np.ndarray, bins: dict) -> dict[str, float]:
     return {str(b): float(np.count_nonzero(index == b)) / total for b in bin_ids(bins)}
 
 
-def psi(reference: dict[str, float], current: dict[str, float],
-        epsilon: float = EPSILON) -> float:
+def psi(reference: dict[str, float], current: dict[str, float], epsilon: float = EPSILON) -> float:
     """Population stability index of current shares against reference shares (same bins)."""
     total = 0.0
     for key in reference:
@@ -153,31 +158,42 @@ def drift_level(value: float | None, settings: DriftSettings = DriftSettings()) 
     return "none"
 
 
-def reference_bins(frame: pd.DataFrame, features: list[str],
-                   settings: DriftSettings = DriftSettings()) -> dict[str, dict]:
+def reference_bins(
+    frame: pd.DataFrame, features: list[str], settings: DriftSettings = DriftSettings()
+) -> dict[str, dict]:
     """The bins of every feature of a reference population ({feature: bins})."""
     return {f: feature_bins(_values(frame, f), settings) for f in features if f in frame.columns}
 
 
-def reference_bins_json(frame: pd.DataFrame, features: list[str],
-                        settings: DriftSettings = DriftSettings()) -> str:
+def reference_bins_json(
+    frame: pd.DataFrame, features: list[str], settings: DriftSettings = DriftSettings()
+) -> str:
     return json.dumps(reference_bins(frame, features, settings), sort_keys=True)
 
 
-def drift_table(frame: pd.DataFrame, bins_by_feature: dict[str, dict],
-                settings: DriftSettings = DriftSettings()) -> pd.DataFrame:
+def drift_table(
+    frame: pd.DataFrame, bins_by_feature: dict[str, dict], settings: DriftSettings = DriftSettings()
+) -> pd.DataFrame:
     """PSI and drift level of every reference feature on today's persons (a feature the frame
     lacks counts as entirely missing)."""
     rows = []
     for feature in sorted(bins_by_feature):
         bins = bins_by_feature[feature]
-        values = _values(frame, feature) if feature in frame.columns \
-            else np.full(len(frame), np.nan)
+        values = (
+            _values(frame, feature) if feature in frame.columns else np.full(len(frame), np.nan)
+        )
         # rounded as feature_drift rounds it (a parallel SQL sum varies in the last bits)
-        value = round(psi(bins["reference_shares"], bin_shares(values, bins), settings.epsilon),
-                      PSI_DECIMALS)
-        rows.append({"feature": feature, "bin_count": len(bin_ids(bins)), "psi": value,
-                     "drift_level": drift_level(value, settings)})
+        value = round(
+            psi(bins["reference_shares"], bin_shares(values, bins), settings.epsilon), PSI_DECIMALS
+        )
+        rows.append(
+            {
+                "feature": feature,
+                "bin_count": len(bin_ids(bins)),
+                "psi": value,
+                "drift_level": drift_level(value, settings),
+            }
+        )
     return pd.DataFrame(rows, columns=["feature", "bin_count", "psi", "drift_level"])
 
 
@@ -195,10 +211,18 @@ def bins_rows(run_id: str, bins_by_feature: dict[str, dict]) -> list[dict]:
                 upper = edges[b] if b < len(edges) else None
             elif b >= 0:
                 category = categories[b]
-            rows.append({"run_id": run_id, "feature": feature, "feature_kind": bins["kind"],
-                         "bin_index": b, "lower_edge": lower, "upper_edge": upper,
-                         "category_value": category,
-                         "reference_share": bins["reference_shares"][str(b)]})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "feature": feature,
+                    "feature_kind": bins["kind"],
+                    "bin_index": b,
+                    "lower_edge": lower,
+                    "upper_edge": upper,
+                    "category_value": category,
+                    "reference_share": bins["reference_shares"][str(b)],
+                }
+            )
     return rows
 
 
@@ -226,8 +250,10 @@ def refitted_by_this_build(checked_as_of, decision, as_of) -> bool:
     new model against itself."""
     if checked_as_of is None or as_of is None or pd.isna(checked_as_of) or pd.isna(as_of):
         return False
-    return (str(decision) == "refit"
-            and pd.Timestamp(checked_as_of).date() == pd.Timestamp(as_of).date())
+    return (
+        str(decision) == "refit"
+        and pd.Timestamp(checked_as_of).date() == pd.Timestamp(as_of).date()
+    )
 
 
 def major_share(drift: pd.DataFrame) -> float | None:
@@ -237,9 +263,14 @@ def major_share(drift: pd.DataFrame) -> float | None:
     return float((drift["drift_level"] == "major").mean())
 
 
-def refit_reason(policy: RefitPolicy, has_model: bool, settings_changed: bool,
-                 age_days: int | None, drift_major: float | None,
-                 assignment_ari: float | None = None) -> str | None:
+def refit_reason(
+    policy: RefitPolicy,
+    has_model: bool,
+    settings_changed: bool,
+    age_days: int | None,
+    drift_major: float | None,
+    assignment_ari: float | None = None,
+) -> str | None:
     """Why a model is refitted now, or None when the stored model scores: no_model, forced,
     settings_changed, model_age (older than max_age_days), feature_drift (a major PSI on at
     least drift_major_share of its features) or assignment_ari (today's scoring agrees less than
@@ -264,23 +295,35 @@ def policy_from_meta(text) -> RefitPolicy:
     force = raw.get("force", False)
     if isinstance(force, str):
         force = force.strip().lower() in ("true", "1", "yes")
-    return RefitPolicy(max_age_days=int(raw.get("max_age_days", 7)),
-                       drift_major_share=float(raw.get("drift_major_share", 0.3)),
-                       min_assignment_ari=float(raw.get("min_assignment_ari", 0.5)),
-                       force=bool(force))
+    return RefitPolicy(
+        max_age_days=int(raw.get("max_age_days", 7)),
+        drift_major_share=float(raw.get("drift_major_share", 0.3)),
+        min_assignment_ari=float(raw.get("min_assignment_ari", 0.5)),
+        force=bool(force),
+    )
 
 
 def settings_from_meta(text) -> DriftSettings:
     raw = json.loads(text) if isinstance(text, str) else dict(text or {})
-    return DriftSettings(n_bins=int(raw.get("n_bins", N_BINS)),
-                         top_values=int(raw.get("top_values", TOP_VALUES)),
-                         epsilon=float(raw.get("epsilon", EPSILON)),
-                         moderate=float(raw.get("moderate", MODERATE_PSI)),
-                         major=float(raw.get("major", MAJOR_PSI)))
+    return DriftSettings(
+        n_bins=int(raw.get("n_bins", N_BINS)),
+        top_values=int(raw.get("top_values", TOP_VALUES)),
+        epsilon=float(raw.get("epsilon", EPSILON)),
+        moderate=float(raw.get("moderate", MODERATE_PSI)),
+        major=float(raw.get("major", MAJOR_PSI)),
+    )
 
 
-BINS_COLUMNS = ["run_id", "feature", "feature_kind", "bin_index", "lower_edge", "upper_edge",
-                "category_value", "reference_share"]
+BINS_COLUMNS = [
+    "run_id",
+    "feature",
+    "feature_kind",
+    "bin_index",
+    "lower_edge",
+    "upper_edge",
+    "category_value",
+    "reference_share",
+]
 
 
 def reference_bins_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -292,7 +335,15 @@ def reference_bins_table(runs: pd.DataFrame) -> pd.DataFrame:
             rows.extend(bins_rows(str(run_id), json.loads(text)))
     frame = pd.DataFrame(rows, columns=BINS_COLUMNS)
     frame = frame.sort_values(["run_id", "feature", "bin_index"], kind="stable")
-    return frame.reset_index(drop=True).astype({
-        "run_id": "string", "feature": "string", "feature_kind": "string", "bin_index": "int64",
-        "lower_edge": "float64", "upper_edge": "float64", "category_value": "float64",
-        "reference_share": "float64"})
+    return frame.reset_index(drop=True).astype(
+        {
+            "run_id": "string",
+            "feature": "string",
+            "feature_kind": "string",
+            "bin_index": "int64",
+            "lower_edge": "float64",
+            "upper_edge": "float64",
+            "category_value": "float64",
+            "reference_share": "float64",
+        }
+    )

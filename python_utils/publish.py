@@ -16,19 +16,36 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 #: the marts the dashboard reads (dashboard/pages; its exposures name the same marts). Only
 #: aggregates and pseudonymous ids: no PII column exists in any of them.
 DASHBOARD_MARTS = (
-    "segment_summary", "segment_kpis_daily", "segment_memberships", "segment_membership_changes",
-    "segment_transitions", "segment_health", "segment_overlaps", "cluster_profiles",
-    "customer_cluster_scores", "customer_features", "content_decisions", "person_recommendations",
-    "activation_journey_log", "activation_outbox", "activation_suppressions",
-    "audience_sync_status", "experiment_readouts", "experiment_exposure_summary",
-    "feature_drift", "monitoring_alerts", "segment_model_runs", "supervised_model_runs",
-    "model_refit_log", "raw_row_accounting",
+    "segment_summary",
+    "segment_kpis_daily",
+    "segment_memberships",
+    "segment_membership_changes",
+    "segment_transitions",
+    "segment_health",
+    "segment_overlaps",
+    "cluster_profiles",
+    "customer_cluster_scores",
+    "customer_features",
+    "content_decisions",
+    "person_recommendations",
+    "activation_journey_log",
+    "activation_outbox",
+    "activation_suppressions",
+    "audience_sync_status",
+    "experiment_readouts",
+    "experiment_exposure_summary",
+    "feature_drift",
+    "monitoring_alerts",
+    "segment_model_runs",
+    "supervised_model_runs",
+    "model_refit_log",
+    "raw_row_accounting",
 )
 #: tables outside dbt that the dashboard shows when they exist, in any schema:
 #: `python -m python_utils deliver` writes delivery.activation_delivery_log
@@ -56,14 +73,19 @@ def table_schemas(connection) -> dict[str, str]:
     """Table or view name -> the schema it is in (main first, then by schema name)."""
     schemas: dict[str, str] = {}
     for name, schema in connection.execute(
-            "select table_name, table_schema from information_schema.tables "
-            "order by table_schema <> 'main', table_schema").fetchall():
+        "select table_name, table_schema from information_schema.tables "
+        "order by table_schema <> 'main', table_schema"
+    ).fetchall():
         schemas.setdefault(name, schema)
     return schemas
 
 
-def publish(database: Path, job: str = "manual", marts: tuple[str, ...] = DASHBOARD_MARTS,
-            optional: tuple[str, ...] = OPTIONAL_TABLES) -> Path:
+def publish(
+    database: Path,
+    job: str = "manual",
+    marts: tuple[str, ...] = DASHBOARD_MARTS,
+    optional: tuple[str, ...] = OPTIONAL_TABLES,
+) -> Path:
     """Copy the marts of a DuckDB file (opened read-only; the caller holds the jobs' lock or
     knows no build runs) to a new published copy and make it the current one. A mart the
     database lacks (a build that stopped before it) is listed in the manifest as missing and
@@ -89,18 +111,29 @@ def publish(database: Path, job: str = "manual", marts: tuple[str, ...] = DASHBO
             relation = f'"{present[mart]}"."{mart}"'
             connection.execute(f"copy (select * from {relation}) to '{target}' (format parquet)")
             rows[mart] = connection.execute(f"select count(*) from {relation}").fetchall()[0][0]
-        as_of = (str(connection.execute("select as_of_date from stg_observation_window")
-                     .fetchall()[0][0]) if "stg_observation_window" in present else None)
-    manifest = {"copy": number, "job": job, "as_of_date": as_of, "rows": rows,
-                "missing": missing, "absent": absent,
-                "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        as_of = (
+            str(
+                connection.execute("select as_of_date from stg_observation_window").fetchall()[0][0]
+            )
+            if "stg_observation_window" in present
+            else None
+        )
+    manifest = {
+        "copy": number,
+        "job": job,
+        "as_of_date": as_of,
+        "rows": rows,
+        "missing": missing,
+        "absent": absent,
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
     final = root / str(number)
     staging.rename(final)
     pointer = root / f".{CURRENT}.{number}"
     pointer.write_text(str(number))
     os.replace(pointer, root / CURRENT)  # atomic: readers see the old copy or this one
-    kept = sorted(numbers)[max(0, len(numbers) - (KEEP_COPIES - 1)):] if KEEP_COPIES > 1 else []
+    kept = sorted(numbers)[max(0, len(numbers) - (KEEP_COPIES - 1)) :] if KEEP_COPIES > 1 else []
     for old in set(numbers) - set(kept):
         shutil.rmtree(root / str(old), ignore_errors=True)
     return final

@@ -14,10 +14,16 @@ STAGING_TABLES = [
     ("customers", "stg_crm__customers", "stg_crm__customers_quarantine"),
     ("survey_responses", "stg_crm__survey_responses", "stg_crm__survey_responses_quarantine"),
     ("consents", "stg_privacy__consents", "stg_privacy__consents_quarantine"),
-    ("deletion_requests", "stg_privacy__deletion_requests",
-     "stg_privacy__deletion_requests_quarantine"),
-    ("experiment_assignments", "stg_app__experiment_assignments",
-     "stg_app__experiment_assignments_quarantine"),
+    (
+        "deletion_requests",
+        "stg_privacy__deletion_requests",
+        "stg_privacy__deletion_requests_quarantine",
+    ),
+    (
+        "experiment_assignments",
+        "stg_app__experiment_assignments",
+        "stg_app__experiment_assignments_quarantine",
+    ),
 ]
 
 
@@ -29,6 +35,7 @@ def summarize(database: Path, truth: Path | None = None) -> str:
         raise FileNotFoundError(f"no database at {database}: run `make build` first")
     lines = [f"Results: {database.resolve()}"]
     with duckdb.connect(str(database), read_only=True) as connection:
+
         def one(sql: str):
             return connection.execute(sql).fetchone()
 
@@ -76,8 +83,9 @@ def activation_summary(connection) -> list[str]:
             count(distinct content_block_id)
         from main.content_decisions group by 1 order by 1""").fetchall()
     for slot, persons, share, blocks in slots:
-        lines.append(f"  content {slot:<22}{persons:>8,} persons, {share:6.1%} personalized, "
-                     f"{blocks} blocks")
+        lines.append(
+            f"  content {slot:<22}{persons:>8,} persons, {share:6.1%} personalized, {blocks} blocks"
+        )
     holdout = connection.execute("""
         select count(*) filter (where variant = 'holdout'), count(*)
         from main.activation_holdout_assignments""").fetchone()
@@ -111,31 +119,45 @@ def persons_kept_out(connection) -> list[str]:
         order by 1""").fetchall()
     deleted = connection.execute(
         "select count(distinct subject_hash) from main.int_privacy_deleted_subjects "
-        "where id_type <> 'email'").fetchone()[0]
-    lines = ["Persons kept out per consent purpose (of all persons; a refusal on any id counts):",
-             f"  {'purpose':<18}{'kept out':>10}{'by decision':>13}{'by default':>12}"
-             f"{'persons':>10}"]
-    effects = {"analytics": "no event used", "personalization": "default content only",
-               "marketing": "in no feed; suppressed by hash"}
+        "where id_type <> 'email'"
+    ).fetchone()[0]
+    lines = [
+        "Persons kept out per consent purpose (of all persons; a refusal on any id counts):",
+        f"  {'purpose':<18}{'kept out':>10}{'by decision':>13}{'by default':>12}{'persons':>10}",
+    ]
+    effects = {
+        "analytics": "no event used",
+        "personalization": "default content only",
+        "marketing": "in no feed; suppressed by hash",
+    }
     for purpose, refused, by_decision, by_default, persons in rows:
-        lines.append(f"  {purpose:<18}{refused:>10,}{by_decision:>13,}{by_default:>12,}"
-                     f"{persons:>10,}  ({effects.get(purpose, '')})")
+        lines.append(
+            f"  {purpose:<18}{refused:>10,}{by_decision:>13,}{by_default:>12,}"
+            f"{persons:>10,}  ({effects.get(purpose, '')})"
+        )
     lines.append(f"  deletion requests cover {deleted:,} ids (dropped everywhere, logs included)")
     return lines
-
 
 
 def planted_cases(connection, truth: Path) -> list[str]:
     """Precision and recall of the CRM merges and recall of the outlier flags against the demo
     generator's planted cases (python_utils.identity_eval), as text lines."""
-    from python_utils.identity_eval import (evaluate_identity, evaluate_outliers,
-                                            format_identity_report, format_outlier_report)
+    from python_utils.identity_eval import (
+        evaluate_identity,
+        evaluate_outliers,
+        format_identity_report,
+        format_outlier_report,
+    )
 
     lines = [f"Identity against the planted CRM cases ({truth}):"]
-    lines += ["  " + line for line in format_identity_report(
-        evaluate_identity(connection, truth)).splitlines()]
+    lines += [
+        "  " + line
+        for line in format_identity_report(evaluate_identity(connection, truth)).splitlines()
+    ]
     if (truth / "outliers.parquet").exists():
         lines += ["", "Outliers against the planted extremes:"]
-        lines += ["  " + line for line in format_outlier_report(
-            evaluate_outliers(connection, truth)).splitlines()]
+        lines += [
+            "  " + line
+            for line in format_outlier_report(evaluate_outliers(connection, truth)).splitlines()
+        ]
     return lines

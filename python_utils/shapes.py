@@ -23,10 +23,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from python_utils.generator import GeneratorConfig, generate
 
@@ -94,10 +95,14 @@ MATRIX: tuple[DataShape, ...] = (
         {"as_of": END_DATE.isoformat()},
     ),
     DataShape("one_week", "nothing; 7 days of data", {"days": 7}),
-    DataShape("one_country", "nothing; every customer and visitor in Germany (EU, opt-in)",
-              {"country": "DE"}),
-    DataShape("ten_customers", "nothing; 10 customers (and 5 anonymous visitors)",
-              {"customers": 10}),
+    DataShape(
+        "one_country",
+        "nothing; every customer and visitor in Germany (EU, opt-in)",
+        {"country": "DE"},
+    ),
+    DataShape(
+        "ten_customers", "nothing; 10 customers (and 5 anonymous visitors)", {"customers": 10}
+    ),
 )
 SHAPES_BY_NAME = {shape.name: shape for shape in MATRIX}
 
@@ -163,8 +168,11 @@ def first_line(text: str | None) -> str:
 
 def manifest_nodes(manifest: dict, kinds: tuple[str, ...]) -> dict[str, dict]:
     """Enabled nodes of these resource types (unit tests live in their own section)."""
-    nodes = {uid: node for uid, node in manifest.get("nodes", {}).items()
-             if node.get("resource_type") in kinds}
+    nodes = {
+        uid: node
+        for uid, node in manifest.get("nodes", {}).items()
+        if node.get("resource_type") in kinds
+    }
     if "unit_test" in kinds:
         nodes.update(manifest.get("unit_tests", {}))
     return nodes
@@ -190,14 +198,24 @@ def failing_rows(database: Path, compiled_sql: str | None, limit: int = 2) -> st
         return ""
     shown = []
     for row in rows:
-        cells = [f"{name}={round(value, 3) if isinstance(value, float) else value}"
-                 for name, value in zip(names, row) if value is not None]
+        cells = [
+            f"{name}={round(value, 3) if isinstance(value, float) else value}"
+            for name, value in zip(names, row)
+            if value is not None
+        ]
         shown.append(", ".join(cells[:6]))
     return "; ".join(shown)
 
 
-def summarize(shape: str, returncode: int, seconds: float, results: list[dict],
-              manifest: dict, output: str = "", database: Path | None = None) -> ShapeOutcome:
+def summarize(
+    shape: str,
+    returncode: int,
+    seconds: float,
+    results: list[dict],
+    manifest: dict,
+    output: str = "",
+    database: Path | None = None,
+) -> ShapeOutcome:
     """Count models and tests of one build (``database``: show a failed test's rows)."""
     outcome = ShapeOutcome(shape, returncode, seconds)
     status = {r["unique_id"]: r for r in results}
@@ -215,18 +233,23 @@ def summarize(shape: str, returncode: int, seconds: float, results: list[dict],
         outcome.tests_passed += state == "pass"
         outcome.tests_skipped += state in ("skipped", "not run")
         outcome.blocking += state != "pass" and not (
-            state in ("fail", "warn") and BUSINESS_GATE in node_tags(node))
+            state in ("fail", "warn") and BUSINESS_GATE in node_tags(node)
+        )
     for r in results:
         gate = BUSINESS_GATE in node_tags(tests.get(r["unique_id"], {}))
         if gate and r["status"] in ("fail", "warn"):
             outcome.gate_failures.append(r["unique_id"])
         if r["status"] in ("error", "fail", "runtime error"):
             text = f"{r['status']}: {first_line(r.get('message'))}"
-            rows = failing_rows(database, r.get("compiled_code")) if (
-                database and r["status"] == "fail") else ""
+            rows = (
+                failing_rows(database, r.get("compiled_code"))
+                if (database and r["status"] == "fail")
+                else ""
+            )
             text = f"{text} [{rows}]" if rows else text
-            outcome.failures[r["unique_id"]] = f"(business gate) {text}" if gate and (
-                r["status"] == "fail") else text
+            outcome.failures[r["unique_id"]] = (
+                f"(business gate) {text}" if gate and (r["status"] == "fail") else text
+            )
         elif r["status"] == "warn":
             rows = failing_rows(database, r.get("compiled_code")) if database else ""
             text = f"{r['unique_id']}: {'(business gate) ' if gate else ''}"
@@ -235,7 +258,8 @@ def summarize(shape: str, returncode: int, seconds: float, results: list[dict],
     if returncode != 0 and not outcome.failures:
         errors = [line for line in output.splitlines() if "error" in line.lower()]
         outcome.error = first_line(errors[-1] if errors else output.strip()[-300:]) or (
-            f"dbt exited with {returncode}")
+            f"dbt exited with {returncode}"
+        )
     return outcome
 
 
@@ -252,9 +276,14 @@ def write_profiles(folder: Path, project_dir: Path) -> Path:
     return folder
 
 
-def run_shape(shape: DataShape, root: Path, project_dir: Path, threads: int | None = None,
-              dbt_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None,
-              ) -> ShapeOutcome:
+def run_shape(
+    shape: DataShape,
+    root: Path,
+    project_dir: Path,
+    threads: int | None = None,
+    dbt_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> ShapeOutcome:
     """Generate ``shape`` under ``root/<name>/raw`` and run one ``dbt build`` on it."""
     folder = root / shape.name
     raw, work = folder / "raw", folder / "work"
@@ -275,8 +304,15 @@ def run_shape(shape: DataShape, root: Path, project_dir: Path, threads: int | No
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         **(extra_env or {}),
     }
-    command = [str(Path(sys.executable).parent / "dbt"), "build",
-               "--target-path", str(target_path), "--log-path", str(work / "logs"), *dbt_args]
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        "build",
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(work / "logs"),
+        *dbt_args,
+    ]
     if threads:
         command += ["--threads", str(threads)]
     if shape.dbt_vars:
@@ -296,8 +332,15 @@ def run_shape(shape: DataShape, root: Path, project_dir: Path, threads: int | No
 # The table
 # --------------------------------------------------------------------------- #
 
-HEADER = ("shape", "models built / total", "models skipped", "tests passed / total",
-          "tests failed / errored", "warnings", "seconds")
+HEADER = (
+    "shape",
+    "models built / total",
+    "models skipped",
+    "tests passed / total",
+    "tests failed / errored",
+    "warnings",
+    "seconds",
+)
 
 
 def _cell(text: str) -> str:
@@ -313,15 +356,17 @@ def table_rows(outcomes: list[ShapeOutcome]) -> list[tuple[str, ...]]:
         tests = f"{o.tests_passed} / {o.tests_total}"
         if o.tests_skipped:
             tests += f" ({o.tests_skipped} skipped)"
-        rows.append((
-            o.shape,
-            f"{o.models_success} / {o.models_total}",
-            str(o.models_skipped),
-            tests,
-            "<br>".join(_cell(f) for f in failed) if failed else "none",
-            "<br>".join(_cell(w) for w in o.warnings) if o.warnings else "0",
-            f"{o.seconds:.0f}",
-        ))
+        rows.append(
+            (
+                o.shape,
+                f"{o.models_success} / {o.models_total}",
+                str(o.models_skipped),
+                tests,
+                "<br>".join(_cell(f) for f in failed) if failed else "none",
+                "<br>".join(_cell(w) for w in o.warnings) if o.warnings else "0",
+                f"{o.seconds:.0f}",
+            )
+        )
     return rows
 
 
@@ -334,9 +379,18 @@ def markdown_table(outcomes: list[ShapeOutcome]) -> str:
 def text_table(outcomes: list[ShapeOutcome]) -> str:
     """The table for a terminal: the counts in columns, failures listed below each row."""
     head = ("shape", "models ok/total", "skipped", "tests ok/total", "failed", "warn", "s")
-    rows = [(o.shape, f"{o.models_success}/{o.models_total}", str(o.models_skipped),
-             f"{o.tests_passed}/{o.tests_total}", str(len(o.failures) + bool(o.error)),
-             str(len(o.warnings)), f"{o.seconds:.0f}") for o in outcomes]
+    rows = [
+        (
+            o.shape,
+            f"{o.models_success}/{o.models_total}",
+            str(o.models_skipped),
+            f"{o.tests_passed}/{o.tests_total}",
+            str(len(o.failures) + bool(o.error)),
+            str(len(o.warnings)),
+            f"{o.seconds:.0f}",
+        )
+        for o in outcomes
+    ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
     for o, row in zip(outcomes, rows):
@@ -350,8 +404,13 @@ def text_table(outcomes: list[ShapeOutcome]) -> str:
     return "\n".join(lines)
 
 
-def run(out: Path, names: list[str] | None = None, threads: int | None = None,
-        project_dir: Path | None = None, echo: Callable[[str], object] = print) -> int:
+def run(
+    out: Path,
+    names: list[str] | None = None,
+    threads: int | None = None,
+    project_dir: Path | None = None,
+    echo: Callable[[str], object] = print,
+) -> int:
     """Build every shape (or those named), print and write the table; 0 when all are green."""
     out = Path(out).resolve()
     project_dir = project_dir or default_project_dir()
@@ -362,22 +421,34 @@ def run(out: Path, names: list[str] | None = None, threads: int | None = None,
         echo(f"[{i}/{len(shapes)}] {shape.name}: generating and building ...")
         outcome = run_shape(shape, out, project_dir, threads)
         outcomes.append(outcome)
-        gates = (f", {len(outcome.gate_failures)} business gate(s) failing or warning"
-                 if outcome.gate_failures else "")
-        verdict = f"green{gates}" if outcome.green else (
-            f"{len(outcome.failures) + bool(outcome.error)} failed/errored, "
-            f"{outcome.models_skipped} models skipped")
-        echo(f"[{i}/{len(shapes)}] {shape.name}: {verdict} "
-             f"({outcome.models_success}/{outcome.models_total} models, "
-             f"{outcome.tests_passed}/{outcome.tests_total} tests) in {outcome.seconds:.0f} s")
+        gates = (
+            f", {len(outcome.gate_failures)} business gate(s) failing or warning"
+            if outcome.gate_failures
+            else ""
+        )
+        verdict = (
+            f"green{gates}"
+            if outcome.green
+            else (
+                f"{len(outcome.failures) + bool(outcome.error)} failed/errored, "
+                f"{outcome.models_skipped} models skipped"
+            )
+        )
+        echo(
+            f"[{i}/{len(shapes)}] {shape.name}: {verdict} "
+            f"({outcome.models_success}/{outcome.models_total} models, "
+            f"{outcome.tests_passed}/{outcome.tests_total} tests) in {outcome.seconds:.0f} s"
+        )
     total = time.perf_counter() - started
     markdown = markdown_table(outcomes)
     out.mkdir(parents=True, exist_ok=True)
     (out / "shapes.md").write_text(
         f"# dbt build per data shape\n\n{markdown}\nTotal wall time {total:.0f} s "
-        f"(generation included). Shapes: docs/data-shapes.md.\n")
-    (out / "shapes.json").write_text(json.dumps(
-        [o.__dict__ | {"green": o.green} for o in outcomes], indent=2) + "\n")
+        f"(generation included). Shapes: docs/data-shapes.md.\n"
+    )
+    (out / "shapes.json").write_text(
+        json.dumps([o.__dict__ | {"green": o.green} for o in outcomes], indent=2) + "\n"
+    )
     echo("")
     echo(text_table(outcomes))
     echo(f"\ntotal {total:.0f} s; wrote {out / 'shapes.md'}")

@@ -28,7 +28,7 @@ def _inline_comment(rest: str) -> str:
         if char in "'\"":
             quote = None if quote == char else (quote or char)
         elif char == "#" and quote is None and (i == 0 or rest[i - 1] in " \t"):
-            return rest[i + 1:].strip()
+            return rest[i + 1 :].strip()
     return ""
 
 
@@ -49,8 +49,14 @@ def parse(project_file: Path = PROJECT_DIR / "dbt_project.yml") -> list[dict]:
         elif match := VARIABLE.match(line):
             name = match.group(1)
             parts = [*comments, _inline_comment(match.group(2))]
-            found.append({"name": name, "section": section, "default": defaults[name],
-                          "description": " ".join(p for p in parts if p)})
+            found.append(
+                {
+                    "name": name,
+                    "section": section,
+                    "default": defaults[name],
+                    "description": " ".join(p for p in parts if p),
+                }
+            )
             comments = []
         elif not line.strip():
             comments = []
@@ -63,29 +69,39 @@ def parse(project_file: Path = PROJECT_DIR / "dbt_project.yml") -> list[dict]:
 def _default(value) -> str:
     text = "null" if value is None else (value if isinstance(value, str) else json.dumps(value))
     text = str(text).replace("|", "\\|")
-    return text if len(text) <= MAX_DEFAULT else text[:MAX_DEFAULT - 1] + "…"
+    return text if len(text) <= MAX_DEFAULT else text[: MAX_DEFAULT - 1] + "…"
 
 
 def render(variables: list[dict]) -> str:
     import textwrap
 
-    intro = ("Generated from `dbt_project.yml` by `python -m python_utils variables`; edit the "
-             "comments there, not this file (the conventions test fails when it is stale). Set "
-             "a variable with `--vars` (e.g. `make build DBT_ARGS='--vars \"{as_of: "
-             "2026-06-30}\"'`) or, in a project that installs this one as a package, under "
-             "`vars: segments:` in its `dbt_project.yml`. A default cut with … is in full in "
-             "`dbt_project.yml`.")
-    out = ["# Variables", "", *textwrap.wrap(intro, 96, break_on_hyphens=False,
-                                             break_long_words=False), ""]
+    intro = (
+        "Generated from `dbt_project.yml` by `python -m python_utils variables`; edit the "
+        "comments there, not this file (the conventions test fails when it is stale). Set "
+        "a variable with `--vars` (e.g. `make build DBT_ARGS='--vars \"{as_of: "
+        "2026-06-30}\"'`) or, in a project that installs this one as a package, under "
+        "`vars: segments:` in its `dbt_project.yml`. A default cut with … is in full in "
+        "`dbt_project.yml`."
+    )
+    out = [
+        "# Variables",
+        "",
+        *textwrap.wrap(intro, 96, break_on_hyphens=False, break_long_words=False),
+        "",
+    ]
     section = None
     for variable in variables:
         if variable["section"] != section:
             section = variable["section"]
-            out += ["", f"## {section[0].upper()}{section[1:]}", "",
-                    "| variable | default | what it does |", "|---|---|---|"]
+            out += [
+                "",
+                f"## {section[0].upper()}{section[1:]}",
+                "",
+                "| variable | default | what it does |",
+                "|---|---|---|",
+            ]
         description = variable["description"].replace("|", "\\|")
-        out.append(f"| `{variable['name']}` | `{_default(variable['default'])}` | "
-                   f"{description} |")
+        out.append(f"| `{variable['name']}` | `{_default(variable['default'])}` | {description} |")
     return "\n".join(out).replace("\n\n\n", "\n\n") + "\n"
 
 
@@ -93,14 +109,18 @@ def run(check: bool = False) -> int:
     variables = parse()
     undocumented = [v["name"] for v in variables if not v["description"]]
     if undocumented:
-        print(f"dbt_project.yml: variables without a comment: {', '.join(undocumented)}",
-              file=sys.stderr)
+        print(
+            f"dbt_project.yml: variables without a comment: {', '.join(undocumented)}",
+            file=sys.stderr,
+        )
         return 1
     text = render(variables)
     if check:
         if not OUTPUT.exists() or OUTPUT.read_text() != text:
-            print(f"{OUTPUT.relative_to(PROJECT_DIR)} is stale: run python -m python_utils "
-                  "variables", file=sys.stderr)
+            print(
+                f"{OUTPUT.relative_to(PROJECT_DIR)} is stale: run python -m python_utils variables",
+                file=sys.stderr,
+            )
             return 1
         print(f"{OUTPUT.relative_to(PROJECT_DIR)} is current ({len(variables)} variables)")
         return 0

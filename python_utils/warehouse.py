@@ -10,14 +10,22 @@ from the files: replays that tie on time are then ordered alike on both engines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 
 CONTRACT_TABLES = (
-    "events", "orders", "order_items", "customers", "products", "consents",
-    "deletion_requests", "survey_responses", "experiment_assignments",
+    "events",
+    "orders",
+    "order_items",
+    "customers",
+    "products",
+    "consents",
+    "deletion_requests",
+    "survey_responses",
+    "experiment_assignments",
 )
 LINEAGE_COLUMNS = ("_source_file", "_source_row")
 
@@ -32,23 +40,29 @@ def read_raw_table(folder: Path, lineage: bool = True) -> tuple[list[str], list[
     if parquet:
         selects.append(
             f"select * from read_parquet({parquet!r}, union_by_name = true, "
-            "filename = true, file_row_number = true)")
+            "filename = true, file_row_number = true)"
+        )
     for file in csv:
         selects.append(
             f"select *, ordinality - 1 as file_row_number from read_csv('{file}', header = true, "
-            "all_varchar = true, filename = true) with ordinality")
+            "all_varchar = true, filename = true) with ordinality"
+        )
     if not selects:
         return [], []
     with duckdb.connect() as connection:
         relation = connection.sql(" union all by name ".join(selects))
-        data_columns = [c for c in relation.columns
-                        if c.lower() not in ("filename", "file_row_number", "ordinality",
-                                                  *LINEAGE_COLUMNS)]
+        data_columns = [
+            c
+            for c in relation.columns
+            if c.lower() not in ("filename", "file_row_number", "ordinality", *LINEAGE_COLUMNS)
+        ]
         casts = [f'cast("{c}" as varchar) as "{c}"' for c in data_columns]
         columns = [c.lower() for c in data_columns]
         if lineage:
-            casts += [f"'{folder.name}/' || parse_filename(filename) as _source_file",
-                      "cast(file_row_number as varchar) as _source_row"]
+            casts += [
+                f"'{folder.name}/' || parse_filename(filename) as _source_file",
+                "cast(file_row_number as varchar) as _source_row",
+            ]
             columns += list(LINEAGE_COLUMNS)
         rows = connection.execute(
             f"select {', '.join(casts)} from ({' union all by name '.join(selects)}) "
@@ -82,9 +96,11 @@ def load_raw_folder(
         column_sql = ", ".join(f"{c} varchar" for c in columns)
         execute(f"create or replace table {qualified_schema}.{table} ({column_sql})")
         placeholders = ", ".join(["%s"] * len(columns))
-        insert = f"insert into {qualified_schema}.{table} ({', '.join(columns)}) values ({placeholders})"
+        insert = (
+            f"insert into {qualified_schema}.{table} ({', '.join(columns)}) values ({placeholders})"
+        )
         for start in range(0, len(rows), batch_size):
-            executemany(insert, rows[start:start + batch_size])
+            executemany(insert, rows[start : start + batch_size])
         loaded[table] = len(rows)
         if progress:
             progress(table, len(rows))
@@ -100,9 +116,14 @@ def snowflake_connection(local: bool):
 
     if local:
         return snowflake.connector.connect(
-            user="fake", password="snow", account="fakesnow", host="127.0.0.1",
-            port=int(os.environ.get("FAKESNOW_PORT", "8765")), protocol="http",
-            database=os.environ.get("FAKESNOW_DATABASE", "SEGMENTS"), network_timeout=120,
+            user="fake",
+            password="snow",
+            account="fakesnow",
+            host="127.0.0.1",
+            port=int(os.environ.get("FAKESNOW_PORT", "8765")),
+            protocol="http",
+            database=os.environ.get("FAKESNOW_DATABASE", "SEGMENTS"),
+            network_timeout=120,
         )
     settings = {
         "account": os.environ["SNOWFLAKE_ACCOUNT"],

@@ -39,9 +39,17 @@ def activation_demo(tmp_path_factory) -> dict:
 # --- scheduling under xdist ------------------------------------------------------------------
 
 # The files whose tests use the session fixture dirty_demo: one work unit, so one build of it.
-DIRTY_DEMO_FILES = frozenset({"test_conventions.py", "test_pii.py", "test_pipeline_e2e.py",
-                              "test_segments.py", "test_dashboard.py",
-                              "test_dashboard_browser.py", "test_semantic_layer.py"})
+DIRTY_DEMO_FILES = frozenset(
+    {
+        "test_conventions.py",
+        "test_pii.py",
+        "test_pipeline_e2e.py",
+        "test_segments.py",
+        "test_dashboard.py",
+        "test_dashboard_browser.py",
+        "test_semantic_layer.py",
+    }
+)
 DIRTY_DEMO_UNIT = "dirty_demo files"
 # The files whose tests use the session fixture activation_demo: one unit too.
 ACTIVATION_FILES = frozenset({"test_recommendations.py", "test_audiences.py", "test_journeys.py"})
@@ -78,7 +86,7 @@ FILE_SECONDS = {
     "test_drift_stats.py": 3,
     "test_charts.py": 2,
 }
-UNKNOWN_SECONDS = 10 ** 6
+UNKNOWN_SECONDS = 10**6
 # Files without module fixtures whose tests each make a full build: every test is a unit, so
 # the shapes spread over the workers (FILE_SECONDS gives the time of one of its tests).
 SPLIT_FILES = frozenset({"test_data_shapes.py"})
@@ -104,10 +112,15 @@ if LoadFileScheduling is not None:
             return ACTIVATION_UNIT if name in ACTIVATION_FILES else path
 
         def _assign_work_unit(self, node) -> None:
-            longest = max(self.workqueue, key=lambda unit: FILE_SECONDS.get(
-                unit if unit in (DIRTY_DEMO_UNIT, ACTIVATION_UNIT)
-                else Path(unit.split("::")[0]).name,
-                UNKNOWN_SECONDS))
+            longest = max(
+                self.workqueue,
+                key=lambda unit: FILE_SECONDS.get(
+                    unit
+                    if unit in (DIRTY_DEMO_UNIT, ACTIVATION_UNIT)
+                    else Path(unit.split("::")[0]).name,
+                    UNKNOWN_SECONDS,
+                ),
+            )
             self.workqueue.move_to_end(longest, last=False)
             super()._assign_work_unit(node)
 

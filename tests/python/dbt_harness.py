@@ -28,8 +28,9 @@ NO_TESTS = [*NO_UNIT_TESTS, "--exclude-resource-type", "test"]
 #: (a recommendation experiment with 2% of its persons in both variants, a broken 60/40 split).
 #: A green build may show them as warnings, never as failures; test_experiments_e2e.py asserts
 #: that they do warn.
-PLANTED_WARNINGS = frozenset({"experiment_multiple_exposure_below_warning",
-                              "experiment_sample_ratio_matches_design"})
+PLANTED_WARNINGS = frozenset(
+    {"experiment_multiple_exposure_below_warning", "experiment_sample_ratio_matches_design"}
+)
 
 
 def is_planted_warning(result: dict) -> bool:
@@ -92,7 +93,16 @@ def _parse_cache_file(key: dict) -> Path:
 
 def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
     """Run the demo data generator CLI; raises on failure."""
-    command = [sys.executable, "-m", "python_utils", "generate", "--out", str(out), "--quiet", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "python_utils",
+        "generate",
+        "--out",
+        str(out),
+        "--quiet",
+        *args,
+    ]
     return subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True, text=True)
 
 
@@ -132,8 +142,14 @@ def run_dbt(
     for stale in ("run_results.json", "manifest.json"):
         (target_path / stale).unlink(missing_ok=True)
     parse_file = target_path / PARTIAL_PARSE
-    cached_parse = _parse_cache_file({"project": str(project_dir), "target": target,
-                                      "vars": dbt_vars or {}, "env": extra_env or {}})
+    cached_parse = _parse_cache_file(
+        {
+            "project": str(project_dir),
+            "target": target,
+            "vars": dbt_vars or {},
+            "env": extra_env or {},
+        }
+    )
     if not parse_file.exists() and cached_parse.exists():
         target_path.mkdir(parents=True, exist_ok=True)
         shutil.copy(cached_parse, parse_file)
@@ -189,14 +205,16 @@ class FakesnowServer:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "FakesnowServer":
+    def __enter__(self) -> FakesnowServer:
         import socket
         import time
 
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [str(VENV_BIN / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.log_path.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.log_path.parent,
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
@@ -207,8 +225,9 @@ class FakesnowServer:
                     return self
             time.sleep(0.2)
         self.__exit__(None, None, None)
-        raise TimeoutError(f"fakesnow did not listen on port {self.port} within "
-                           f"{self.startup_timeout} s")
+        raise TimeoutError(
+            f"fakesnow did not listen on port {self.port} within {self.startup_timeout} s"
+        )
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:
@@ -222,7 +241,14 @@ class FakesnowServer:
         import snowflake.connector
 
         return snowflake.connector.connect(
-            user="fake", password="snow", account="fakesnow", host="127.0.0.1",
-            port=self.port, protocol="http", database=database, schema=schema,
-            network_timeout=120, login_timeout=10,
+            user="fake",
+            password="snow",
+            account="fakesnow",
+            host="127.0.0.1",
+            port=self.port,
+            protocol="http",
+            database=database,
+            schema=schema,
+            network_timeout=120,
+            login_timeout=10,
         )

@@ -69,8 +69,10 @@ class PiiFinding:
     example: str  # masked
 
     def __str__(self) -> str:
-        return (f"{self.relation}.{self.column}: {self.kind} in {self.cells} cell(s),"
-                f" e.g. {self.example!r}")
+        return (
+            f"{self.relation}.{self.column}: {self.kind} in {self.cells} cell(s),"
+            f" e.g. {self.example!r}"
+        )
 
 
 def mask(value: str) -> str:
@@ -128,8 +130,18 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                 "UINTEGER", "UBIGINT", "UHUGEINT")
+INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
 _DIGITS = "regexp_replace(v, '[^0-9]', '', 'g')"
 _FLAGS = {
     "email": f"regexp_matches(v, '{EMAIL_REGEX}')",
@@ -155,13 +167,16 @@ assert tuple(_FLAGS) == KINDS
 
 def _load_raw_values(connection: duckdb.DuckDBPyConnection, raw: RawPii) -> None:
     """The raw values as temporary tables (a read-only connection may create those)."""
-    for table, values in (("pii_phone_digits", raw.phone_digits),
-                          ("pii_postal_alnum", raw.postal_codes_alnum),
-                          ("pii_postal_numeric", raw.postal_codes_numeric)):
+    for table, values in (
+        ("pii_phone_digits", raw.phone_digits),
+        ("pii_postal_alnum", raw.postal_codes_alnum),
+        ("pii_postal_numeric", raw.postal_codes_numeric),
+    ):
         connection.execute(
             f"create or replace temp table {table} as"
             " select value, coalesce(nullif(ltrim(value, '0'), ''), '0') as unpadded"
-            " from (select unnest(cast(? as varchar[])) as value)", [sorted(values)]
+            " from (select unnest(cast(? as varchar[])) as value)",
+            [sorted(values)],
         ).fetchall()
 
 

@@ -49,8 +49,9 @@ def audience_runs(activation_demo) -> dict:
 
 
 def _definitions() -> dict[str, dict]:
-    audiences: dict[str, dict] = defaultdict(lambda: {"include": set(), "require": set(),
-                                                      "exclude": set()})
+    audiences: dict[str, dict] = defaultdict(
+        lambda: {"include": set(), "require": set(), "exclude": set()}
+    )
     with (PROJECT_DIR / "seeds" / "audience_definitions.csv").open() as handle:
         for row in csv.DictReader(handle):
             audience = audiences[row["audience_id"]]
@@ -60,8 +61,11 @@ def _definitions() -> dict[str, dict]:
 
 
 def _contactable(runs: dict, person_id: str, share: float = 0.3) -> bool:
-    return (runs["consents"].get(person_id) is True and not in_holdout(person_id, share)
-            and sha256(DEMO_SALT + person_id) not in runs["deleted_hashes"])
+    return (
+        runs["consents"].get(person_id) is True
+        and not in_holdout(person_id, share)
+        and sha256(DEMO_SALT + person_id) not in runs["deleted_hashes"]
+    )
 
 
 def _expression_members(runs: dict) -> dict[str, set[str]]:
@@ -69,9 +73,13 @@ def _expression_members(runs: dict) -> dict[str, set[str]]:
     for person_id, family, name in runs["memberships"]:
         held[person_id].add((family, name))
     return {
-        audience_id: {person for person, segments in held.items()
-                      if segments & spec["include"] and spec["require"] <= segments
-                      and not segments & spec["exclude"]}
+        audience_id: {
+            person
+            for person, segments in held.items()
+            if segments & spec["include"]
+            and spec["require"] <= segments
+            and not segments & spec["exclude"]
+        }
         for audience_id, spec in _definitions().items()
     }
 
@@ -83,8 +91,7 @@ def test_only_contactable_persons_are_members(audience_runs):
     assert not members & refused
     assert not [p for p in members if p not in audience_runs["consents"]]
     assert not [p for p in members if in_holdout(p, 0.3)]
-    assert not [p for p in members
-                if sha256(DEMO_SALT + p) in audience_runs["deleted_hashes"]]
+    assert not [p for p in members if sha256(DEMO_SALT + p) in audience_runs["deleted_hashes"]]
     # the rules had something to keep out: refused and held-out persons hold audience segments
     candidates = set().union(*_expression_members(audience_runs).values())
     assert candidates & refused
@@ -103,8 +110,9 @@ def test_membership_follows_include_require_exclude(audience_runs):
                 keys_by_person[person_id].add((key_type, value))
     actual = defaultdict(set)
     actual_keys = defaultdict(set)
-    for audience_id, destination_id, _platform, person_id, key_type, key, _at in \
-            audience_runs["members"]:
+    for audience_id, _destination_id, _platform, person_id, key_type, key, _at in audience_runs[
+        "members"
+    ]:
         actual[audience_id].add(person_id)
         actual_keys[(audience_id, person_id)].add((key_type, key))
     definitions = _definitions()
@@ -112,20 +120,27 @@ def test_membership_follows_include_require_exclude(audience_runs):
     non_empty = 0
     for audience_id, spec in definitions.items():
         taken = set(audience_runs["destinations"][spec["destination_id"]].split())
-        want = {p for p in expected[audience_id] if _contactable(audience_runs, p)
-                and {t for t, _ in keys_by_person[p]} & taken}
+        want = {
+            p
+            for p in expected[audience_id]
+            if _contactable(audience_runs, p) and {t for t, _ in keys_by_person[p]} & taken
+        }
         assert actual[audience_id] == want, audience_id
         for person_id in want:
             assert actual_keys[(audience_id, person_id)] == {
-                (t, k) for t, k in keys_by_person[person_id] if t in taken}
+                (t, k) for t, k in keys_by_person[person_id] if t in taken
+            }
         non_empty += bool(want)
     assert non_empty >= 2
     # a require or exclude clause really narrowed some audience down
     held = defaultdict(set)
     for person_id, family, name in audience_runs["memberships"]:
         held[person_id].add((family, name))
-    narrowed = [audience_id for audience_id, spec in definitions.items()
-                if {p for p, s in held.items() if s & spec["include"]} - expected[audience_id]]
+    narrowed = [
+        audience_id
+        for audience_id, spec in definitions.items()
+        if {p for p, s in held.items() if s & spec["include"]} - expected[audience_id]
+    ]
     assert narrowed
 
 
@@ -133,9 +148,15 @@ def test_match_keys_are_the_platforms_unsalted_sha256(audience_runs):
     customers = duckdb.sql(
         f"select customer_id, email, phone from read_parquet('{audience_runs['raw']}/customers/*')"
     ).fetchall()
-    known = [(c, e, p) for c, e, p in customers
-             if e and p and p.startswith("+") and re.fullmatch(r"\+[0-9 ]+", p)
-             and "." in e.split("@")[0]][:5]
+    known = [
+        (c, e, p)
+        for c, e, p in customers
+        if e
+        and p
+        and p.startswith("+")
+        and re.fullmatch(r"\+[0-9 ]+", p)
+        and "." in e.split("@")[0]
+    ][:5]
     assert len(known) == 5
     rows = {row[1]: row for row in audience_runs["person_keys"]}
     checked = 0
@@ -158,19 +179,26 @@ def test_unsalted_email_hashes_stay_in_the_audience_marts(audience_runs):
     """The PII scanner (test_pii) looks for raw values; an unsalted hash of an e-mail is
     reversible with a list of addresses, so here: no other mart holds one."""
     customers = duckdb.sql(
-        f"select email from read_parquet('{audience_runs['raw']}/customers/*')").fetchall()
+        f"select email from read_parquet('{audience_runs['raw']}/customers/*')"
+    ).fetchall()
     hashes = sorted({sha256(e.strip().lower()) for (e,) in customers if e})
-    marts = [node["name"] for node in audience_runs["manifest"]["nodes"].values()
-             if node["resource_type"] == "model"
-             and node["original_file_path"].startswith("models/marts/")]
+    marts = [
+        node["name"]
+        for node in audience_runs["manifest"]["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["original_file_path"].startswith("models/marts/")
+    ]
     holding = {}
     with duckdb.connect(str(audience_runs["db"]), read_only=True) as connection:
-        connection.execute("create temp table email_sha as select unnest(?::varchar[]) as h",
-                           [hashes])
+        connection.execute(
+            "create temp table email_sha as select unnest(?::varchar[]) as h", [hashes]
+        )
         for name in marts:
             columns = connection.execute(
                 "select column_name from information_schema.columns where table_name = ?"
-                " and data_type = 'VARCHAR'", [name]).fetchall()
+                " and data_type = 'VARCHAR'",
+                [name],
+            ).fetchall()
             for (column,) in columns:
                 count = connection.execute(
                     f'select count(*) from "{name}" where "{column}" in (select h from email_sha)'
@@ -217,15 +245,18 @@ def test_the_shrink_guard_holds_deletes_back(audience_runs):
     assert {row[1] for row in release_rows if row[3] == "delete"} == held_back
     assert all(not row[6] for row in release_rows)
     assert recorded_persons(released["changes"]) == {
-        a: p for a, p in released["members"].items() if p}
+        a: p for a, p in released["members"].items() if p
+    }
     assert released["held_back"] == 0
 
 
 def test_export_writes_one_file_per_audience_byte_identical(audience_runs):
     first, second = audience_runs["first_files"], audience_runs["second_files"]
     assert first == second
-    expected = {Path(spec["destination_id"]) / f"{audience_id}.csv"
-                for audience_id, spec in _definitions().items()}
+    expected = {
+        Path(spec["destination_id"]) / f"{audience_id}.csv"
+        for audience_id, spec in _definitions().items()
+    }
     assert set(first) == expected | {Path("manifest.json")}
     by_audience = defaultdict(int)
     for row in audience_runs["members"]:

@@ -24,8 +24,10 @@ def _axis_labels(svg: str, title: str) -> list[str]:
     its title)."""
     labels = _labels(svg)
     end = labels.index(title)
-    start = max((i + 1 for i, t in enumerate(labels[:end]) if not re.fullmatch(r"[-\d.,kMG]+", t)),
-                default=0)
+    start = max(
+        (i + 1 for i, t in enumerate(labels[:end]) if not re.fullmatch(r"[-\d.,kMG]+", t)),
+        default=0,
+    )
     return labels[start:end]
 
 
@@ -53,11 +55,12 @@ def test_every_series_has_its_own_colour_dash_and_marker():
 
 
 def test_log_axes_and_determinism():
-    series = {"dbt build": [(1e6, 69.2), (1e7, 216.0), (3e7, 672.0)],
-              "daily build": [(1e6, 58.2), (1e7, 155.2), (3e7, 591.6)]}
+    series = {
+        "dbt build": [(1e6, 69.2), (1e7, 216.0), (3e7, 672.0)],
+        "daily build": [(1e6, 58.2), (1e7, 155.2), (3e7, 591.6)],
+    }
     first = line_chart(series, "Pipeline time", "events", "seconds", log_x=True, log_y=True)
-    assert first == line_chart(series, "Pipeline time", "events", "seconds", log_x=True,
-                               log_y=True)
+    assert first == line_chart(series, "Pipeline time", "events", "seconds", log_x=True, log_y=True)
     x_ticks = _axis_labels(first, "events")
     assert "1M" in x_ticks and "10M" in x_ticks, x_ticks
 

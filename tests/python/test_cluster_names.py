@@ -11,9 +11,20 @@ import pandas as pd
 import pytest
 
 from python_utils.clustering import (
-    CONTRADICTING_LABELS, NAME_MIN_ABS_Z, REDUNDANT_LABELS, TRAIT_DIMENSIONS, TRAIT_NAMES,
-    TYPICAL_NAME, ClusterModel, ClusterParams, assign_clusters, fit_cluster_model, name_clusters,
-    name_is_consistent, name_labels, name_traits,
+    CONTRADICTING_LABELS,
+    NAME_MIN_ABS_Z,
+    REDUNDANT_LABELS,
+    TRAIT_DIMENSIONS,
+    TRAIT_NAMES,
+    TYPICAL_NAME,
+    ClusterModel,
+    ClusterParams,
+    assign_clusters,
+    fit_cluster_model,
+    name_clusters,
+    name_is_consistent,
+    name_labels,
+    name_traits,
 )
 
 FEATURES = sorted(TRAIT_NAMES)
@@ -26,15 +37,16 @@ def words(name: str) -> list[str]:
     return [w for w in re.split(r"[\s-]+", name.lower()) if w]
 
 
-def check_name(name: str, traits: list[str], z: pd.Series, max_traits: int,
-               min_abs_z: float) -> None:
+def check_name(
+    name: str, traits: list[str], z: pd.Series, max_traits: int, min_abs_z: float
+) -> None:
     """Every rule a single name must follow."""
     labels = name_labels(name)
     assert len(labels) <= max_traits, name
     dimensions = [LABEL_DIMENSION[label] for label in labels]
     assert len(set(dimensions)) == len(dimensions), (name, dimensions)
     for i, a in enumerate(labels):
-        for b in labels[i + 1:]:
+        for b in labels[i + 1 :]:
             assert frozenset((a, b)) not in FORBIDDEN, (name, a, b)
     assert len(set(words(name))) == len(words(name)), name
     if labels:  # the traits list is what the name is made of, each distinctive
@@ -57,9 +69,11 @@ def check_name(name: str, traits: list[str], z: pd.Series, max_traits: int,
                 label = TRAIT_NAMES[f][0 if labelled[f] >= 0 else 1]
                 if label in labels:
                     continue
-                assert (LABEL_DIMENSION[label] in dimensions
-                        or any(frozenset((label, other)) in FORBIDDEN for other in labels)
-                        or set(words(label)) & set(words(" ".join(labels)))), (name, label)
+                assert (
+                    LABEL_DIMENSION[label] in dimensions
+                    or any(frozenset((label, other)) in FORBIDDEN for other in labels)
+                    or set(words(label)) & set(words(" ".join(labels)))
+                ), (name, label)
 
 
 def random_profiles(rng: np.random.Generator) -> pd.DataFrame:
@@ -67,8 +81,9 @@ def random_profiles(rng: np.random.Generator) -> pd.DataFrame:
     degenerate features are), z-scores of mixed spread, some near zero, now and then an
     unlabelled feature or a NaN."""
     k = int(rng.integers(1, 11))
-    features = sorted(rng.choice(FEATURES, size=int(rng.integers(0, len(FEATURES) + 1)),
-                                 replace=False).tolist())
+    features = sorted(
+        rng.choice(FEATURES, size=int(rng.integers(0, len(FEATURES) + 1)), replace=False).tolist()
+    )
     spread = rng.choice([0.1, 0.5, 1.0, 2.0])
     z = rng.normal(0, spread, size=(k, len(features)))
     z[rng.random(z.shape) < 0.3] *= 0.05  # many traits close to the population
@@ -119,14 +134,17 @@ def test_the_rule_tables_are_consistent():
 def transactions_only_profiles() -> pd.DataFrame:
     """Centroids like the ones of a shop with orders and a CRM but no web events: tenure from
     the sign-up, activity from the orders; a single order makes inactive_span_share 1."""
-    return pd.DataFrame({
-        "inactive_span_share": [1.4, -1.0, 0.2],
-        "log_tenure_days": [-1.2, -1.3, 1.1],
-        "log_days_since_last_activity": [-0.2, -0.6, 0.9],
-        "log_order_count": [-0.9, 0.8, 0.1],
-        "log_monetary_total": [-0.7, 0.6, 0.1],
-        "promo_day_session_share": [0.1, 0.3, -0.4],
-    }, index=[0, 1, 2])
+    return pd.DataFrame(
+        {
+            "inactive_span_share": [1.4, -1.0, 0.2],
+            "log_tenure_days": [-1.2, -1.3, 1.1],
+            "log_days_since_last_activity": [-0.2, -0.6, 0.9],
+            "log_order_count": [-0.9, 0.8, 0.1],
+            "log_monetary_total": [-0.7, 0.6, 0.1],
+            "promo_day_session_share": [0.1, 0.3, -0.4],
+        },
+        index=[0, 1, 2],
+    )
 
 
 def test_no_lapsed_new_on_a_transactions_only_shop():
@@ -141,22 +159,41 @@ def test_no_lapsed_new_on_a_transactions_only_shop():
     assert name_is_consistent("New Active")
 
 
-@pytest.mark.parametrize("profile, banned", [
-    ({"inactive_span_share": -1.0, "log_days_since_last_activity": -0.9, "age_years": 0.4},
-     "Active Recently active"),
-    ({"email_open_rate": 1.2, "blog_view_share": 1.1, "night_session_share": 0.5},
-     "Email readers Content readers"),
-    ({"log_days_since_last_activity": 1.3, "log_session_count": 1.2, "age_years": 0.4},
-     "Dormant Regulars"),
-    ({"log_order_count": -1.5, "log_monetary_total": 1.0, "age_years": 0.4},
-     "Rare buyers High-value"),
-    ({"account_holder": -1.4, "loyalty_level": -1.0, "log_order_count": -0.9,
-      "night_session_share": 0.6}, "Anonymous Non-members"),
-    ({"promo_day_session_share": 1.5, "discount_session_share": 1.4, "age_years": -0.5},
-     "Bargain hunters Bargain hunters"),
-])
-def test_a_contradicting_redundant_or_repeating_pair_gives_way_to_the_next_trait(profile,
-                                                                                   banned):
+@pytest.mark.parametrize(
+    "profile, banned",
+    [
+        (
+            {"inactive_span_share": -1.0, "log_days_since_last_activity": -0.9, "age_years": 0.4},
+            "Active Recently active",
+        ),
+        (
+            {"email_open_rate": 1.2, "blog_view_share": 1.1, "night_session_share": 0.5},
+            "Email readers Content readers",
+        ),
+        (
+            {"log_days_since_last_activity": 1.3, "log_session_count": 1.2, "age_years": 0.4},
+            "Dormant Regulars",
+        ),
+        (
+            {"log_order_count": -1.5, "log_monetary_total": 1.0, "age_years": 0.4},
+            "Rare buyers High-value",
+        ),
+        (
+            {
+                "account_holder": -1.4,
+                "loyalty_level": -1.0,
+                "log_order_count": -0.9,
+                "night_session_share": 0.6,
+            },
+            "Anonymous Non-members",
+        ),
+        (
+            {"promo_day_session_share": 1.5, "discount_session_share": 1.4, "age_years": -0.5},
+            "Bargain hunters Bargain hunters",
+        ),
+    ],
+)
+def test_a_contradicting_redundant_or_repeating_pair_gives_way_to_the_next_trait(profile, banned):
     named = name_clusters(pd.DataFrame([profile], index=[0]))
     name, traits = named[0]
     assert name != banned and name.split()[0] == banned.split()[0]
@@ -165,9 +202,14 @@ def test_a_contradicting_redundant_or_repeating_pair_gives_way_to_the_next_trait
 
 
 def test_only_distinctive_traits_name_a_cluster():
-    profiles = pd.DataFrame({"night_session_share": [0.2, -0.1, 1.5, 0.1],
-                             "mobile_session_share": [0.1, 0.2, 0.1, -0.2],
-                             "interest_tech": [0.0, 0.0, 0.0, 2.0]}, index=[0, 1, 2, 3])
+    profiles = pd.DataFrame(
+        {
+            "night_session_share": [0.2, -0.1, 1.5, 0.1],
+            "mobile_session_share": [0.1, 0.2, 0.1, -0.2],
+            "interest_tech": [0.0, 0.0, 0.0, 2.0],
+        },
+        index=[0, 1, 2, 3],
+    )
     named = name_clusters(profiles)
     assert named[0] == (TYPICAL_NAME, ["no trait beyond 0.25sd"])
     assert named[1][0] == f"{TYPICAL_NAME} 2"
@@ -177,14 +219,20 @@ def test_only_distinctive_traits_name_a_cluster():
     assert looser[0][0] == "Late-night Mobile"
     assert name_clusters(pd.DataFrame(index=[0, 1])) == {  # every feature dropped
         0: (TYPICAL_NAME, ["no trait beyond 0.25sd"]),
-        1: (f"{TYPICAL_NAME} 2", ["no trait beyond 0.25sd"])}
+        1: (f"{TYPICAL_NAME} 2", ["no trait beyond 0.25sd"]),
+    }
 
 
 def test_a_taken_name_takes_the_next_compatible_trait_then_a_number():
-    profiles = pd.DataFrame({"log_tenure_days": [-1.5, -1.4, -1.3],
-                             "inactive_span_share": [-1.0, -1.0, -1.0],
-                             "log_days_since_last_activity": [-0.9, 1.0, -0.8],
-                             "age_years": [0.0, 0.0, 0.6]}, index=[0, 1, 2])
+    profiles = pd.DataFrame(
+        {
+            "log_tenure_days": [-1.5, -1.4, -1.3],
+            "inactive_span_share": [-1.0, -1.0, -1.0],
+            "log_days_since_last_activity": [-0.9, 1.0, -0.8],
+            "age_years": [0.0, 0.0, 0.6],
+        },
+        index=[0, 1, 2],
+    )
     named = name_clusters(profiles, reserved={"New Active"})
     # 0: "New Active" is taken and every other trait conflicts with "New": a number
     assert named[0][0] == "New Active 2"
@@ -195,10 +243,19 @@ def test_a_taken_name_takes_the_next_compatible_trait_then_a_number():
 
 
 def test_traits_of_a_kept_name_explain_it_with_todays_z_scores():
-    z = pd.Series({"inactive_span_share": 0.9, "log_recency_days": 0.4, "log_order_count": -1.1,
-                   "age_years": 2.0})
+    z = pd.Series(
+        {
+            "inactive_span_share": 0.9,
+            "log_recency_days": 0.4,
+            "log_order_count": -1.1,
+            "age_years": 2.0,
+        }
+    )
     assert name_traits("Lapsed Rare buyers", z) == [
-        "inactive_span_share +0.9sd", "log_recency_days +0.4sd", "log_order_count -1.1sd"]
+        "inactive_span_share +0.9sd",
+        "log_recency_days +0.4sd",
+        "log_order_count -1.1sd",
+    ]
     assert name_traits("Typical customers 2", z) == ["no trait beyond 0.25sd"]
     assert name_traits("My VIPs", z) == []
 
@@ -206,11 +263,16 @@ def test_traits_of_a_kept_name_explain_it_with_todays_z_scores():
 def persona_frame(seed: int = 3, per_cluster: int = 80) -> pd.DataFrame:
     """Three planted groups: one-order newcomers, new repeat buyers, long-standing dormant."""
     rng = np.random.default_rng(seed)
-    centres = {"inactive_span_share": [1.0, 0.1, 0.6], "log_tenure_days": [2.0, 2.2, 5.5],
-               "log_days_since_last_activity": [2.0, 1.0, 4.5],
-               "log_order_count": [0.7, 2.0, 1.2]}
-    columns = {f: np.concatenate([rng.normal(c, 0.15, per_cluster) for c in centre])
-               for f, centre in centres.items()}
+    centres = {
+        "inactive_span_share": [1.0, 0.1, 0.6],
+        "log_tenure_days": [2.0, 2.2, 5.5],
+        "log_days_since_last_activity": [2.0, 1.0, 4.5],
+        "log_order_count": [0.7, 2.0, 1.2],
+    }
+    columns = {
+        f: np.concatenate([rng.normal(c, 0.15, per_cluster) for c in centre])
+        for f, centre in centres.items()
+    }
     frame = pd.DataFrame(columns)
     frame.insert(0, "person_id", [f"p{i:04d}" for i in range(len(frame))])
     return frame
@@ -222,8 +284,9 @@ def test_a_kept_name_that_breaks_the_rules_is_replaced_and_its_id_stays():
     first, _ = fit_cluster_model(frame, params)
     for name, traits in zip(first.cluster_names, first.cluster_traits):
         assert name_is_consistent(name) and traits, (name, traits)
-    assert not any(n.startswith("Lapsed New") or n.startswith("New Lapsed")
-                   for n in first.cluster_names)
+    assert not any(
+        n.startswith("Lapsed New") or n.startswith("New Lapsed") for n in first.cluster_names
+    )
     # a model stored by an older version named the one-order newcomers "Lapsed New"
     members = assign_clusters(first, frame).set_index("person_id")["cluster_id"]
     newcomers = int(members.iloc[0])
@@ -239,7 +302,9 @@ def test_a_kept_name_that_breaks_the_rules_is_replaced_and_its_id_stays():
     index = third.cluster_ids.index(newcomers)
     assert third.cluster_names[index] == "Lapsed Rare buyers"
     assert [t.split()[0] for t in third.cluster_traits[index]] == [
-        "inactive_span_share", "log_order_count"]
+        "inactive_span_share",
+        "log_order_count",
+    ]
 
 
 def renamed_model(model: ClusterModel, cluster_id: int, name: str) -> ClusterModel:
@@ -254,6 +319,7 @@ def test_a_single_cluster_or_a_model_without_features_is_typical():
     model, _ = fit_cluster_model(tiny, ClusterParams(k_values=[3], seed=1, min_cluster_size=1))
     assert model.cluster_names == [TYPICAL_NAME]
     constant = tiny.assign(log_monetary_total=3.0)  # the only feature is dropped
-    model, summary = fit_cluster_model(constant, ClusterParams(k_values=[3], seed=1,
-                                                               min_cluster_size=1))
+    model, summary = fit_cluster_model(
+        constant, ClusterParams(k_values=[3], seed=1, min_cluster_size=1)
+    )
     assert summary["dropped_features"] and model.cluster_names == [TYPICAL_NAME]

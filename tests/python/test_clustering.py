@@ -9,9 +9,23 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from python_utils.clustering import (
-    ALGORITHMS, ClusterModel, ClusterParams, assign_clusters, feature_columns, fit_cluster_model,
-    fit_kmeans, latest_model, match_to_previous, merge_small_clusters, model_run, model_tables,
-    name_clusters, nearest_centroid, params_from_meta, relation_to_pandas, standardise,
+    ALGORITHMS,
+    ClusterModel,
+    ClusterParams,
+    assign_clusters,
+    feature_columns,
+    fit_cluster_model,
+    fit_kmeans,
+    latest_model,
+    match_to_previous,
+    merge_small_clusters,
+    model_run,
+    model_tables,
+    name_clusters,
+    nearest_centroid,
+    params_from_meta,
+    relation_to_pandas,
+    standardise,
     validation_scores,
 )
 
@@ -38,8 +52,7 @@ def test_for_engine_upper_cases_and_hands_missing_texts_as_none_on_snowflake():
         def to_pandas(self):
             return pd.DataFrame()
 
-    frame = pd.DataFrame({"person_id": ["a", "b"],
-                          "note": pd.Series(["x", None], dtype="string")})
+    frame = pd.DataFrame({"person_id": ["a", "b"], "note": pd.Series(["x", None], dtype="string")})
     out = for_engine(frame, SnowparkLike())
     assert list(out.columns) == ["PERSON_ID", "NOTE"] and out["NOTE"].tolist() == ["x", None]
     with duckdb.connect() as connection:
@@ -58,8 +71,16 @@ def test_relation_to_pandas_turns_decimal_objects_into_floats():
 
 
 def test_feature_columns_skip_ids_flags_and_text_and_are_sorted():
-    frame = pd.DataFrame({"person_id": ["a"], "zeta": [1.0], "alpha": [2], "is_age_imputed": [True],
-                          "customer_id": ["c"], "label": ["x"]})
+    frame = pd.DataFrame(
+        {
+            "person_id": ["a"],
+            "zeta": [1.0],
+            "alpha": [2],
+            "is_age_imputed": [True],
+            "customer_id": ["c"],
+            "label": ["x"],
+        }
+    )
     assert feature_columns(frame) == ["alpha", "zeta"]
 
 
@@ -121,8 +142,12 @@ def test_hungarian_matching_keeps_ids_when_clusters_are_reordered():
 
 def test_cluster_names_are_readable_distinct_and_explained():
     profiles = pd.DataFrame(
-        {"log_monetary_total": [2.0, -1.0, 2.1], "night_session_share": [0.1, 2.5, 0.0],
-         "mobile_session_share": [0.0, 1.5, 0.2], "log_recency_days": [-1.0, 0.2, -0.9]},
+        {
+            "log_monetary_total": [2.0, -1.0, 2.1],
+            "night_session_share": [0.1, 2.5, 0.0],
+            "mobile_session_share": [0.0, 1.5, 0.2],
+            "log_recency_days": [-1.0, 0.2, -0.9],
+        },
         index=[0, 1, 2],
     )
     names = name_clusters(profiles)
@@ -142,8 +167,9 @@ def test_fit_kmeans_refuses_an_empty_k_range(bad):
 
 def blob_frame(per_cluster: int = 60, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
     points, truth = blobs(seed=seed, per_cluster=per_cluster)
-    frame = pd.DataFrame(points, columns=["log_monetary_total", "night_session_share",
-                                          "mobile_session_share"])
+    frame = pd.DataFrame(
+        points, columns=["log_monetary_total", "night_session_share", "mobile_session_share"]
+    )
     frame.insert(0, "person_id", [f"p{i:04d}" for i in range(len(frame))])
     return frame, truth
 
@@ -180,8 +206,10 @@ def test_every_algorithm_recovers_the_blobs_deterministically(algorithm):
     else:
         assert first["cluster_probabilities"].isna().all()
     if algorithm == "gmm":
-        assert summary["score_name"] == "bic" and min(summary["scores_by_k"],
-                                                       key=summary["scores_by_k"].get) == 4
+        assert (
+            summary["score_name"] == "bic"
+            and min(summary["scores_by_k"], key=summary["scores_by_k"].get) == 4
+        )
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -204,7 +232,8 @@ def test_sql_nearest_centroid_on_the_model_tables_equals_the_python_assignment()
         connection.register("centroids", centroids)
         long = " union all ".join(
             f"select person_id, '{f}' as feature, cast({f} as double) as v from features"
-            for f in model.features)
+            for f in model.features
+        )
         sql = connection.sql(f"""
             with long_features as ({long}),
             z as (select l.person_id, l.feature, (l.v - s.feature_mean) / s.feature_scale as z
@@ -265,8 +294,12 @@ def test_model_run_rows_chain_and_the_latest_model_is_used():
     # that run's row again, unchanged, so delete+insert by run_id leaves the log as it was
     repeat = model_run(frame, params, first, "2026-06-30")
     pd.testing.assert_frame_equal(repeat, first)
-    moved = model_run(frame.assign(log_monetary_total=frame["log_monetary_total"] + 1), params,
-                      first, "2026-06-30")
+    moved = model_run(
+        frame.assign(log_monetary_total=frame["log_monetary_total"] + 1),
+        params,
+        first,
+        "2026-06-30",
+    )
     assert moved.loc[0, "previous_run_id"] == first.loc[0, "run_id"]
     history = pd.concat([second, first])
     assert latest_model(history).to_json() == second.loc[0, "model_json"]
@@ -274,19 +307,27 @@ def test_model_run_rows_chain_and_the_latest_model_is_used():
 
 def test_small_clusters_are_merged_and_the_merge_is_recorded():
     frame, _ = blob_frame(per_cluster=60)
-    outlier = pd.DataFrame({"person_id": ["z1", "z2"], "log_monetary_total": [40.0, 41.0],
-                            "night_session_share": [40.0, 41.0],
-                            "mobile_session_share": [40.0, 41.0]})
-    model, summary = fit_cluster_model(pd.concat([frame, outlier]),
-                                       ClusterParams(k_values=[5], seed=7, min_cluster_size=10))
+    outlier = pd.DataFrame(
+        {
+            "person_id": ["z1", "z2"],
+            "log_monetary_total": [40.0, 41.0],
+            "night_session_share": [40.0, 41.0],
+            "mobile_session_share": [40.0, 41.0],
+        }
+    )
+    model, summary = fit_cluster_model(
+        pd.concat([frame, outlier]), ClusterParams(k_values=[5], seed=7, min_cluster_size=10)
+    )
     assert summary["k_chosen"] == 5 and summary["k_final"] == 4
     assert summary["merges"] and summary["merges"][0]["size"] == 2
     assert summary["smallest_cluster_size"] >= 10
 
 
 def test_params_come_from_the_rendered_meta_json():
-    params = params_from_meta('{"algorithm": "gmm", "features": ["a", "b"], "k_min": 3, '
-                              '"k_max": 5, "hierarchical_k": null, "dbscan_eps": 0.5}')
+    params = params_from_meta(
+        '{"algorithm": "gmm", "features": ["a", "b"], "k_min": 3, '
+        '"k_max": 5, "hierarchical_k": null, "dbscan_eps": 0.5}'
+    )
     assert params.algorithm == "gmm" and params.k_values == [3, 4, 5]
     assert params.features == ["a", "b"] and params.hierarchical_k is None
     with pytest.raises(ValueError, match="cluster_algorithm"):

@@ -21,8 +21,15 @@ import pandas as pd
 import pytest
 
 from python_utils.clustering import (
-    ClusterModel, ClusterParams, assign_clusters, degenerate_features, fit_cluster_model,
-    model_run, model_tables, params_from_meta, tie_broken_nearest,
+    ClusterModel,
+    ClusterParams,
+    assign_clusters,
+    degenerate_features,
+    fit_cluster_model,
+    model_run,
+    model_tables,
+    params_from_meta,
+    tie_broken_nearest,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +41,8 @@ TIE_TOLERANCE = 1e-9
 def sql_scores(model: ClusterModel, frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
     """customer_cluster_scores.sql, rendered with the project's macro, over the model tables."""
     template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-        EXACT_SUM.read_text() + SCORING_SQL.read_text())
+        EXACT_SUM.read_text() + SCORING_SQL.read_text()
+    )
     variables = {"cluster_features": features, "cluster_tie_tolerance": model.tie_tolerance}
     sql = template.render(ref=lambda name: name, var=lambda name: variables[name])
     scaler, centroids = model_tables(model)
@@ -49,8 +57,9 @@ def base_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """Three informative features in blobs (so that there are several clusters)."""
     centres = np.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0], [0.0, 5.0, 1.0]])
     rows = centres[rng.integers(0, len(centres), size=n)] + rng.normal(0, 0.6, size=(n, 3))
-    frame = pd.DataFrame(rows, columns=["log_order_count", "night_session_share",
-                                        "products_per_session"])
+    frame = pd.DataFrame(
+        rows, columns=["log_order_count", "night_session_share", "products_per_session"]
+    )
     frame.insert(0, "person_id", [f"p{i:04d}" for i in range(n)])
     return frame
 
@@ -87,8 +96,9 @@ def shape(name: str, seed: int) -> tuple[pd.DataFrame, dict[str, str]]:
     if name == "mirrored":  # two mirrored groups: the probes between them are (last-bit) ties
         half = rng.normal(3.0, 0.5, size=(40, 3))
         rows = np.vstack([half, -half])
-        frame = pd.DataFrame(rows, columns=["log_order_count", "night_session_share",
-                                            "products_per_session"])
+        frame = pd.DataFrame(
+            rows, columns=["log_order_count", "night_session_share", "products_per_session"]
+        )
         frame.insert(0, "person_id", [f"p{i:04d}" for i in range(len(frame))])
     if name in ("single_person",):
         expected = {c: "zero_variance" for c in frame.columns if c != "person_id"}
@@ -110,9 +120,21 @@ def with_midpoint_probes(model: ClusterModel, frame: pd.DataFrame) -> pd.DataFra
     return pd.concat([frame, pd.DataFrame(probes, columns=frame.columns)], ignore_index=True)
 
 
-SHAPES = ["constant", "near_constant", "all_null", "all_imputed", "all_imputed_by_name",
-          "duplicated", "identical_persons", "mirrored", "everything", "single_person",
-          "two_persons", "three_persons", "five_persons"]
+SHAPES = [
+    "constant",
+    "near_constant",
+    "all_null",
+    "all_imputed",
+    "all_imputed_by_name",
+    "duplicated",
+    "identical_persons",
+    "mirrored",
+    "everything",
+    "single_person",
+    "two_persons",
+    "three_persons",
+    "five_persons",
+]
 IMPUTED_FLAGS = {"is_behaviour_imputed": ["blog_view_share"], "is_age_imputed": ["age_years"]}
 
 
@@ -121,11 +143,17 @@ IMPUTED_FLAGS = {"is_behaviour_imputed": ["blog_view_share"], "is_age_imputed": 
 def test_python_assignment_and_sql_scoring_agree_on_every_shape(name, algorithm):
     for seed in (1, 2):
         frame, expected = shape(name, seed)
-        features = sorted(c for c in frame.columns
-                          if c != "person_id" and not c.startswith("is_"))
-        params = ClusterParams(algorithm=algorithm, features=features, k_values=[2, 3, 4, 5],
-                               seed=seed, min_cluster_size=3, sample_size=500,
-                               imputed_flags=IMPUTED_FLAGS, tie_tolerance=TIE_TOLERANCE)
+        features = sorted(c for c in frame.columns if c != "person_id" and not c.startswith("is_"))
+        params = ClusterParams(
+            algorithm=algorithm,
+            features=features,
+            k_values=[2, 3, 4, 5],
+            seed=seed,
+            min_cluster_size=3,
+            sample_size=500,
+            imputed_flags=IMPUTED_FLAGS,
+            tie_tolerance=TIE_TOLERANCE,
+        )
         model, summary = fit_cluster_model(frame, params)
         assert summary["dropped_features"] == expected, (name, seed)
         assert model.dropped_features == expected
@@ -139,11 +167,15 @@ def test_python_assignment_and_sql_scoring_agree_on_every_shape(name, algorithm)
         sql = sql_scores(model, scored, features)
         assert sql["person_id"].tolist() == python["person_id"].tolist(), (name, seed)
         assert sql["cluster_id"].tolist() == python["cluster_id"].tolist(), (name, seed)
-        np.testing.assert_allclose(sql["distance_to_centroid"], python["distance_to_centroid"],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            sql["distance_to_centroid"], python["distance_to_centroid"], atol=1e-5
+        )
         if name == "identical_persons":
-            assert python["cluster_id"].iloc[0] == python["cluster_id"].iloc[1] \
+            assert (
+                python["cluster_id"].iloc[0]
+                == python["cluster_id"].iloc[1]
                 == python["cluster_id"].iloc[2]
+            )
         if name == "mirrored":  # two clusters, the probe between them is a tie: smaller id
             assert len(model.cluster_ids) == 2
             assert python["cluster_id"].iloc[-1] == min(model.cluster_ids)
@@ -153,17 +185,26 @@ def test_python_assignment_and_sql_scoring_agree_on_every_shape(name, algorithm)
 
 def tie_model(ids: list[int]) -> ClusterModel:
     """Two centroids at -1 and +1 on one feature (mean 0, scale 1)."""
-    return ClusterModel(algorithm="kmeans", features=["log_order_count"], means=[0.0],
-                        scales=[1.0], cluster_ids=ids, cluster_names=["Left", "Right"],
-                        cluster_traits=[[], []], centroids=[[-1.0], [1.0]], pca_mean=[0.0],
-                        pca_components=[[0.0], [0.0]])
+    return ClusterModel(
+        algorithm="kmeans",
+        features=["log_order_count"],
+        means=[0.0],
+        scales=[1.0],
+        cluster_ids=ids,
+        cluster_names=["Left", "Right"],
+        cluster_traits=[[], []],
+        centroids=[[-1.0], [1.0]],
+        pca_mean=[0.0],
+        pca_components=[[0.0], [0.0]],
+    )
 
 
 @pytest.mark.parametrize("ids", [[5, 2], [2, 5]])
 def test_exact_and_last_bit_ties_go_to_the_smallest_cluster_id_in_both(ids):
     # 0 is exactly between; 1e-17 and -2e-16 differ from a tie only in the last bits
-    frame = pd.DataFrame({"person_id": ["a", "b", "c", "d"],
-                          "log_order_count": [0.0, 1e-17, -2e-16, 0.9]})
+    frame = pd.DataFrame(
+        {"person_id": ["a", "b", "c", "d"], "log_order_count": [0.0, 1e-17, -2e-16, 0.9]}
+    )
     model = tie_model(ids)
     python = assign_clusters(model, frame)
     sql = sql_scores(model, frame, ["log_order_count"])
@@ -174,36 +215,54 @@ def test_exact_and_last_bit_ties_go_to_the_smallest_cluster_id_in_both(ids):
 
 def test_tie_band_is_relative_above_one_and_absolute_below():
     ids = np.array([3, 1, 2])
-    squared = np.array([[4.0, 4.0 + 3e-9, 4.0 + 5e-9],   # band 4e-9: 3 and 1 tie -> 1
-                        [0.5, 0.5 + 2e-9, 0.5],            # band 1e-9: 3 and 2 tie -> 2
-                        [1e6, 1e6 + 5e-4, 1e6 + 2e-3]])    # band 1e-3: 3 and 1 tie -> 1
+    squared = np.array(
+        [
+            [4.0, 4.0 + 3e-9, 4.0 + 5e-9],  # band 4e-9: 3 and 1 tie -> 1
+            [0.5, 0.5 + 2e-9, 0.5],  # band 1e-9: 3 and 2 tie -> 2
+            [1e6, 1e6 + 5e-4, 1e6 + 2e-3],
+        ]
+    )  # band 1e-3: 3 and 1 tie -> 1
     rows = tie_broken_nearest(squared, ids, 1e-9)
     assert ids[rows].tolist() == [1, 2, 1]
 
 
 def test_degenerate_features_name_their_reason_and_keep_real_spread():
-    frame = pd.DataFrame({
-        "person_id": ["a", "b", "c"],
-        "tiny_but_real": [1e-20, -1e-20, 0.0],  # scale-free: real spread is kept
-        "flat": [2.0, 2.0, 2.0],
-        "noisy_flat": [7.0, 7.0 * (1 + 2e-16), 7.0],
-        "age_years": [30.0, 40.0, 50.0],
-        "is_age_imputed": [True, True, True],
-        "gone": [np.nan, np.nan, np.nan],
-    })
+    frame = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c"],
+            "tiny_but_real": [1e-20, -1e-20, 0.0],  # scale-free: real spread is kept
+            "flat": [2.0, 2.0, 2.0],
+            "noisy_flat": [7.0, 7.0 * (1 + 2e-16), 7.0],
+            "age_years": [30.0, 40.0, 50.0],
+            "is_age_imputed": [True, True, True],
+            "gone": [np.nan, np.nan, np.nan],
+        }
+    )
     columns = ["age_years", "flat", "gone", "noisy_flat", "tiny_but_real"]
     assert degenerate_features(frame, columns, 1e-12) == {
-        "age_years": "all_imputed:is_age_imputed", "flat": "zero_variance", "gone": "all_null",
-        "noisy_flat": "near_zero_variance"}
+        "age_years": "all_imputed:is_age_imputed",
+        "flat": "zero_variance",
+        "gone": "all_null",
+        "noisy_flat": "near_zero_variance",
+    }
     frame.loc[0, "is_age_imputed"] = False  # one real age: kept
     assert "age_years" not in degenerate_features(frame, columns, 1e-12)
     assert degenerate_features(frame.iloc[0:0], columns, 1e-12) == {}
 
 
 def test_the_run_log_records_the_dropped_features_and_meta_passes_the_settings():
-    meta = json.dumps({"algorithm": "kmeans", "k_min": 2, "k_max": 4, "seed": 1,
-                       "min_cluster_size": 3, "variance_tolerance": 1e-10,
-                       "tie_tolerance": 1e-8, "imputed_flags": IMPUTED_FLAGS})
+    meta = json.dumps(
+        {
+            "algorithm": "kmeans",
+            "k_min": 2,
+            "k_max": 4,
+            "seed": 1,
+            "min_cluster_size": 3,
+            "variance_tolerance": 1e-10,
+            "tie_tolerance": 1e-8,
+            "imputed_flags": IMPUTED_FLAGS,
+        }
+    )
     params = params_from_meta(meta)
     assert params.variance_tolerance == 1e-10 and params.tie_tolerance == 1e-8
     assert params.imputed_flags == IMPUTED_FLAGS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dbt_harness import FakesnowServer, DbtRun, generate, query, run_dbt
+from dbt_harness import DbtRun, FakesnowServer, generate, query, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -36,16 +36,21 @@ def _on_fresh_duckdb(command: list[str], raw: Path, work: Path) -> DbtRun:
 
 def _model_relations(database: Path) -> list[tuple]:
     """Tables and views outside the landing schema (the on-run-start hook's views)."""
-    return query(database, "select table_schema, table_name from information_schema.tables "
-                           "where table_schema <> 'landing'")
+    return query(
+        database,
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema <> 'landing'",
+    )
 
 
 def test_compile_docs_and_ls_succeed_on_a_fresh_duckdb_file(raw, tmp_path):
     compiled = _on_fresh_duckdb(["compile"], raw, tmp_path / "compile")
     assert _model_relations(compiled.database) == []
     nodes = compiled.manifest["nodes"]
-    assert sum(1 for n in nodes.values() if n["resource_type"] == "model"
-               and n.get("compiled_code")) > 50
+    assert (
+        sum(1 for n in nodes.values() if n["resource_type"] == "model" and n.get("compiled_code"))
+        > 50
+    )
     # nothing to read the stream clock from: the plain query, without a constant bound
     assert "stg_app__events" in nodes[REALTIME]["compiled_code"]
     assert KNOWN_BOUND not in nodes[REALTIME]["compiled_code"]
@@ -54,8 +59,9 @@ def test_compile_docs_and_ls_succeed_on_a_fresh_duckdb_file(raw, tmp_path):
     assert (docs.target_path / "catalog.json").exists()
     assert _model_relations(docs.database) == []
 
-    listed = _on_fresh_duckdb(["ls", "--resource-type", "model", "--output", "name"],
-                              raw, tmp_path / "ls")
+    listed = _on_fresh_duckdb(
+        ["ls", "--resource-type", "model", "--output", "name"], raw, tmp_path / "ls"
+    )
     assert "int_realtime_events" in listed.output.split()
     assert not listed.database.exists() or _model_relations(listed.database) == []
 
@@ -72,7 +78,12 @@ def test_the_constant_bound_is_written_once_its_table_exists(raw, tmp_path):
 
 def test_compile_succeeds_on_a_fresh_fakesnow_server(raw, tmp_path):
     with FakesnowServer(tmp_path / "fakesnow.log") as server:
-        run = run_dbt(["compile"], raw, tmp_path / "snowflake", target="snowflake_local",
-                      extra_env={"FAKESNOW_PORT": str(server.port)})
+        run = run_dbt(
+            ["compile"],
+            raw,
+            tmp_path / "snowflake",
+            target="snowflake_local",
+            extra_env={"FAKESNOW_PORT": str(server.port)},
+        )
     assert run.returncode == 0, run.output[-6000:]
     assert KNOWN_BOUND not in run.manifest["nodes"][REALTIME]["compiled_code"]

@@ -35,8 +35,12 @@ EVENTS = pd.DataFrame(
         "user_id": [None, "c1", "c2", "c2"],
         "event_type": ["page_view", "product_view", "PURCHASE", "PURCHASE"],
         "occurred_at": pd.to_datetime(
-            ["2026-03-01 10:00:00", "2026-03-01 10:01:00", "2026-03-02 08:00:00",
-             "2026-03-02 08:00:00"]
+            [
+                "2026-03-01 10:00:00",
+                "2026-03-01 10:01:00",
+                "2026-03-02 08:00:00",
+                "2026-03-02 08:00:00",
+            ]
         ),
         "revenue": [None, None, 12.5, 12.5],
     }
@@ -47,8 +51,14 @@ EVENTS = pd.DataFrame(
 # (source_rows_accounted_for_*) stays, the staging-to-intermediate one (rows_accounted_for_stg_*)
 # would read models not built here.
 # staging reads the identity and internal-account seeds: they are built with it
-STAGING_ONLY = ["build", "--select", "staging", "resource_type:seed", "--exclude",
-                "rows_accounted_for_stg_*"]
+STAGING_ONLY = [
+    "build",
+    "--select",
+    "staging",
+    "resource_type:seed",
+    "--exclude",
+    "rows_accounted_for_stg_*",
+]
 # A whole build on partial data (the unit tests run in the session build)
 WHOLE_BUILD = ["build", *NO_UNIT_TESTS]
 
@@ -67,11 +77,15 @@ def test_only_orders_as_csv_builds(tmp_path):
     run = run_dbt(WHOLE_BUILD, raw, tmp_path / "work")
     assert run.returncode == 0, run.output[-4000:]
     db = run.database
-    accepted = query(db, "select order_id, status, currency, total_amount from stg_shop__orders "
-                         "order by order_id")
+    accepted = query(
+        db,
+        "select order_id, status, currency, total_amount from stg_shop__orders order by order_id",
+    )
     assert [row[0] for row in accepted] == ["o1", "o2", "o3"]
     assert accepted[1][1:] == ("completed", "EUR", 20)
-    assert dict(query(db, "select reason, count(*) from stg_shop__orders_quarantine group by 1")) == {
+    assert dict(
+        query(db, "select reason, count(*) from stg_shop__orders_quarantine group by 1")
+    ) == {
         "invalid_status": 2,
         "missing_primary_key": 1,
     }
@@ -80,8 +94,9 @@ def test_only_orders_as_csv_builds(tmp_path):
     # Transactions only (no events, no CRM): every cluster feature is degenerate (one person,
     # tenure imputed, behaviour imputed) and is dropped with its reason; the stored scaler is
     # the one applied (empty), and the SQL scoring places every person as Python does.
-    features, dropped = query(db, "select features_json, dropped_features_json "
-                                  "from segment_model_runs")[0]
+    features, dropped = query(
+        db, "select features_json, dropped_features_json from segment_model_runs"
+    )[0]
     dropped = json.loads(dropped)
     assert json.loads(features) == [] and dropped["log_tenure_days"] == "zero_variance"
     assert dropped["night_session_share"] == "all_imputed:is_behaviour_imputed"
@@ -101,7 +116,9 @@ def test_only_events_as_parquet_with_native_timestamps_builds(tmp_path):
     db = run.database
     rows = query(db, "select event_id, event_type, occurred_at from stg_app__events order by 1")
     assert [(r[0], r[1]) for r in rows] == [
-        ("e1", "page_view"), ("e2", "product_view"), ("e3", "purchase")
+        ("e1", "page_view"),
+        ("e2", "product_view"),
+        ("e3", "purchase"),
     ]
     assert str(rows[0][2]) == "2026-03-01 10:00:00"
     assert query(db, "select reason from stg_app__events_quarantine") == [("duplicate_key",)]
@@ -115,9 +132,14 @@ def test_mixed_parquet_and_csv_files_in_one_table(tmp_path):
     ORDERS.iloc[3:].to_parquet(raw / "orders" / "part-1.parquet", index=False)
     run = run_dbt(STAGING_ONLY, raw, tmp_path / "work")
     assert run.returncode == 0, run.output[-4000:]
-    files = dict(query(run.database, "select source_file, count(*) from ("
-                       "select _source_file as source_file from stg_shop__orders union all "
-                       "select source_file from stg_shop__orders_quarantine) group by 1"))
+    files = dict(
+        query(
+            run.database,
+            "select source_file, count(*) from ("
+            "select _source_file as source_file from stg_shop__orders union all "
+            "select source_file from stg_shop__orders_quarantine) group by 1",
+        )
+    )
     assert files == {"orders/part-0.csv": 3, "orders/part-1.parquet": 3}
 
 
@@ -147,13 +169,16 @@ def test_unparseable_numbers_in_csv_are_judged_not_fatal(tmp_path):
     orders = ORDERS.iloc[:3].astype({"total_amount": object})
     orders.loc[1, "total_amount"] = "twenty"
     _write(raw, "orders", orders, "csv")
-    events = EVENTS.iloc[:3].assign(scroll_depth_pct=["50", "deep", "75"],
-                                    engaged_seconds=["12", "3", "long"])
+    events = EVENTS.iloc[:3].assign(
+        scroll_depth_pct=["50", "deep", "75"], engaged_seconds=["12", "3", "long"]
+    )
     _write(raw, "events", events, "csv")
     run = run_dbt(STAGING_ONLY, raw, tmp_path / "work", dbt_vars={"as_of": "2026-03-06"})
     assert run.returncode == 0, run.output[-4000:]
     db = run.database
     assert query(db, "select order_id, reason from stg_shop__orders_quarantine") == [
-        ("o2", "invalid_amount")]
-    assert query(db, "select event_id, scroll_depth_pct, engaged_seconds from stg_app__events "
-                     "order by 1") == [("e1", 50.0, 12.0), ("e2", None, 3.0), ("e3", 75.0, None)]
+        ("o2", "invalid_amount")
+    ]
+    assert query(
+        db, "select event_id, scroll_depth_pct, engaged_seconds from stg_app__events order by 1"
+    ) == [("e1", 50.0, 12.0), ("e2", None, 3.0), ("e3", 75.0, None)]

@@ -39,7 +39,8 @@ def _tests_on(manifest: dict, node_id: str) -> list[dict]:
     return [
         node
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "test" and node_id in node["depends_on"]["nodes"]
+        if node["resource_type"] == "test"
+        and node_id in node["depends_on"]["nodes"]
         and node.get("attached_node") == node_id
     ]
 
@@ -55,7 +56,8 @@ def test_every_model_and_column_is_described_and_matches_the_database(manifest, 
             if not description.strip():
                 problems.append(f"{name}.{column}: no description")
         actual = [
-            c for (c,) in query(
+            c
+            for (c,) in query(
                 dirty_demo["db"],
                 "select column_name from information_schema.columns "
                 f"where table_schema = 'main' and table_name = '{name}'",
@@ -80,8 +82,11 @@ def test_every_model_key_is_tested(manifest):
             problems.append(f"{node['name']}: no meta.primary_key")
             continue
         tests = _tests_on(manifest, node["unique_id"])
-        names = {(t["test_metadata"]["name"], t.get("column_name")) for t in tests
-                 if t.get("test_metadata")}
+        names = {
+            (t["test_metadata"]["name"], t.get("column_name"))
+            for t in tests
+            if t.get("test_metadata")
+        }
         if len(key) == 1:
             for required in ("unique", "not_null"):
                 if (required, key[0]) not in names:
@@ -107,8 +112,10 @@ def test_every_source_is_described_and_accounted_for(manifest):
             if not spec["description"].strip():
                 problems.append(f"{label}.{column}: no description")
         tests = [
-            n for n in manifest["nodes"].values()
-            if n["resource_type"] == "test" and source["unique_id"] in n["depends_on"]["nodes"]
+            n
+            for n in manifest["nodes"].values()
+            if n["resource_type"] == "test"
+            and source["unique_id"] in n["depends_on"]["nodes"]
             and n.get("test_metadata", {}).get("name") == "rows_accounted_for"
         ]
         if not tests:
@@ -122,11 +129,14 @@ def test_every_seed_and_seed_column_is_described(manifest, dirty_demo):
         if not node["description"].strip():
             problems.append(f"{node['name']}: no description")
         documented = {c for c, v in node["columns"].items() if v["description"].strip()}
-        actual = {c for (c,) in query(
-            dirty_demo["db"],
-            "select column_name from information_schema.columns "
-            f"where table_schema = 'main' and table_name = '{node['name']}'",
-        )}
+        actual = {
+            c
+            for (c,) in query(
+                dirty_demo["db"],
+                "select column_name from information_schema.columns "
+                f"where table_schema = 'main' and table_name = '{node['name']}'",
+            )
+        }
         if not actual:
             problems.append(f"{node['name']}: not loaded")
         problems += [f"{node['name']}.{c}: not described" for c in actual - documented]
@@ -147,8 +157,10 @@ def test_layers_and_names(manifest):
     for node in _project_nodes(manifest, "model"):
         layer = _layer(node)
         name = node["name"]
-        parents = [manifest["nodes"].get(p) or manifest["sources"].get(p)
-                   for p in node["depends_on"]["nodes"]]
+        parents = [
+            manifest["nodes"].get(p) or manifest["sources"].get(p)
+            for p in node["depends_on"]["nodes"]
+        ]
         if layer in LAYER_PREFIXES and not name.startswith(LAYER_PREFIXES[layer]):
             problems.append(f"{name}: a {layer} model must start with {LAYER_PREFIXES[layer]}")
         if layer == "marts" and name.startswith(("stg_", "base_", "int_")):
@@ -170,8 +182,11 @@ def test_every_variable_is_declared_and_documented():
     vars_block = re.split(r"^\S", after_vars, maxsplit=1, flags=re.M)[0]
     declared = re.findall(r"^  (\w+):", vars_block, flags=re.M)
     used = set()
-    for path in [*PROJECT_DIR.glob("models/**/*.sql"), *PROJECT_DIR.glob("macros/**/*.sql"),
-                 *PROJECT_DIR.glob("models/**/*.yml")]:
+    for path in [
+        *PROJECT_DIR.glob("models/**/*.sql"),
+        *PROJECT_DIR.glob("macros/**/*.sql"),
+        *PROJECT_DIR.glob("models/**/*.yml"),
+    ]:
         used |= set(re.findall(r"(?<!env_)var\(\s*['\"](\w+)['\"]", path.read_text()))
     assert used - set(declared) == set(), "variables used but not declared in dbt_project.yml"
     from python_utils.variables import OUTPUT, parse, render
@@ -181,7 +196,8 @@ def test_every_variable_is_declared_and_documented():
     assert [v["name"] for v in variables if not v["description"]] == []
     # docs/variables.md is generated from dbt_project.yml: stale means someone edited one only
     assert OUTPUT.read_text() == render(variables), (
-        "docs/variables.md is stale: run python -m python_utils variables")
+        "docs/variables.md is stale: run python -m python_utils variables"
+    )
     lines = vars_block.splitlines()
     for index, line in enumerate(lines):
         match = re.match(r"^  (\w+):", line)

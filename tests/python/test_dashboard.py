@@ -13,16 +13,22 @@ import duckdb
 import pandas as pd
 import pytest
 
-pytest.importorskip("streamlit", reason="the dashboard extra is not installed: "
-                    "pip install -e '.[dashboard]'")
+pytest.importorskip(
+    "streamlit", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'"
+)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from python_utils.publish import DASHBOARD_MARTS, current_copy, publish  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = str(PROJECT / "dashboard" / "app.py")
-PAGES = ["views/overview.py", "views/explorer.py", "views/activation.py",
-         "views/experiments.py", "views/monitoring.py"]
+PAGES = [
+    "views/overview.py",
+    "views/explorer.py",
+    "views/activation.py",
+    "views/experiments.py",
+    "views/monitoring.py",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +59,8 @@ def test_the_read_copy_holds_every_mart_as_the_database_has_it(published):
             assert len(stored) == manifest["rows"][mart]
             differ = connection.execute(
                 f"select count(*) from (select * from {mart} except all "
-                f"select * from read_parquet('{copy / f'{mart}.parquet'}'))").fetchall()[0][0]
+                f"select * from read_parquet('{copy / f'{mart}.parquet'}'))"
+            ).fetchall()[0][0]
             assert differ == 0, mart
 
 
@@ -80,22 +87,34 @@ def test_overview_shows_the_segment_summary_numbers(published, monkeypatch):
     app = _app(published, monkeypatch)
     with duckdb.connect(str(published), read_only=True) as connection:
         persons = connection.execute(
-            "select count(distinct person_id) from segment_memberships").fetchall()[0][0]
+            "select count(distinct person_id) from segment_memberships"
+        ).fetchall()[0][0]
         summary = connection.execute(
             "select segment_name, member_count from segment_summary "
-            "where segment_family = 'rfm' and not is_suppressed").df()
+            "where segment_family = 'rfm' and not is_suppressed"
+        ).df()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Persons in a segment"] == f"{persons:,}"
     sizes = app.dataframe[0].value  # the sizes chart's data table
     assert dict(zip(sizes["segment_name"], sizes["member_count"])) == dict(
-        zip(summary["segment_name"], summary["member_count"]))
+        zip(summary["segment_name"], summary["member_count"])
+    )
 
 
-def test_the_page_shows_the_last_copy_while_a_build_holds_the_database(published,
-                                                                          monkeypatch):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
-        "time.sleep(120)"), str(published)], stdout=subprocess.PIPE, text=True)
+def test_the_page_shows_the_last_copy_while_a_build_holds_the_database(published, monkeypatch):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+                "time.sleep(120)"
+            ),
+            str(published),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(duckdb.IOException):
@@ -109,13 +128,24 @@ def test_the_page_shows_the_last_copy_while_a_build_holds_the_database(published
         holder.wait()
 
 
-def test_without_a_copy_a_held_database_gives_a_message_not_an_error(published, tmp_path,
-                                                                        monkeypatch):
+def test_without_a_copy_a_held_database_gives_a_message_not_an_error(
+    published, tmp_path, monkeypatch
+):
     database = tmp_path / "segments.duckdb"
     database.write_bytes(published.read_bytes())  # no .published folder beside this one
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
-        "time.sleep(120)"), str(database)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+                "time.sleep(120)"
+            ),
+            str(database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         app = _app(database, monkeypatch)
@@ -144,15 +174,20 @@ def _page_marts(page: str) -> set[str]:
 def test_the_exposures_name_exactly_the_marts_each_page_reads():
     import yaml
 
-    exposures = {e["name"]: {d[len("ref('"):-2] for d in e["depends_on"]} for e in yaml.safe_load(
-        (PROJECT / "models" / "marts" / "_dashboard__exposures.yml").read_text())["exposures"]}
+    exposures = {
+        e["name"]: {d[len("ref('") : -2] for d in e["depends_on"]}
+        for e in yaml.safe_load(
+            (PROJECT / "models" / "marts" / "_dashboard__exposures.yml").read_text()
+        )["exposures"]
+    }
     pages = {f"dashboard_{Path(p).stem}": _page_marts(p) for p in PAGES}
     assert {name: marts for name, marts in exposures.items() if name != "dashboard"} == pages
     assert exposures["dashboard"] == set().union(*pages.values()) == set(DASHBOARD_MARTS)
 
 
-def test_the_activation_page_shows_delivery_status_and_conversions(published, tmp_path,
-                                                                   monkeypatch):
+def test_the_activation_page_shows_delivery_status_and_conversions(
+    published, tmp_path, monkeypatch
+):
     """A delivery run's log (delivery.activation_delivery_log, written by python -m
     python_utils deliver) reaches the read copy, and the page counts each message by its latest
     attempt; the funnel has the journey's conversions (goal reached)."""
@@ -162,22 +197,28 @@ def test_the_activation_page_shows_delivery_status_and_conversions(published, tm
         from python_utils.deliver import ensure_log
 
         ensure_log(connection)
-        outbox = connection.execute("select message_id from activation_outbox "
-                                    "order by message_id").fetchall()
+        outbox = connection.execute(
+            "select message_id from activation_outbox order by message_id"
+        ).fetchall()
         assert len(outbox) >= 6
         # two messages delivered on their second attempt, three on the first, the rest not yet
-        rows = [(m, 1, "failed") for (m,) in outbox[:2]] + [
-            (m, 2, "delivered") for (m,) in outbox[:2]] + [
-            (m, 1, "delivered") for (m,) in outbox[2:5]]
+        rows = (
+            [(m, 1, "failed") for (m,) in outbox[:2]]
+            + [(m, 2, "delivered") for (m,) in outbox[:2]]
+            + [(m, 1, "delivered") for (m,) in outbox[2:5]]
+        )
         connection.executemany(
             "insert into delivery.activation_delivery_log (message_id, attempt, attempted_at, "
-            "status) values (?, ?, timestamp '2026-07-01 08:00:00', ?)", rows)
+            "status) values (?, ?, timestamp '2026-07-01 08:00:00', ?)",
+            rows,
+        )
         goal = connection.execute("""select journey_id, count(distinct (person_hash,
             episode_started_at)) from activation_journey_log where reason = 'goal_reached'
             group by 1 order by 2 desc limit 1""").fetchall()
     copy = publish(database, "test")
     assert json.loads((copy / "manifest.json").read_text())["rows"][
-        "activation_delivery_log"] == len(rows)
+        "activation_delivery_log"
+    ] == len(rows)
     monkeypatch.setenv("SEGMENTS_K_ANONYMITY", "1")  # the demo's few messages, unblanked
     app = _app(database, monkeypatch)
     app.switch_page("views/activation.py").run()
@@ -201,8 +242,12 @@ def test_the_map_projects_with_tsne_too(published, monkeypatch):
     assert any("t-SNE" in c.value for c in app.caption)
 
 
-OVERVIEW_MARTS = ("segment_summary", "segment_memberships", "segment_kpis_daily",
-                  "segment_membership_changes")
+OVERVIEW_MARTS = (
+    "segment_summary",
+    "segment_memberships",
+    "segment_kpis_daily",
+    "segment_membership_changes",
+)
 
 
 def test_on_snowflake_the_overview_reads_the_same_marts_live(published, tmp_path, monkeypatch):
@@ -219,19 +264,29 @@ def test_on_snowflake_the_overview_reads_the_same_marts_live(published, tmp_path
         with duckdb.connect(str(published), read_only=True) as duck:
             for mart in OVERVIEW_MARTS:  # the marts as a Snowflake build would hold them
                 columns = duck.execute(f"describe {mart}").fetchall()
-                cursor.execute(f"create table {mart} ("
-                               + ", ".join(f"{name} {kind}" for name, kind, *_ in columns) + ")")
+                cursor.execute(
+                    f"create table {mart} ("
+                    + ", ".join(f"{name} {kind}" for name, kind, *_ in columns)
+                    + ")"
+                )
                 rows = duck.execute(f"select * from {mart}").fetchall()
                 if rows:
-                    cursor.executemany(f"insert into {mart} values ("
-                                       + ", ".join(["%s"] * len(columns)) + ")", rows)
+                    cursor.executemany(
+                        f"insert into {mart} values (" + ", ".join(["%s"] * len(columns)) + ")",
+                        rows,
+                    )
         connection.close()
-        for name, value in {"SEGMENTS_DASHBOARD_SOURCE": "snowflake",
-                            "SNOWFLAKE_ACCOUNT": "fakesnow", "SNOWFLAKE_USER": "fake",
-                            "SNOWFLAKE_PASSWORD": "snow", "SNOWFLAKE_DATABASE": "ANALYTICS",
-                            "SNOWFLAKE_SCHEMA": "SEGMENTS", "SNOWFLAKE_HOST": "127.0.0.1",
-                            "SNOWFLAKE_PORT": str(server.port),
-                            "SNOWFLAKE_PROTOCOL": "http"}.items():
+        for name, value in {
+            "SEGMENTS_DASHBOARD_SOURCE": "snowflake",
+            "SNOWFLAKE_ACCOUNT": "fakesnow",
+            "SNOWFLAKE_USER": "fake",
+            "SNOWFLAKE_PASSWORD": "snow",
+            "SNOWFLAKE_DATABASE": "ANALYTICS",
+            "SNOWFLAKE_SCHEMA": "SEGMENTS",
+            "SNOWFLAKE_HOST": "127.0.0.1",
+            "SNOWFLAKE_PORT": str(server.port),
+            "SNOWFLAKE_PROTOCOL": "http",
+        }.items():
             monkeypatch.setenv(name, value)
         app = AppTest.from_file(APP, default_timeout=120)
         app.run()
@@ -239,11 +294,15 @@ def test_on_snowflake_the_overview_reads_the_same_marts_live(published, tmp_path
     assert not app.error and "Snowflake" in " ".join(c.value for c in app.caption)
     with duckdb.connect(str(published), read_only=True) as duck:
         persons = duck.execute(
-            "select count(distinct person_id) from segment_memberships").fetchall()[0][0]
-        summary = duck.execute("select segment_name, member_count from segment_summary "
-                               "where segment_family = 'rfm' and not is_suppressed").df()
+            "select count(distinct person_id) from segment_memberships"
+        ).fetchall()[0][0]
+        summary = duck.execute(
+            "select segment_name, member_count from segment_summary "
+            "where segment_family = 'rfm' and not is_suppressed"
+        ).df()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Persons in a segment"] == f"{persons:,}"
     sizes = app.dataframe[0].value
     assert dict(zip(sizes["segment_name"], sizes["member_count"])) == dict(
-        zip(summary["segment_name"], summary["member_count"]))
+        zip(summary["segment_name"], summary["member_count"])
+    )

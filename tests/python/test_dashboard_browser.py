@@ -22,20 +22,34 @@ from python_utils.publish import publish
 PROJECT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SEGMENTS_CHROMIUM", "/usr/bin/chromium")
 #: url path -> page title (dashboard/app.py)
-PAGES = {"overview": "Overview", "explorer": "Segment explorer",
-         "activation": "Real-time and activation", "experiments": "Experiments",
-         "monitoring": "Monitoring and data quality"}
+PAGES = {
+    "overview": "Overview",
+    "explorer": "Segment explorer",
+    "activation": "Real-time and activation",
+    "experiments": "Experiments",
+    "monitoring": "Monitoring and data quality",
+}
 # Chromium's own connections are refused by a closed network, many at a time: switch them off
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                               "(pip install playwright; .ci/run does)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="playwright is not installed (pip install playwright; .ci/run does)",
+)
 pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, as root; .ci/run does)",
-                allow_module_level=True)
+    pytest.skip(
+        f"no Chromium at {CHROMIUM} (apt-get install chromium, as root; .ci/run does)",
+        allow_module_level=True,
+    )
 
 
 def _free_port() -> int:
@@ -50,8 +64,10 @@ def server(request, tmp_path_factory):
     database SEGMENTS_SCREENSHOTS_DATABASE names (`make screenshots`: the `make demo` one)."""
     root = tmp_path_factory.mktemp("dashboard_browser")
     database = root / "segments.duckdb"
-    source = os.environ.get("SEGMENTS_SCREENSHOTS_DATABASE") or request.getfixturevalue(
-        "dirty_demo")["db"]
+    source = (
+        os.environ.get("SEGMENTS_SCREENSHOTS_DATABASE")
+        or request.getfixturevalue("dirty_demo")["db"]
+    )
     database.write_bytes(Path(source).read_bytes())
     publish(database, "test")
     port = _free_port()
@@ -59,10 +75,26 @@ def server(request, tmp_path_factory):
     env.pop("SEGMENTS_DASHBOARD_SOURCE", None)
     log = (root / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(PROJECT / "dashboard" / "app.py"),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port",
-         str(port), "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(PROJECT / "dashboard" / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -87,8 +119,9 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
     shots.mkdir(parents=True, exist_ok=True)
     problems = []
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -96,8 +129,9 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
             page.goto(f"{server['url']}/{'' if path == 'overview' else path}")  # the default
             page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
             # the script has finished when the status widget is gone
-            page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached",
-                                   timeout=60_000)
+            page.wait_for_selector(
+                '[data-testid="stStatusWidget"]', state="detached", timeout=60_000
+            )
             charts = page.locator('[data-testid="stVegaLiteChart"]')
             try:  # every page draws at least one chart
                 charts.first.wait_for(timeout=30_000)
@@ -106,8 +140,10 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
             for i in range(charts.count()):  # every chart drew its marks
                 charts.nth(i).locator("canvas, svg").first.wait_for(timeout=30_000)
             if page.locator('[data-testid="stException"]').count():
-                problems.append(f"{path}: exception "
-                                f"{page.locator('[data-testid=stException]').first.inner_text()}")
+                problems.append(
+                    f"{path}: exception "
+                    f"{page.locator('[data-testid=stException]').first.inner_text()}"
+                )
             alerts = page.locator('[data-testid="stAlertContentError"]')
             if alerts.count():
                 problems.append(f"{path}: error {alerts.first.inner_text()}")
@@ -115,9 +151,11 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
                 problems.append(f"{path}: no chart")
             # Streamlit scrolls inside its main block: a viewport as tall as the page shows all
             # of it (and draws every table, which the grid only does when it is on screen)
-            height = page.evaluate("Math.max(...[...document.querySelectorAll("
-                                   "'[data-testid=stMain], [data-testid=stMainBlockContainer]')]"
-                                   ".map(e => e.scrollHeight), 1000)")
+            height = page.evaluate(
+                "Math.max(...[...document.querySelectorAll("
+                "'[data-testid=stMain], [data-testid=stMainBlockContainer]')]"
+                ".map(e => e.scrollHeight), 1000)"
+            )
             page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 12_000)})
             tables = page.locator('[data-testid="stDataFrame"]:visible')
             for i in range(tables.count()):  # every visible table drew its grid
@@ -143,15 +181,36 @@ def test_every_page_shows_data_while_a_daily_build_writes_the_database(server, d
     database = server["root"] / "segments.duckdb"
     before = current_copy(database)
     work = server["root"] / "daily"
-    env = {**os.environ, "DBT_PROFILES_DIR": str(write_profiles(work / "profiles")),
-           "SEGMENTS_RAW_PATH": str(dirty_demo["raw"]), "SEGMENTS_DUCKDB_PATH": str(database),
-           "SEGMENTS_PROJECT_DIR": str(PROJECT), "SEGMENTS_TARGET": "duckdb",
-           "DBT_LOG_LEVEL_FILE": "none"}
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(write_profiles(work / "profiles")),
+        "SEGMENTS_RAW_PATH": str(dirty_demo["raw"]),
+        "SEGMENTS_DUCKDB_PATH": str(database),
+        "SEGMENTS_PROJECT_DIR": str(PROJECT),
+        "SEGMENTS_TARGET": "duckdb",
+        "DBT_LOG_LEVEL_FILE": "none",
+    }
     log = (work / "job.log").open("w")
     job = subprocess.Popen(
-        [sys.executable, "-m", "python_utils", "run", "daily", "--", "--target-path",
-         str(work / "target"), "--log-path", str(work / "logs"), "--exclude-resource-type",
-         "unit_test"], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "python_utils",
+            "run",
+            "daily",
+            "--",
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            "--exclude-resource-type",
+            "unit_test",
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:  # until the build holds the database
@@ -160,26 +219,31 @@ def test_every_page_shows_data_while_a_daily_build_writes_the_database(server, d
             except duckdb.IOException:
                 break
             assert job.poll() is None and time.monotonic() < deadline, (
-                work / "job.log").read_text()[-3000:]
+                work / "job.log"
+            ).read_text()[-3000:]
             time.sleep(0.2)
         problems = []
         with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for path, title in PAGES.items():
                 page.goto(f"{server['url']}/{'' if path == 'overview' else path}")
                 page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached",
-                                       timeout=60_000)
+                page.wait_for_selector(
+                    '[data-testid="stStatusWidget"]', state="detached", timeout=60_000
+                )
                 try:  # data: the page drew a chart from the copy
                     page.locator('[data-testid="stVegaLiteChart"]').first.locator(
-                        "canvas, svg").first.wait_for(timeout=60_000)
+                        "canvas, svg"
+                    ).first.wait_for(timeout=60_000)
                 except sync_api.TimeoutError:
                     problems.append(f"{path}: no chart")
                 body = page.locator('[data-testid="stMain"]').inner_text()
-                if page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]'
-                                ).count():
+                if page.locator(
+                    '[data-testid="stException"], [data-testid="stAlertContentError"]'
+                ).count():
                     problems.append(f"{path}: exception or error")
                 if "read copy" not in body:
                     problems.append(f"{path}: not served from the read copy")

@@ -31,7 +31,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from python_utils.shapes import (  # noqa: E402
-    MATRIX, failing_rows, first_line, manifest_nodes, node_tags,
+    MATRIX,
+    failing_rows,
+    first_line,
+    manifest_nodes,
+    node_tags,
 )
 
 pytestmark = pytest.mark.dbt
@@ -51,7 +55,8 @@ def _problems(run) -> list[str]:
         state = result.get("status", "not run")
         if state != "success":
             (skipped if state in ("skipped", "not run") else broken).append(
-                f"model {uid}: {state} {first_line(result.get('message'))}")
+                f"model {uid}: {state} {first_line(result.get('message'))}"
+            )
     for uid, node in sorted(manifest_nodes(run.manifest, ("test",)).items()):
         result = status.get(uid, {})
         state = result.get("status", "not run")
@@ -63,14 +68,18 @@ def _problems(run) -> list[str]:
             skipped.append(f"test {uid}: {state}")
             continue
         rows = failing_rows(run.database, result.get("compiled_code")) if state == "fail" else ""
-        broken.append(f"test {uid}: {state} {first_line(result.get('message'))}"
-                      + (f" [{rows}]" if rows else ""))
+        broken.append(
+            f"test {uid}: {state} {first_line(result.get('message'))}"
+            + (f" [{rows}]" if rows else "")
+        )
     return broken + skipped
 
 
 def _cluster_scoring_mismatches(database: Path) -> tuple[int, int, list[tuple]]:
     """Persons whose SQL-scored cluster differs from (or is missing in) the Python assignment."""
-    persons, mismatched = query(database, """
+    persons, mismatched = query(
+        database,
+        """
         select
             count(*),
             count(*) filter (where python.person_id is null or sql_scored.person_id is null
@@ -78,8 +87,11 @@ def _cluster_scoring_mismatches(database: Path) -> tuple[int, int, list[tuple]]:
         from customer_clusters as python
         full outer join customer_cluster_scores as sql_scored
             on python.person_id = sql_scored.person_id
-    """)[0]
-    examples = query(database, """
+    """,
+    )[0]
+    examples = query(
+        database,
+        """
         select coalesce(python.person_id, sql_scored.person_id), python.cluster_id,
             sql_scored.cluster_id
         from customer_clusters as python
@@ -88,7 +100,8 @@ def _cluster_scoring_mismatches(database: Path) -> tuple[int, int, list[tuple]]:
         where python.cluster_id is distinct from sql_scored.cluster_id
         order by 1
         limit 5
-    """)
+    """,
+    )
     return persons, mismatched, examples
 
 
@@ -103,9 +116,13 @@ def test_full_build_is_green(shape, tmp_path):
     generate(raw, *shape.generate_args())
     started = time.perf_counter()
     gate_vars = GATE_FAILURE_VARS.get(shape.name, {})
-    run = run_dbt(["build", "--exclude", "test_type:unit"], raw, tmp_path / "work",
-                  dbt_vars={**shape.dbt_vars, **gate_vars} or None,
-                  extra_env={"OMP_NUM_THREADS": "1"})
+    run = run_dbt(
+        ["build", "--exclude", "test_type:unit"],
+        raw,
+        tmp_path / "work",
+        dbt_vars={**shape.dbt_vars, **gate_vars} or None,
+        extra_env={"OMP_NUM_THREADS": "1"},
+    )
     seconds = time.perf_counter() - started
     print(f"{shape.name}: dbt build {seconds:.1f} s")
     assert run.manifest and run.results(), f"dbt produced no results:\n{run.output[-4000:]}"
@@ -117,11 +134,14 @@ def test_full_build_is_green(shape, tmp_path):
         if persons == 0:
             problems.append("cluster scoring: no person clustered")
         elif mismatched:
-            problems.append(f"cluster scoring: {mismatched} of {persons} persons differ between "
-                            f"customer_cluster_scores and customer_clusters, e.g. "
-                            f"(person_id, python, sql) {examples}")
-    assert not problems, (f"{shape.name} ({seconds:.0f} s): {len(problems)} problem(s)\n"
-                          + "\n".join(problems))
+            problems.append(
+                f"cluster scoring: {mismatched} of {persons} persons differ between "
+                f"customer_cluster_scores and customer_clusters, e.g. "
+                f"(person_id, python, sql) {examples}"
+            )
+    assert not problems, (
+        f"{shape.name} ({seconds:.0f} s): {len(problems)} problem(s)\n" + "\n".join(problems)
+    )
     models = set(manifest_nodes(run.manifest, ("model",)))
     assert models and models <= built, sorted(models - built)  # every mart, every model built
     if gate_vars:
@@ -142,11 +162,17 @@ def test_only_a_business_gate_may_fail_and_the_table_counts_it(tmp_path):
     def node(kind, tags=()):
         return {"resource_type": kind, "tags": list(tags), "config": {"tags": list(tags)}}
 
-    manifest = {"nodes": {"model.p.a": node("model"), "model.p.b": node("model"),
-                          "test.p.gate": node("test", [BUSINESS_GATE]), "test.p.plain": node("test"),
-                          "test.p.gate_error": node("test", [BUSINESS_GATE]),
-                          "test.p.after_b": node("test")},
-                "unit_tests": {"unit_test.p.u": {"resource_type": "unit_test", "tags": []}}}
+    manifest = {
+        "nodes": {
+            "model.p.a": node("model"),
+            "model.p.b": node("model"),
+            "test.p.gate": node("test", [BUSINESS_GATE]),
+            "test.p.plain": node("test"),
+            "test.p.gate_error": node("test", [BUSINESS_GATE]),
+            "test.p.after_b": node("test"),
+        },
+        "unit_tests": {"unit_test.p.u": {"resource_type": "unit_test", "tags": []}},
+    }
     results = [
         {"unique_id": "model.p.a", "status": "success", "message": None},
         {"unique_id": "model.p.b", "status": "skipped", "message": None},
@@ -156,8 +182,9 @@ def test_only_a_business_gate_may_fail_and_the_table_counts_it(tmp_path):
         {"unique_id": "test.p.after_b", "status": "skipped", "message": None},
         {"unique_id": "unit_test.p.u", "status": "pass", "message": None},
     ]
-    run = SimpleNamespace(results=lambda: results, manifest=manifest,
-                          database=tmp_path / "none.duckdb")
+    run = SimpleNamespace(
+        results=lambda: results, manifest=manifest, database=tmp_path / "none.duckdb"
+    )
     assert _problems(run) == [
         "test test.p.gate_error: error Binder Error: x",
         "test test.p.plain: fail Got 2 results",
@@ -171,12 +198,24 @@ def test_only_a_business_gate_may_fail_and_the_table_counts_it(tmp_path):
     assert outcome.gate_failures == ["test.p.gate"] and outcome.blocking == 4
     assert not outcome.green
     row = markdown_table([outcome]).splitlines()[2]
-    assert row.startswith("| made_up | 1 / 2 | 1 | 1 / 5 (1 skipped) | "
-                          "`test.p.gate` (business gate) fail: Got 1 result")
+    assert row.startswith(
+        "| made_up | 1 / 2 | 1 | 1 / 5 (1 skipped) | "
+        "`test.p.gate` (business gate) fail: Got 1 result"
+    )
     assert row.endswith("| 0 | 2 |")
-    gate_only = summarize("gate_only", 1, 1.0, [
-        {"unique_id": "model.p.a", "status": "success"}, {"unique_id": "model.p.b", "status": "success"},
-        {"unique_id": "test.p.gate", "status": "fail", "message": "Got 1 result"},
-        *({"unique_id": uid, "status": "pass"} for uid in
-          ("test.p.plain", "test.p.gate_error", "test.p.after_b", "unit_test.p.u"))], manifest)
+    gate_only = summarize(
+        "gate_only",
+        1,
+        1.0,
+        [
+            {"unique_id": "model.p.a", "status": "success"},
+            {"unique_id": "model.p.b", "status": "success"},
+            {"unique_id": "test.p.gate", "status": "fail", "message": "Got 1 result"},
+            *(
+                {"unique_id": uid, "status": "pass"}
+                for uid in ("test.p.plain", "test.p.gate_error", "test.p.after_b", "unit_test.p.u")
+            ),
+        ],
+        manifest,
+    )
     assert gate_only.green and gate_only.gate_failures == ["test.p.gate"]

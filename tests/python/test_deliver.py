@@ -17,10 +17,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 import pytest
@@ -39,8 +39,16 @@ MESSAGES = (
     ("m-future", "2026-07-01 00:00:00"),
 )
 DUE_ORDER = ["m-b", "m-a", "m-c"]
-FAST = ("--backoff-seconds", "0.01", "--backoff-max-seconds", "0.05", "--timeout", "2",
-        "--progress-every", "0")
+FAST = (
+    "--backoff-seconds",
+    "0.01",
+    "--backoff-max-seconds",
+    "0.05",
+    "--timeout",
+    "2",
+    "--progress-every",
+    "0",
+)
 
 # a script: (idempotency key, how many requests with that key so far, this one included)
 # -> (HTTP status, seconds to sleep before answering)
@@ -100,9 +108,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         key = self.headers.get("Idempotency-Key")
         with self.server.lock:
-            self.server.requests.append({"key": key, "body": body,
-                                         "attempt": self.headers.get("X-Delivery-Attempt"),
-                                         "content_type": self.headers.get("Content-Type")})
+            self.server.requests.append(
+                {
+                    "key": key,
+                    "body": body,
+                    "attempt": self.headers.get("X-Delivery-Attempt"),
+                    "content_type": self.headers.get("Content-Type"),
+                }
+            )
             seen = sum(1 for request in self.server.requests if request["key"] == key)
         status, delay = self.server.script(key, seen)
         time.sleep(delay)
@@ -131,8 +144,9 @@ def receiver() -> Iterator[Callable[[Script], Receiver]]:
 
     def start(script: Script) -> Receiver:
         server = Receiver(script)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         started.append(server)
         return server
 
@@ -161,14 +175,16 @@ def database(tmp_path: Path) -> Path:
             connection.execute(
                 "insert into marts.activation_outbox values (?, ?, 'welcome', ?, 'email', "
                 "'cb-welcome', ?, timestamp '2026-05-31 12:00:00')",
-                [message_id, f"p{index}", index + 1, due_at])
+                [message_id, f"p{index}", index + 1, due_at],
+            )
     return path
 
 
 def deliver(database: Path, url: str, *args: str) -> int:
     """Run the command in this process; returns its exit code."""
-    return main(["deliver", "--database", str(database), "--webhook-url", url,
-                 "--now", NOW, *FAST, *args])
+    return main(
+        ["deliver", "--database", str(database), "--webhook-url", url, "--now", NOW, *FAST, *args]
+    )
 
 
 def log_rows(database: Path) -> list[tuple]:
@@ -185,7 +201,8 @@ def attempts_of(database: Path, message_id: str) -> list[tuple]:
 
 
 def test_each_due_message_is_posted_once_in_order_with_its_idempotency_key(
-        database, receiver, capsys):
+    database, receiver, capsys
+):
     server = receiver(ok)
     assert deliver(database, server.url) == 0
     assert server.keys() == DUE_ORDER  # (due_at, message_id); m-future is not due
@@ -194,12 +211,19 @@ def test_each_due_message_is_posted_once_in_order_with_its_idempotency_key(
         assert request["attempt"] == "1"
         assert request["content_type"] == "application/json"
     first = next(r["body"] for r in server.requests if r["key"] == "m-b")
-    assert first == {"message_id": "m-b", "person_id": "p1", "journey_id": "welcome", "step": 2,
-                     "channel": "email", "content_block_id": "cb-welcome",
-                     "due_at": "2026-06-01T09:00:00.000000Z",
-                     "created_at": "2026-05-31T12:00:00.000000Z"}
-    assert sorted(log_rows(database)) == [(key, 1, "delivered", 200, None)
-                                          for key in sorted(DUE_ORDER)]
+    assert first == {
+        "message_id": "m-b",
+        "person_id": "p1",
+        "journey_id": "welcome",
+        "step": 2,
+        "channel": "email",
+        "content_block_id": "cb-welcome",
+        "due_at": "2026-06-01T09:00:00.000000Z",
+        "created_at": "2026-05-31T12:00:00.000000Z",
+    }
+    assert sorted(log_rows(database)) == [
+        (key, 1, "delivered", 200, None) for key in sorted(DUE_ORDER)
+    ]
     summary = capsys.readouterr().out
     assert "3 due, 3 delivered, 0 failed attempt(s), 0 dead-lettered" in summary
     assert "messages/s" in summary and "p50" in summary
@@ -213,12 +237,14 @@ def test_each_due_message_is_posted_once_in_order_with_its_idempotency_key(
     assert server.processed == Counter({key: 1 for key in [*DUE_ORDER, "m-future"]})
 
 
-def test_a_server_failing_twice_then_succeeding_delivers_at_the_third_attempt(
-        database, receiver):
+def test_a_server_failing_twice_then_succeeding_delivers_at_the_third_attempt(database, receiver):
     server = receiver(lambda key, seen: (500, 0.0) if key == "m-a" and seen <= 2 else (200, 0.0))
     assert deliver(database, server.url) == 0
-    assert attempts_of(database, "m-a") == [(1, "failed", 500), (2, "failed", 500),
-                                            (3, "delivered", 200)]
+    assert attempts_of(database, "m-a") == [
+        (1, "failed", 500),
+        (2, "failed", 500),
+        (3, "delivered", 200),
+    ]
     assert [r["attempt"] for r in server.requests if r["key"] == "m-a"] == ["1", "2", "3"]
     assert server.keys() == ["m-b", "m-a", "m-a", "m-a", "m-c"]  # retried before moving on
     assert all(attempts_of(database, key) == [(1, "delivered", 200)] for key in ("m-b", "m-c"))
@@ -228,8 +254,11 @@ def test_a_server_that_always_fails_dead_letters_after_max_attempts(database, re
     server = receiver(lambda key, seen: (503, 0.0))
     assert deliver(database, server.url, "--max-attempts", "3") == EXIT_DEAD_LETTERED
     for key in DUE_ORDER:
-        assert attempts_of(database, key) == [(1, "failed", 503), (2, "failed", 503),
-                                              (3, "dead_lettered", 503)]
+        assert attempts_of(database, key) == [
+            (1, "failed", 503),
+            (2, "failed", 503),
+            (3, "dead_lettered", 503),
+        ]
     assert "3 dead-lettered" in capsys.readouterr().out
 
     assert deliver(database, server.url) == 0  # dead letters stay put
@@ -250,7 +279,8 @@ def test_a_client_error_dead_letters_at_once_and_the_others_go_on(database, rece
     assert attempts_of(database, "m-a") == [(1, "dead_lettered", 422)]
     assert server.keys() == DUE_ORDER
     assert [row[4] for row in log_rows(database) if row[0] == "m-a"] == [
-        "HTTP 422 Unprocessable Entity"]
+        "HTTP 422 Unprocessable Entity"
+    ]
 
 
 def test_too_many_requests_and_timeouts_are_retried(database, receiver):
@@ -283,7 +313,8 @@ def test_connection_errors_are_retried_then_dead_lettered(database):
 
 
 def test_a_crash_between_the_post_and_the_log_write_sends_again_and_is_processed_once(
-        database, receiver):
+    database, receiver
+):
     """The sender is killed (SIGKILL) after the receiver processed m-a but before the answer
     reached it, so m-a has no log row; the rerun posts m-a again with the same key, the receiver
     answers 409, and the sender logs it delivered. m-b's record survived the crash."""
@@ -297,9 +328,23 @@ def test_a_crash_between_the_post_and_the_log_write_sends_again_and_is_processed
 
     server.on_processed = crash_after
     sender["process"] = subprocess.Popen(
-        [sys.executable, "-m", "python_utils", "deliver", "--database", str(database),
-         "--webhook-url", server.url, "--now", NOW, *FAST],
-        cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "python_utils",
+            "deliver",
+            "--database",
+            str(database),
+            "--webhook-url",
+            server.url,
+            "--now",
+            NOW,
+            *FAST,
+        ],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     sender["process"].communicate(timeout=60)
     assert sender["process"].returncode == -signal.SIGKILL
     assert log_rows(database) == [("m-b", 1, "delivered", 200, None)]
@@ -331,8 +376,10 @@ def test_it_waits_for_the_database_lock_and_skips_when_a_job_holds_it(database, 
         assert handle is not None
         assert deliver(database, server.url, "--wait", "0.3") == EXIT_SKIPPED
     assert server.requests == []
-    runs = [json.loads(line) for line in
-            database.with_name("segments.duckdb.runs.jsonl").read_text().splitlines()]
+    runs = [
+        json.loads(line)
+        for line in database.with_name("segments.duckdb.runs.jsonl").read_text().splitlines()
+    ]
     assert [(r["job"], r["event"]) for r in runs] == [("deliver", "skipped")]
     assert deliver(database, server.url) == 0
     assert server.keys() == DUE_ORDER
@@ -349,12 +396,20 @@ def test_now_is_utc_unless_it_has_an_offset():
 
 
 def test_a_database_written_by_another_process_is_an_error_not_a_traceback(
-        database, receiver, capsys):
+    database, receiver, capsys
+):
     """A writer that did not take the lock (a dbt build outside the job runner) holds the file."""
     writer = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('ready', flush=True); time.sleep(60)", str(database)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout.readline().strip() == "ready"
         server = receiver(ok)

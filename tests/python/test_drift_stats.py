@@ -9,8 +9,19 @@ import pandas as pd
 import pytest
 
 from python_utils.monitoring import (
-    MISSING_BIN, OTHER_BIN, DriftSettings, RefitPolicy, bin_index, bin_shares, bins_rows,
-    drift_level, drift_table, feature_bins, psi, reference_bins_table, refit_reason,
+    MISSING_BIN,
+    OTHER_BIN,
+    DriftSettings,
+    RefitPolicy,
+    bin_index,
+    bin_shares,
+    bins_rows,
+    drift_level,
+    drift_table,
+    feature_bins,
+    psi,
+    reference_bins_table,
+    refit_reason,
 )
 
 
@@ -55,9 +66,10 @@ def test_psi_floors_empty_bins_at_epsilon():
     assert np.isfinite(value)
 
 
-@pytest.mark.parametrize("value, level", [(0.0999, "none"), (0.1, "moderate"),
-                                          (0.2499, "moderate"), (0.25, "major"),
-                                          (None, "none")])
+@pytest.mark.parametrize(
+    "value, level",
+    [(0.0999, "none"), (0.1, "moderate"), (0.2499, "moderate"), (0.25, "major"), (None, "none")],
+)
 def test_levels(value, level):
     assert drift_level(value) == level
 
@@ -84,20 +96,30 @@ def test_bins_as_rows_cover_every_bin_once():
     assert a["lower_edge"].isna().sum() == 2 and a["upper_edge"].isna().sum() == 2
 
 
-@pytest.mark.parametrize("kwargs, reason", [
-    ({"has_model": False}, "no_model"),
-    ({"policy": RefitPolicy(force=True)}, "forced"),
-    ({"settings_changed": True}, "settings_changed"),
-    ({"age_days": 8}, "model_age"),
-    ({"age_days": 7}, None),
-    ({"drift_major": 0.3}, "feature_drift"),
-    ({"drift_major": 0.29}, None),
-    ({"assignment_ari": 0.4}, "assignment_ari"),
-    ({"assignment_ari": 0.9}, None),
-])
+@pytest.mark.parametrize(
+    "kwargs, reason",
+    [
+        ({"has_model": False}, "no_model"),
+        ({"policy": RefitPolicy(force=True)}, "forced"),
+        ({"settings_changed": True}, "settings_changed"),
+        ({"age_days": 8}, "model_age"),
+        ({"age_days": 7}, None),
+        ({"drift_major": 0.3}, "feature_drift"),
+        ({"drift_major": 0.29}, None),
+        ({"assignment_ari": 0.4}, "assignment_ari"),
+        ({"assignment_ari": 0.9}, None),
+    ],
+)
 def test_refit_reason(kwargs, reason):
-    arguments = {"policy": RefitPolicy(), "has_model": True, "settings_changed": False,
-                 "age_days": 1, "drift_major": 0.0, "assignment_ari": 1.0, **kwargs}
+    arguments = {
+        "policy": RefitPolicy(),
+        "has_model": True,
+        "settings_changed": False,
+        "age_days": 1,
+        "drift_major": 0.0,
+        "assignment_ari": 1.0,
+        **kwargs,
+    }
     assert refit_reason(**arguments) == reason
 
 

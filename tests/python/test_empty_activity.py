@@ -25,9 +25,12 @@ def _customers_only(folder: Path) -> Path:
 def _assert_stopped_asking_for_as_of(stopped) -> None:
     assert stopped.returncode != 0
     assert "as_of cannot be derived" in stopped.output
-    assert "--vars '{\"as_of\": \"YYYY-MM-DD\"}'" in stopped.output
-    assert [r["status"] for r in stopped.results()
-            if r["unique_id"] == "model.segments.stg_observation_window"] == ["error"]
+    assert '--vars \'{"as_of": "YYYY-MM-DD"}\'' in stopped.output
+    assert [
+        r["status"]
+        for r in stopped.results()
+        if r["unique_id"] == "model.segments.stg_observation_window"
+    ] == ["error"]
 
 
 def test_without_events_and_orders_the_build_asks_for_as_of(tmp_path):
@@ -37,7 +40,8 @@ def test_without_events_and_orders_the_build_asks_for_as_of(tmp_path):
     given = run_dbt(SELECT, raw, tmp_path / "given", dbt_vars={"as_of": "2026-03-06"})
     assert given.returncode == 0, given.output[-4000:]
     assert str(scalar(given.database, "select as_of_date from stg_observation_window")) == (
-        "2026-03-06")
+        "2026-03-06"
+    )
     assert scalar(given.database, "select derived_as_of_date from stg_observation_window") is None
 
 
@@ -46,6 +50,11 @@ def test_without_events_and_orders_the_build_asks_for_as_of_on_snowflake_local(t
     the table only after the post-hook, which must not depend on that)."""
     raw = _customers_only(tmp_path / "raw")
     with FakesnowServer(tmp_path / "fakesnow.log") as server:
-        stopped = run_dbt(SELECT, raw, tmp_path / "snowflake", target="snowflake_local",
-                          extra_env={"FAKESNOW_PORT": str(server.port)})
+        stopped = run_dbt(
+            SELECT,
+            raw,
+            tmp_path / "snowflake",
+            target="snowflake_local",
+            extra_env={"FAKESNOW_PORT": str(server.port)},
+        )
     _assert_stopped_asking_for_as_of(stopped)

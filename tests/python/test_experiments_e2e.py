@@ -24,8 +24,7 @@ from dbt_harness import NO_UNIT_TESTS, generate, query, run_dbt
 from python_utils import experiments as ex
 
 GENERATE = ("--customers", "6000", "--days", "90", "--seed", "12")
-SELECT = ["--select", "+experiment_readouts", "+experiment_exposure_summary",
-          "+segment_kpis_daily"]
+SELECT = ["--select", "+experiment_readouts", "+experiment_exposure_summary", "+segment_kpis_daily"]
 
 
 @pytest.fixture(scope="module")
@@ -107,30 +106,54 @@ group by all
 def judged(built) -> pd.DataFrame:
     """Readout rows (treatment arms; families all and buyer status) with their true effect."""
     truth = frame(built["db"], TRUE_EFFECTS.format(truth=built["truth"]))
-    truth = truth.melt(id_vars=["experiment_id", "variant", "segment_family", "segment_name",
-                                "units"], value_vars=["conversion", "revenue_per_unit"],
-                       var_name="metric", value_name="true_effect")
-    readouts = frame(built["db"], """
+    truth = truth.melt(
+        id_vars=["experiment_id", "variant", "segment_family", "segment_name", "units"],
+        value_vars=["conversion", "revenue_per_unit"],
+        var_name="metric",
+        value_name="true_effect",
+    )
+    readouts = frame(
+        built["db"],
+        """
         select *, sum(units) over (partition by experiment_id, segment_family, segment_name,
                                    metric) as all_arm_units
-        from experiment_readouts""")
+        from experiment_readouts""",
+    )
     readouts = readouts[~readouts["is_control"]]
-    merged = readouts.merge(truth, on=["experiment_id", "variant", "segment_family",
-                                       "segment_name", "metric"], suffixes=("", "_truth"))
+    merged = readouts.merge(
+        truth,
+        on=["experiment_id", "variant", "segment_family", "segment_name", "metric"],
+        suffixes=("", "_truth"),
+    )
     assert len(merged) == 5 * 3 * 2  # 5 arms x (all, prospect, returning buyer) x 2 metrics
     assert (merged["all_arm_units"] == merged["units_truth"]).all()  # the same units
     return merged
 
 
 def test_every_true_effect_lies_inside_its_interval(judged):
-    table = judged[["experiment_id", "variant", "segment_name", "metric", "units", "true_effect",
-                    "abs_lift", "abs_lift_ci_low", "abs_lift_ci_high", "cuped_abs_lift_ci_low",
-                    "cuped_abs_lift_ci_high", "p_value_adjusted"]]
+    table = judged[
+        [
+            "experiment_id",
+            "variant",
+            "segment_name",
+            "metric",
+            "units",
+            "true_effect",
+            "abs_lift",
+            "abs_lift_ci_low",
+            "abs_lift_ci_high",
+            "cuped_abs_lift_ci_low",
+            "cuped_abs_lift_ci_high",
+            "p_value_adjusted",
+        ]
+    ]
     print("\n" + table.round(4).to_string())
     inside = (judged["abs_lift_ci_low"] <= judged["true_effect"]) & (
-        judged["true_effect"] <= judged["abs_lift_ci_high"])
+        judged["true_effect"] <= judged["abs_lift_ci_high"]
+    )
     inside_cuped = (judged["cuped_abs_lift_ci_low"] <= judged["true_effect"]) & (
-        judged["true_effect"] <= judged["cuped_abs_lift_ci_high"])
+        judged["true_effect"] <= judged["cuped_abs_lift_ci_high"]
+    )
     assert inside.all(), table[~inside].to_string()
     assert inside_cuped.all(), table[~inside_cuped].to_string()
     planted = judged[(judged["metric"] == "conversion") & (judged["true_effect"] > 0.01)]
@@ -140,29 +163,38 @@ def test_every_true_effect_lies_inside_its_interval(judged):
 
 def test_planted_effects_are_found_and_null_experiments_are_not(judged, built):
     conversion = judged[judged["metric"] == "conversion"].set_index(
-        ["experiment_id", "variant", "segment_name"])
+        ["experiment_id", "variant", "segment_name"]
+    )
     assert conversion.loc[("exp_free_shipping_banner", "treatment", "prospect"), "is_significant"]
     assert conversion.loc[("exp_free_shipping_banner", "treatment", "all"), "is_significant"]
-    assert not conversion.loc[("exp_free_shipping_banner", "treatment", "returning_buyer"),
-                              "is_significant"]  # free shipping does nothing for loyal buyers
+    assert not conversion.loc[
+        ("exp_free_shipping_banner", "treatment", "returning_buyer"), "is_significant"
+    ]  # free shipping does nothing for loyal buyers
     assert conversion.loc[("exp_checkout_redesign", "one_page", "all"), "is_significant"]
     # the null experiment and the null arm: nothing significant after the correction, in any
     # family or metric
-    nulls = frame(built["db"], """
+    nulls = frame(
+        built["db"],
+        """
         select * from experiment_readouts
         where not is_control and not is_suppressed
-            and (experiment_id = 'exp_reco_carousel' or variant = 'express')""")
+            and (experiment_id = 'exp_reco_carousel' or variant = 'express')""",
+    )
     assert len(nulls) > 20 and nulls["p_value_adjusted"].notna().all()
     assert (nulls["p_value_adjusted"] >= 0.05).all(), nulls.loc[
-        nulls["p_value_adjusted"] < 0.05, ["experiment_id", "segment_name", "metric", "p_value"]]
+        nulls["p_value_adjusted"] < 0.05, ["experiment_id", "segment_name", "metric", "p_value"]
+    ]
     assert (nulls["adjustment_method"] == "holm").all()
 
 
 def test_the_broken_split_is_flagged_overall_and_in_its_segments(built):
-    srm = frame(built["db"], """
+    srm = frame(
+        built["db"],
+        """
         select experiment_id, segment_family, segment_name, min(srm_p_value) as srm_p_value,
             bool_or(is_srm) as is_srm, max(assigned_units) as largest_arm
-        from experiment_readouts group by all""")
+        from experiment_readouts group by all""",
+    )
     overall = srm[srm["segment_family"] == "all"].set_index("experiment_id")
     assert overall.loc["exp_price_anchor", "is_srm"]
     assert overall.loc["exp_price_anchor", "srm_p_value"] < 1e-10
@@ -170,8 +202,11 @@ def test_the_broken_split_is_flagged_overall_and_in_its_segments(built):
     broken = srm[(srm["experiment_id"] == "exp_price_anchor") & (srm["largest_arm"] > 500)]
     assert broken["is_srm"].all()  # every large segment of it shows the broken split
     # the build warns about it (a warn test, not a failure)
-    warned = [r for r in built["run"].results()
-              if "experiment_sample_ratio_matches_design" in r["unique_id"]]
+    warned = [
+        r
+        for r in built["run"].results()
+        if "experiment_sample_ratio_matches_design" in r["unique_id"]
+    ]
     assert warned and warned[0]["status"] == "warn"
 
 
@@ -180,42 +215,68 @@ def test_a_segment_the_treatment_changes_biases_the_breakdown(judged, built):
     treated arm has lost its converted prospects to the buyers: the 'prospect_now' estimate is
     zero against a positive true effect, and the arms no longer split 50/50 inside the
     segments. Broken down by buyer status at assignment, the estimate covers the truth."""
-    units = frame(built["db"], """
+    units = frame(
+        built["db"],
+        """
         select variant, has_converted, pre_has_converted,
             case when exists (select 1 from int_person_orders as o
                               where o.person_id = u.person_id and o.status = 'completed')
                 then 'buyer_now' else 'prospect_now' end as segment_name
         from experiment_units as u
-        where experiment_id = 'exp_free_shipping_banner' and is_unit and is_window_complete""")
+        where experiment_id = 'exp_free_shipping_banner' and is_unit and is_window_complete""",
+    )
     cells = []
     for (variant, segment), group in units.groupby(["variant", "segment_name"]):
         y = group["has_converted"].to_numpy(float)
         x = group["pre_has_converted"].to_numpy(float)
-        cells.append({"experiment_id": "e", "variant": variant, "is_control": variant == "control",
-                      "segment_family": "buyer_status_now", "segment_name": segment,
-                      "metric": "conversion", "metric_kind": "proportion",
-                      "assigned_units": len(y), "units": len(y), "sum_y": y.sum(),
-                      "sum_y2": (y * y).sum(), "sum_x": x.sum(), "sum_x2": (x * x).sum(),
-                      "sum_xy": (x * y).sum(), "design_weight": 1.0})
+        cells.append(
+            {
+                "experiment_id": "e",
+                "variant": variant,
+                "is_control": variant == "control",
+                "segment_family": "buyer_status_now",
+                "segment_name": segment,
+                "metric": "conversion",
+                "metric_kind": "proportion",
+                "assigned_units": len(y),
+                "units": len(y),
+                "sum_y": y.sum(),
+                "sum_y2": (y * y).sum(),
+                "sum_x": x.sum(),
+                "sum_x2": (x * x).sum(),
+                "sum_xy": (x * y).sum(),
+                "design_weight": 1.0,
+            }
+        )
     now = ex.readout(pd.DataFrame(cells))
     now = now[~now["is_control"]].set_index("segment_name")
     truth = frame(built["db"], TRUE_EFFECTS.format(truth=built["truth"]))
-    truth = truth[(truth["experiment_id"] == "exp_free_shipping_banner")
-                  & (truth["segment_family"] == "buyer_status_now")].set_index("segment_name")
+    truth = truth[
+        (truth["experiment_id"] == "exp_free_shipping_banner")
+        & (truth["segment_family"] == "buyer_status_now")
+    ].set_index("segment_name")
     prospect_now = now.loc["prospect_now"]
-    print(f"\nbuyer status now: lift {prospect_now['abs_lift']:.4f} "
-          f"[{prospect_now['abs_lift_ci_low']:.4f}, {prospect_now['abs_lift_ci_high']:.4f}] "
-          f"against a true effect of {truth.loc['prospect_now', 'conversion']:.4f}")
+    print(
+        f"\nbuyer status now: lift {prospect_now['abs_lift']:.4f} "
+        f"[{prospect_now['abs_lift_ci_low']:.4f}, {prospect_now['abs_lift_ci_high']:.4f}] "
+        f"against a true effect of {truth.loc['prospect_now', 'conversion']:.4f}"
+    )
     assert prospect_now["abs_lift"] == 0  # nobody who converted is a prospect now
     assert truth.loc["prospect_now", "conversion"] > 0.02
-    assert not (prospect_now["abs_lift_ci_low"] <= truth.loc["prospect_now", "conversion"]
-                <= prospect_now["abs_lift_ci_high"])
+    assert not (
+        prospect_now["abs_lift_ci_low"]
+        <= truth.loc["prospect_now", "conversion"]
+        <= prospect_now["abs_lift_ci_high"]
+    )
     # pre-assignment: inside (the same truth construction)
-    at = judged[(judged["experiment_id"] == "exp_free_shipping_banner")
-                & (judged["metric"] == "conversion")
-                & (judged["segment_family"] == "buyer_status_at_assignment")]
-    assert ((at["abs_lift_ci_low"] <= at["true_effect"])
-            & (at["true_effect"] <= at["abs_lift_ci_high"])).all()
+    at = judged[
+        (judged["experiment_id"] == "exp_free_shipping_banner")
+        & (judged["metric"] == "conversion")
+        & (judged["segment_family"] == "buyer_status_at_assignment")
+    ]
+    assert (
+        (at["abs_lift_ci_low"] <= at["true_effect"]) & (at["true_effect"] <= at["abs_lift_ci_high"])
+    ).all()
     # the treatment moved units: the treated share of current prospects fell
     shares = units.groupby("segment_name")["variant"].apply(lambda v: (v == "treatment").mean())
     overall = (units["variant"] == "treatment").mean()
@@ -225,46 +286,68 @@ def test_a_segment_the_treatment_changes_biases_the_breakdown(judged, built):
 def test_excluded_persons_are_counted_and_never_units(built):
     db = built["db"]
     summary = frame(db, "select * from experiment_exposure_summary").set_index("experiment_id")
-    assert set(summary.index) == {"exp_checkout_redesign", "exp_free_shipping_banner",
-                                  "exp_reco_carousel", "exp_price_anchor", "activation_holdout"}
+    assert set(summary.index) == {
+        "exp_checkout_redesign",
+        "exp_free_shipping_banner",
+        "exp_reco_carousel",
+        "exp_price_anchor",
+        "activation_holdout",
+    }
     # the planted multiple exposures (0.4% of units, 2% for the recommendation test)
     assert (summary.drop(index="activation_holdout")["multiple_variant_person_count"] > 0).all()
     assert summary.loc["exp_reco_carousel", "multiple_exposure_share"] > 0.01
     assert summary.loc["exp_reco_carousel", "is_multiple_exposure_high"]
     assert summary.loc["exp_free_shipping_banner", "multiple_exposure_share"] < 0.01
-    warned = [r for r in built["run"].results()
-              if "experiment_multiple_exposure_below_warning" in r["unique_id"]]
+    warned = [
+        r
+        for r in built["run"].results()
+        if "experiment_multiple_exposure_below_warning" in r["unique_id"]
+    ]
     assert warned and warned[0]["status"] == "warn"
     # a person with two variants is one excluded row, whatever ids the assignments were on
-    two = query(db, """
+    two = query(
+        db,
+        """
         select count(*) from experiment_units
-        where variant_count > 1 and (is_unit or exclusion_reason != 'multiple_variants')""")
+        where variant_count > 1 and (is_unit or exclusion_reason != 'multiple_variants')""",
+    )
     assert two == [(0,)]
     # no unit without analytics consent; the refused are counted
-    assert query(db, """
+    assert query(
+        db,
+        """
         select count(*) from experiment_units as u
         inner join int_person_consents as c
             on u.person_id = c.person_id and c.purpose = 'analytics'
-        where u.is_unit and not c.is_granted""") == [(0,)]
+        where u.is_unit and not c.is_granted""",
+    ) == [(0,)]
     assert (summary["no_analytics_consent_person_count"] > 0).all()
     # deleted subjects are nowhere
     raw = built["raw"]
-    assert query(db, f"""
+    assert query(
+        db,
+        f"""
         select count(*) from experiment_units as u
         inner join int_identity_resolved as r on u.person_id = r.person_id
         where r.id_value in (select subject_id from
-                             read_parquet('{raw}/deletion_requests/*.parquet'))""") == [(0,)]
-    deleted_assigned = query(db, f"""
+                             read_parquet('{raw}/deletion_requests/*.parquet'))""",
+    ) == [(0,)]
+    deleted_assigned = query(
+        db,
+        f"""
         select count(*) from read_parquet('{raw}/experiment_assignments/*.parquet')
         where subject_id in (select subject_id from
-                             read_parquet('{raw}/deletion_requests/*.parquet'))""")[0][0]
+                             read_parquet('{raw}/deletion_requests/*.parquet'))""",
+    )[0][0]
     assert deleted_assigned > 0  # the check above is not vacuous
     # every unit is counted once in its experiment's cells (family all, one metric)
-    cells = frame(db, """
+    cells = frame(
+        db,
+        """
         select experiment_id, sum(assigned_units) as assigned, sum(units) as units
         from experiment_readout_cells
-        where segment_family = 'all' and metric = 'conversion' group by 1""").set_index(
-        "experiment_id")
+        where segment_family = 'all' and metric = 'conversion' group by 1""",
+    ).set_index("experiment_id")
     for experiment, row in summary.iterrows():
         assert cells.loc[experiment, "assigned"] == row["unit_count"]
         assert cells.loc[experiment, "units"] == row["complete_unit_count"]
@@ -272,8 +355,11 @@ def test_excluded_persons_are_counted_and_never_units(built):
 
 
 def test_the_activation_holdout_is_read_out_as_an_experiment(built):
-    holdout = frame(built["db"], """
-        select * from experiment_readouts where experiment_id = 'activation_holdout'""")
+    holdout = frame(
+        built["db"],
+        """
+        select * from experiment_readouts where experiment_id = 'activation_holdout'""",
+    )
     control = holdout[holdout["is_control"]]
     assert set(control["variant"]) == {"holdout"}
     activated = holdout[(holdout["variant"] == "activated") & (holdout["segment_family"] == "all")]
@@ -282,8 +368,9 @@ def test_the_activation_holdout_is_read_out_as_an_experiment(built):
     # designed 5/95: the holdout is not a sample-ratio mismatch
     assert not activated["is_srm"].any()
     share = control.loc[control["segment_family"] == "all", "assigned_units"].iloc[0] / (
-        activated["assigned_units"].iloc[0] + control.loc[control["segment_family"] == "all",
-                                                          "assigned_units"].iloc[0])
+        activated["assigned_units"].iloc[0]
+        + control.loc[control["segment_family"] == "all", "assigned_units"].iloc[0]
+    )
     assert 0.03 < share < 0.07
 
 
@@ -294,14 +381,19 @@ def test_segment_kpis_replace_a_rebuilt_day(built):
     days = query(db, "select distinct kpi_date from segment_kpis_daily")
     assert [str(d) for (d,) in days] == ["2026-06-30"]
     before = kpi_rows(db)
-    again = run_dbt(["build", *NO_UNIT_TESTS, "--select", "segment_kpis_daily"], built["raw"],
-                    built["work"])
+    again = run_dbt(
+        ["build", *NO_UNIT_TESTS, "--select", "segment_kpis_daily"], built["raw"], built["work"]
+    )
     assert again.returncode == 0, again.output[-3000:]
     assert kpi_rows(db) == before  # replaced, not appended
     families = {f for (f,) in query(db, "select distinct segment_family from segment_kpis_daily")}
     assert {"all", "rfm", "engagement_tier", "primary_rule"} <= families
     totals = query(db, "select member_count from segment_kpis_daily where segment_family = 'all'")
     assert totals[0][0] > 1000
-    rates = np.array(query(db, "select conversion_rate from segment_kpis_daily "
-                               "where conversion_rate is not null"), float)
+    rates = np.array(
+        query(
+            db, "select conversion_rate from segment_kpis_daily where conversion_rate is not null"
+        ),
+        float,
+    )
     assert ((rates >= 0) & (rates <= 1)).all() and rates.max() > 0

@@ -70,7 +70,12 @@ CONTRACT: dict[str, dict[str, str]] = {
         "currency": "VARCHAR",
         "total_amount": "DOUBLE",
     },
-    "order_items": {"order_id": "VARCHAR", "product_id": "VARCHAR", "quantity": "BIGINT", "unit_price": "DOUBLE"},
+    "order_items": {
+        "order_id": "VARCHAR",
+        "product_id": "VARCHAR",
+        "quantity": "BIGINT",
+        "unit_price": "DOUBLE",
+    },
     "customers": {
         "customer_id": "VARCHAR",
         "email": "VARCHAR",
@@ -154,12 +159,30 @@ class Dataset:
         con.execute("set TimeZone = 'UTC'")
         for table in TABLES:
             reader = "read_parquet" if self.cfg.fmt == "parquet" else "read_csv"
-            opts = ", filename = true, file_row_number = true" if self.cfg.fmt == "parquet" else ", header = true, all_varchar = false"
-            con.execute(f"create view {table} as select * from {reader}('{self.files(table)}'{opts})")
-        con.execute(f"create view personas as select * from read_parquet('{self.truth / 'personas.parquet'}')")
-        con.execute(f"create view dirty as select * from read_parquet('{self.truth / 'dirty_rows.parquet'}')")
-        for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers", "experiments"):
-            con.execute(f"create view {name} as select * from read_parquet('{self.truth / f'{name}.parquet'}')")
+            opts = (
+                ", filename = true, file_row_number = true"
+                if self.cfg.fmt == "parquet"
+                else ", header = true, all_varchar = false"
+            )
+            con.execute(
+                f"create view {table} as select * from {reader}('{self.files(table)}'{opts})"
+            )
+        con.execute(
+            f"create view personas as select * from read_parquet('{self.truth / 'personas.parquet'}')"
+        )
+        con.execute(
+            f"create view dirty as select * from read_parquet('{self.truth / 'dirty_rows.parquet'}')"
+        )
+        for name in (
+            "crm_duplicates",
+            "crm_near_misses",
+            "internal_accounts",
+            "outliers",
+            "experiments",
+        ):
+            con.execute(
+                f"create view {name} as select * from read_parquet('{self.truth / f'{name}.parquet'}')"
+            )
         # the orders the planted cases leave alone: no test order, no outlier
         con.execute(
             """create view plain_orders as select * from orders
@@ -196,7 +219,9 @@ def larger(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
 
 
 def _files_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 # --------------------------------------------------------------------------- #
@@ -235,9 +260,14 @@ def test_layout_parts_and_generation_json(clean: Dataset) -> None:
     assert meta["parameters"]["customers"] == 300 and meta["parameters"]["seed"] == 11
     con = clean.con()
     for table in TABLES:
-        assert meta["row_counts"][table] == con.execute(f"select count(*) from {table}").fetchone()[0]
+        assert (
+            meta["row_counts"][table] == con.execute(f"select count(*) from {table}").fetchone()[0]
+        )
     sizes = [
-        con.execute(f"select count(*) from read_parquet('{clean.raw / 'events' / f}')").fetchone()[0] for f in files
+        con.execute(f"select count(*) from read_parquet('{clean.raw / 'events' / f}')").fetchone()[
+            0
+        ]
+        for f in files
     ]
     assert all(s == 2_500 for s in sizes[:-1]) and 0 < sizes[-1] <= 2_500
 
@@ -263,16 +293,26 @@ def test_id_formats(clean: Dataset) -> None:
         "products": "regexp_full_match(product_id, 'P[0-9]{4}')",
     }
     for table, cond in checks.items():
-        assert con.execute(f"select count(*) from {table} where not ({cond})").fetchone()[0] == 0, table
+        assert con.execute(f"select count(*) from {table} where not ({cond})").fetchone()[0] == 0, (
+            table
+        )
     # a G id is a planted duplicate record, a TEST- order a planted test order
-    assert con.execute(
-        "select count(*) from customers where customer_id like 'G%' and customer_id not in (select customer_id from crm_duplicates)"
-    ).fetchone()[0] == 0
-    assert con.execute(
-        "select count(*) from orders where order_id like 'TEST-%' and order_id not in (select order_id from internal_accounts)"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from customers where customer_id like 'G%' and customer_id not in (select customer_id from crm_duplicates)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) from orders where order_id like 'TEST-%' and order_id not in (select order_id from internal_accounts)"
+        ).fetchone()[0]
+        == 0
+    )
     assert con.execute("select count(*) - count(distinct event_id) from events").fetchone()[0] == 0
-    n_products, n_categories = con.execute("select count(*), count(distinct category) from products").fetchone()
+    n_products, n_categories = con.execute(
+        "select count(*), count(distinct category) from products"
+    ).fetchone()
     assert 200 <= n_products <= 800 and n_categories == 8
 
 
@@ -283,34 +323,49 @@ def test_id_formats(clean: Dataset) -> None:
 
 def test_persona_mix_and_truth_coverage(clean: Dataset) -> None:
     con = clean.con()
-    truth = dict(con.execute(
-        """select persona, count(*) from personas where subject_type = 'customer'
+    truth = dict(
+        con.execute(
+            """select persona, count(*) from personas where subject_type = 'customer'
         and subject_id not in (select customer_id from crm_duplicates) group by 1"""
-    ).fetchall())
+        ).fetchall()
+    )
     assert set(truth) == set(CUSTOMER_PERSONAS)
     assert sum(truth.values()) == 300
     # a duplicate record carries its original's persona (one human)
-    assert con.execute(
-        """select count(*) from crm_duplicates d join personas dp on dp.subject_id = d.customer_id
+    assert (
+        con.execute(
+            """select count(*) from crm_duplicates d join personas dp on dp.subject_id = d.customer_id
         join personas op on op.subject_id = d.original_customer_id where dp.persona = op.persona"""
-    ).fetchone()[0] == con.execute("select count(*) from crm_duplicates").fetchone()[0] > 0
+        ).fetchone()[0]
+        == con.execute("select count(*) from crm_duplicates").fetchone()[0]
+        > 0
+    )
     for persona, share in zip(CUSTOMER_PERSONAS, PERSONA_SHARES):
         assert abs(truth[persona] / 300 - share) < 0.08, persona
-    assert con.execute(
-        "select count(*) from customers c anti join personas p on p.subject_id = c.customer_id"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from customers c anti join personas p on p.subject_id = c.customer_id"
+        ).fetchone()[0]
+        == 0
+    )
     anon = con.execute(
         "select count(*), min(persona), max(persona) from personas where subject_type = 'anonymous'"
     ).fetchone()
     assert anon == (150, "anonymous_browser", "anonymous_browser")
     # anonymous browsers never log in and have events
-    assert con.execute(
-        "select count(*) from events e join personas p on p.subject_id = e.anonymous_id "
-        "where p.persona = 'anonymous_browser' and e.user_id is not null"
-    ).fetchone()[0] == 0
-    assert con.execute(
-        "select count(distinct p.subject_id) from personas p join events e on e.anonymous_id = p.subject_id"
-    ).fetchone()[0] == 150
+    assert (
+        con.execute(
+            "select count(*) from events e join personas p on p.subject_id = e.anonymous_id "
+            "where p.persona = 'anonymous_browser' and e.user_id is not null"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(distinct p.subject_id) from personas p join events e on e.anonymous_id = p.subject_id"
+        ).fetchone()[0]
+        == 150
+    )
 
 
 def test_personas_behave_differently(larger: Dataset) -> None:
@@ -336,7 +391,9 @@ def test_personas_behave_differently(larger: Dataset) -> None:
     assert aov["loyal_high_spender"] > 2.5 * aov["bargain_hunter"]
 
     sale = dict(
-        con.execute("select persona, avg(case when utm_campaign like 'sale_%' then 1 else 0 end) from ev_c group by 1").fetchall()
+        con.execute(
+            "select persona, avg(case when utm_campaign like 'sale_%' then 1 else 0 end) from ev_c group by 1"
+        ).fetchall()
     )
     assert sale["bargain_hunter"] > 2 * max(v for k, v in sale.items() if k != "bargain_hunter")
 
@@ -348,7 +405,9 @@ def test_personas_behave_differently(larger: Dataset) -> None:
     )
     assert conversion["window_shopper"] < 0.3 * conversion["loyal_high_spender"]
 
-    engaged = dict(con.execute("select persona, avg(engaged_seconds) from ev_c group by 1").fetchall())
+    engaged = dict(
+        con.execute("select persona, avg(engaged_seconds) from ev_c group by 1").fetchall()
+    )
     assert engaged["content_engager"] > 2 * engaged["bargain_hunter"]
 
     # recency: lapsed customers stopped well before the end, others are active until the end
@@ -363,7 +422,7 @@ def test_personas_behave_differently(larger: Dataset) -> None:
 
     # new customers signed up within the last four weeks
     signup = con.execute(
-        f"""select min(signup_at::timestamp), max(signup_at::timestamp) from customers c
+        """select min(signup_at::timestamp), max(signup_at::timestamp) from customers c
         join personas p on p.subject_id = c.customer_id where p.persona = 'new_customer'"""
     ).fetchone()
     assert str(signup[0]) >= "2026-06-02" and str(signup[1]) <= f"{END} 23:59:59"
@@ -395,30 +454,55 @@ def test_survey_answers_correlate_with_persona(larger: Dataset) -> None:
 
 def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
     con = clean.con()
-    assert con.execute("select count(*) from order_items i anti join orders o using (order_id)").fetchone()[0] == 0
-    assert con.execute("select count(*) from orders o anti join order_items i using (order_id)").fetchone()[0] == 0
-    assert con.execute("select count(*) from order_items i anti join products p using (product_id)").fetchone()[0] == 0
-    assert con.execute(
-        "select count(*) - count(distinct (order_id, product_id)) from order_items"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from order_items i anti join orders o using (order_id)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) from orders o anti join order_items i using (order_id)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) from order_items i anti join products p using (product_id)"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) - count(distinct (order_id, product_id)) from order_items"
+        ).fetchone()[0]
+        == 0
+    )
     # totals are the sum of the lines, except where an extreme total is planted on its own
-    mismatched = {r[0] for r in con.execute(
-        """select order_id from orders o join (
+    mismatched = {
+        r[0]
+        for r in con.execute(
+            """select order_id from orders o join (
             select order_id, round(sum(quantity * unit_price), 2) as s from order_items group by 1
         ) i using (order_id) where abs(o.total_amount - i.s) > 0.001 or o.total_amount < 0"""
-    ).fetchall()}
-    planted = {r[0] for r in con.execute(
-        "select order_id from outliers where \"table\" = 'orders' and kind = 'extreme_order_total'"
-    ).fetchall()}
+        ).fetchall()
+    }
+    planted = {
+        r[0]
+        for r in con.execute(
+            "select order_id from outliers where \"table\" = 'orders' and kind = 'extreme_order_total'"
+        ).fetchall()
+    }
     assert mismatched == planted and planted
     n_orders, n_guest, n_status = con.execute(
         """select count(*), count(*) filter (customer_id is null), count(distinct status) from orders
         where order_id not like 'TEST-%'"""
     ).fetchone()
     assert n_orders > 50 and 0 < n_guest < 0.2 * n_orders and n_status == 3
-    assert set(r[0] for r in con.execute("select distinct coalesce(currency, 'null') from orders").fetchall()) <= {
-        "USD", "EUR", "null"
-    }
+    assert set(
+        r[0]
+        for r in con.execute("select distinct coalesce(currency, 'null') from orders").fetchall()
+    ) <= {"USD", "EUR", "null"}
     # one purchase event per order (test orders and the experiments' extra orders come from no
     # visit): same customer (or guest), same time, revenue = total (x 100 where the tracker is
     # planted to send cents)
@@ -426,7 +510,9 @@ def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
         """select count(*) from experiments where has_extra_order and potential_variant = assigned_variant"""
     ).fetchone()[0]
     assert n_extra > 0
-    n_purchase = con.execute("select count(*) from events where event_type = 'purchase'").fetchone()[0]
+    n_purchase = con.execute(
+        "select count(*) from events where event_type = 'purchase'"
+    ).fetchone()[0]
     matched = con.execute(
         """select count(*) from orders o join events e
         on e.event_type = 'purchase' and e.occurred_at = o.ordered_at
@@ -435,11 +521,19 @@ def test_orders_items_and_purchase_events_agree(clean: Dataset) -> None:
         and e.user_id is not distinct from o.customer_id"""
     ).fetchone()[0]
     assert n_purchase == n_orders - n_extra == matched
-    assert con.execute(
-        "select count(*) from events where (revenue is not null) <> (event_type = 'purchase')"
-    ).fetchone()[0] == 0
-    assert con.execute("select count(*) from events e anti join customers c on c.customer_id = e.user_id "
-                   "where e.user_id is not null").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from events where (revenue is not null) <> (event_type = 'purchase')"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) from events e anti join customers c on c.customer_id = e.user_id "
+            "where e.user_id is not null"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_identity_devices_and_anonymous_events_before_login(clean: Dataset) -> None:
@@ -452,10 +546,13 @@ def test_identity_devices_and_anonymous_events_before_login(clean: Dataset) -> N
     assert 0.1 * len(per_user) < two < 0.45 * len(per_user)
     assert max(n for _, n in per_user) <= 2
     # every anonymous id belongs to at most one user
-    assert con.execute(
-        """select count(*) from (select anonymous_id from events where user_id is not null
+    assert (
+        con.execute(
+            """select count(*) from (select anonymous_id from events where user_id is not null
         and anonymous_id is not null group by 1 having count(distinct user_id) > 1)"""
-    ).fetchone()[0] == 0
+        ).fetchone()[0]
+        == 0
+    )
     # devices browse anonymously before the first login, and stay logged in afterwards
     before = con.execute(
         """with first_login as (
@@ -466,12 +563,17 @@ def test_identity_devices_and_anonymous_events_before_login(clean: Dataset) -> N
     ).fetchone()[0]
     assert before > 20
     # ground truth of the identity graph agrees with the logged-in events
-    con.execute(f"create view links as select * from read_parquet('{clean.truth / 'identity_links.parquet'}')")
-    assert con.execute(
-        """select count(*) from (select distinct anonymous_id, user_id from events
+    con.execute(
+        f"create view links as select * from read_parquet('{clean.truth / 'identity_links.parquet'}')"
+    )
+    assert (
+        con.execute(
+            """select count(*) from (select distinct anonymous_id, user_id from events
         where anonymous_id is not null and user_id is not null) e
         anti join links l on l.anonymous_id = e.anonymous_id and l.customer_id = e.user_id"""
-    ).fetchone()[0] == 0
+        ).fetchone()[0]
+        == 0
+    )
     unlinked = con.execute(
         """select count(*) from (select distinct anonymous_id from events where anonymous_id is not null) e
         anti join links l using (anonymous_id) anti join personas p on p.subject_id = e.anonymous_id"""
@@ -485,7 +587,12 @@ def test_identity_devices_and_anonymous_events_before_login(clean: Dataset) -> N
     assert email[0] > 0 and email[1] == 0 and email[2] == email[0] and email[3] == 0
     types = {r[0] for r in con.execute("select distinct event_type from events").fetchall()}
     assert types == set(EVENT_TYPES)
-    devices = {r[0] for r in con.execute("select distinct device_type from events where device_type is not null").fetchall()}
+    devices = {
+        r[0]
+        for r in con.execute(
+            "select distinct device_type from events where device_type is not null"
+        ).fetchall()
+    }
     assert devices == {"desktop", "mobile", "tablet"}
 
 
@@ -507,7 +614,9 @@ def test_sessions_are_bursts_and_carts_are_abandoned(clean: Dataset) -> None:
 def test_consents_regions_and_revocations(larger: Dataset) -> None:
     con = larger.con()
     granted = dict(
-        con.execute("select region, avg(granted::int) from consents where purpose = 'analytics' group by 1").fetchall()
+        con.execute(
+            "select region, avg(granted::int) from consents where purpose = 'analytics' group by 1"
+        ).fetchall()
     )
     assert granted["EU"] < 0.9 < granted["US"]
     declined_eu = con.execute(
@@ -530,7 +639,9 @@ def test_consents_regions_and_revocations(larger: Dataset) -> None:
     assert subjects[0] > 0 and subjects[1] > 0
     n_del = con.execute("select count(*) from deletion_requests").fetchone()[0]
     assert n_del == 6  # 0.3% of 2,000 customers
-    exps = con.execute("select count(distinct experiment_id), count(distinct variant) from experiment_assignments").fetchone()
+    exps = con.execute(
+        "select count(distinct experiment_id), count(distinct variant) from experiment_assignments"
+    ).fetchone()
     assert exps == (4, 4)
 
 
@@ -552,16 +663,28 @@ def test_clean_run_has_no_dirty_rows_and_all_timestamps_parse(clean: Dataset) ->
         assert str(hi) <= WINDOW_END, table
         if table != "customers":  # existing customers signed up before the window
             assert str(lo) >= WINDOW_START, table
-        assert con.execute(
-            f"select count(*) from {table} where not regexp_full_match({column}, "
-            "'\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}')"
-        ).fetchone()[0] == 0
+        assert (
+            con.execute(
+                f"select count(*) from {table} where not regexp_full_match({column}, "
+                "'\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}')"
+            ).fetchone()[0]
+            == 0
+        )
     # no accidental duplicates in clean data
-    for table, key in [("events", "event_id"), ("orders", "order_id"), ("customers", "customer_id")]:
-        assert con.execute(f"select count(*) - count(distinct {key}) from {table}").fetchone()[0] == 0
-    assert con.execute(
-        "select count(*) - count(distinct (subject_id, purpose, recorded_at)) from consents"
-    ).fetchone()[0] == 0
+    for table, key in [
+        ("events", "event_id"),
+        ("orders", "order_id"),
+        ("customers", "customer_id"),
+    ]:
+        assert (
+            con.execute(f"select count(*) - count(distinct {key}) from {table}").fetchone()[0] == 0
+        )
+    assert (
+        con.execute(
+            "select count(*) - count(distinct (subject_id, purpose, recorded_at)) from consents"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def _table_rows(con: duckdb.DuckDBPyConnection, table: str, ds: Dataset) -> None:
@@ -576,7 +699,9 @@ def _table_rows(con: duckdb.DuckDBPyConnection, table: str, ds: Dataset) -> None
 
 def test_dirty_rows_are_listed_exactly_and_hold_their_defect(dirty: Dataset) -> None:
     con = dirty.con()
-    listed = con.execute('select "table", expected_reason, expected_outcome, count(*) from dirty group by all').fetchall()
+    listed = con.execute(
+        'select "table", expected_reason, expected_outcome, count(*) from dirty group by all'
+    ).fetchall()
     by_table: dict[str, dict[str, int]] = {}
     for table, reason, outcome, n in listed:
         by_table.setdefault(table, {})[reason] = n
@@ -599,7 +724,9 @@ def test_dirty_rows_are_listed_exactly_and_hold_their_defect(dirty: Dataset) -> 
             "invalid_status": "lower(trim(status)) not in ('completed', 'cancelled', 'refunded')"
             if table == "orders"
             else "false",
-            "unknown_event_type": "event_type not in ({})".format(", ".join(f"'{t}'" for t in EVENT_TYPES))
+            "unknown_event_type": "event_type not in ({})".format(
+                ", ".join(f"'{t}'" for t in EVENT_TYPES)
+            )
             if table == "events"
             else "false",
         }
@@ -613,7 +740,10 @@ def test_dirty_rows_are_listed_exactly_and_hold_their_defect(dirty: Dataset) -> 
             )
         for reason, cond in checks.items():
             found = {
-                r for r in con.execute(f"select source_file, source_row from t_{table} where {cond}").fetchall()
+                r
+                for r in con.execute(
+                    f"select source_file, source_row from t_{table} where {cond}"
+                ).fetchall()
             }
             expected = {
                 r
@@ -652,22 +782,30 @@ def test_dirty_rows_are_listed_exactly_and_hold_their_defect(dirty: Dataset) -> 
         where d.expected_reason = 'timestamp_with_offset'"""
     ).fetchone()
     assert n_offsets == by_table["events"]["timestamp_with_offset"] == n_right
-    assert con.execute(
-        "select count(*) from dirty where (expected_utc_timestamp is null) <> (expected_reason <> 'timestamp_with_offset')"
-    ).fetchone()[0] == 0
-    assert con.execute(
-        "select count(distinct source_file) from dirty where \"table\" = 'events'"
-    ).fetchone()[0] >= 2
+    assert (
+        con.execute(
+            "select count(*) from dirty where (expected_utc_timestamp is null) <> (expected_reason <> 'timestamp_with_offset')"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(distinct source_file) from dirty where \"table\" = 'events'"
+        ).fetchone()[0]
+        >= 2
+    )
 
 
 def test_dirty_rows_barely_change_the_clean_rows(clean: Dataset, dirty: Dataset) -> None:
     """Same seed with and without dirt: the clean rows are the same data."""
     c, d = clean.con(), dirty.con()
-    assert c.execute("select count(*) from events").fetchone()[0] == d.execute(
-        "select count(*) from events"
-    ).fetchone()[0] - d.execute(
-        "select count(*) from dirty where \"table\" = 'events' and expected_reason = 'duplicate_key'"
-    ).fetchone()[0]
+    assert (
+        c.execute("select count(*) from events").fetchone()[0]
+        == d.execute("select count(*) from events").fetchone()[0]
+        - d.execute(
+            "select count(*) from dirty where \"table\" = 'events' and expected_reason = 'duplicate_key'"
+        ).fetchone()[0]
+    )
     n_duplicates = c.execute("select count(*) from crm_duplicates").fetchone()[0]
     assert c.execute("select count(*) from customers").fetchone()[0] == 300 + n_duplicates
 
@@ -688,9 +826,16 @@ def test_csv_format_is_readable_with_header(tmp_path: Path) -> None:
             f"select * from read_csv('{ds.raw / table}/*.csv', header = true, all_varchar = true) limit 0"
         )
         assert [d[0] for d in rel.description] == list(columns), table
-        n = con.execute(f"select count(*) from read_csv('{ds.raw / table}/*.csv', header = true)").fetchone()[0]
+        n = con.execute(
+            f"select count(*) from read_csv('{ds.raw / table}/*.csv', header = true)"
+        ).fetchone()[0]
         assert n == meta["row_counts"][table], table
-    sources = {r[0] for r in con.execute(f"select distinct source_file from '{ds.truth}/dirty_rows.parquet'").fetchall()}
+    sources = {
+        r[0]
+        for r in con.execute(
+            f"select distinct source_file from '{ds.truth}/dirty_rows.parquet'"
+        ).fetchall()
+    }
     assert sources and all(s.endswith(".csv") for s in sources)
 
 
@@ -719,11 +864,30 @@ def test_cli_generate_subprocess(tmp_path: Path) -> None:
     out = tmp_path / "data" / "raw"
     proc = subprocess.run(
         [
-            sys.executable, "-m", "python_utils", "generate",
-            "--customers", "60", "--days", "10", "--seed", "5", "--out", str(out),
-            "--end-date", "2026-03-31", "--dirty-rate", "0.02", "--anonymous-visitors", "10", "--quiet",
+            sys.executable,
+            "-m",
+            "python_utils",
+            "generate",
+            "--customers",
+            "60",
+            "--days",
+            "10",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--end-date",
+            "2026-03-31",
+            "--dirty-rate",
+            "0.02",
+            "--anonymous-visitors",
+            "10",
+            "--quiet",
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "events" in proc.stdout and "events/s" in proc.stdout
@@ -744,10 +908,15 @@ def test_cli_generate_subprocess(tmp_path: Path) -> None:
 
     bad = subprocess.run(
         [sys.executable, "-m", "python_utils", "generate", "--customers", "0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2 and "--customers" in bad.stderr
-    no_cmd = subprocess.run([sys.executable, "-m", "python_utils"], cwd=ROOT, capture_output=True, text=True)
+    no_cmd = subprocess.run(
+        [sys.executable, "-m", "python_utils"], cwd=ROOT, capture_output=True, text=True
+    )
     assert no_cmd.returncode == 2
 
 
@@ -774,26 +943,41 @@ def test_a_shape_writes_only_its_tables_with_the_bytes_of_the_complete_run(
     if shape == "crm_only":  # the customer-level consents of the complete run, no device ones
         con = duckdb.connect()
         rows = {
-            name: con.execute(f"select * from '{d.raw}/consents/*.parquet' {where} order by all").fetchall()
-            for name, d, where in (("shape", ds, ""), ("complete", clean, "where subject_id like 'C%'"))
+            name: con.execute(
+                f"select * from '{d.raw}/consents/*.parquet' {where} order by all"
+            ).fetchall()
+            for name, d, where in (
+                ("shape", ds, ""),
+                ("complete", clean, "where subject_id like 'C%'"),
+            )
         }
         assert rows["shape"] == rows["complete"] and rows["shape"]
 
 
 def test_a_shape_lists_dirty_rows_of_its_tables_only(dirty: Dataset, tmp_path: Path) -> None:
-    ds = make_dataset(tmp_path, shape="order_items_no_events", dirty_rate=0.05, events_per_file=2_500)
+    ds = make_dataset(
+        tmp_path, shape="order_items_no_events", dirty_rate=0.05, events_per_file=2_500
+    )
     con = duckdb.connect()
     query = "select * from '{}/dirty_rows.parquet' {} order by all"
     mine = con.execute(query.format(ds.truth, "")).fetchall()
-    theirs = con.execute(query.format(dirty.truth, "where \"table\" in ('orders', 'order_items', 'products')")).fetchall()
+    theirs = con.execute(
+        query.format(dirty.truth, "where \"table\" in ('orders', 'order_items', 'products')")
+    ).fetchall()
     assert mine == theirs and mine
-    assert _files_bytes(ds.raw)["orders/part-00000.parquet"] == _files_bytes(dirty.raw)["orders/part-00000.parquet"]
+    assert (
+        _files_bytes(ds.raw)["orders/part-00000.parquet"]
+        == _files_bytes(dirty.raw)["orders/part-00000.parquet"]
+    )
 
 
 def test_lapsed_days_leave_only_a_few_active_customers_in_the_quiet_days(tmp_path: Path) -> None:
     ds = make_dataset(tmp_path, lapsed_days=365)
     meta = json.loads((ds.truth / "generation.json").read_text())
-    assert meta["window_start"] == "2025-06-01T00:00:00" and meta["window_end"] == "2026-06-30T23:59:59"
+    assert (
+        meta["window_start"] == "2025-06-01T00:00:00"
+        and meta["window_end"] == "2026-06-30T23:59:59"
+    )
     params = meta["parameters"]
     assert params["lapsed_from"] == "2025-07-01T00:00:00" and params["lapsed_active_customers"] == 9
     con = ds.con()
@@ -814,7 +998,12 @@ def test_lapsed_days_leave_only_a_few_active_customers_in_the_quiet_days(tmp_pat
         f"select count(*) filter (where ordered_at < {quiet}), count(*) filter (where ordered_at >= {quiet}) from orders"
     ).fetchone()
     assert busy > 10 * late > 0
-    assert con.execute("select count(*) from order_items where order_id not in (select order_id from orders)").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from order_items where order_id not in (select order_id from orders)"
+        ).fetchone()[0]
+        == 0
+    )
     assert_truth_names_written_rows(con)
 
 
@@ -838,25 +1027,57 @@ def test_country_puts_every_subject_in_one_country(tmp_path: Path) -> None:
     con = ds.con()
     assert con.execute("select distinct country from customers").fetchall() == [("DE",)]
     assert_truth_names_written_rows(con)
-    assert con.execute("select count(*) from crm_near_misses where kind = 'office_switchboard'").fetchone()[0] > 3
-    assert con.execute("select distinct country from events where country is not null").fetchall() == [("DE",)]
-    assert con.execute("select distinct region from consents where region is not null").fetchall() == [("EU",)]
+    assert (
+        con.execute(
+            "select count(*) from crm_near_misses where kind = 'office_switchboard'"
+        ).fetchone()[0]
+        > 3
+    )
+    assert con.execute(
+        "select distinct country from events where country is not null"
+    ).fetchall() == [("DE",)]
+    assert con.execute(
+        "select distinct region from consents where region is not null"
+    ).fetchall() == [("EU",)]
     assert json.loads((ds.truth / "generation.json").read_text())["parameters"]["country"] == "DE"
 
 
 def test_cli_shape_options(tmp_path: Path) -> None:
     out = tmp_path / "raw"
     proc = subprocess.run(
-        [sys.executable, "-m", "python_utils", "generate", "--customers", "40", "--days", "5",
-         "--shape", "events_only", "--country", "GB", "--lapsed-days", "3", "--out", str(out), "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "python_utils",
+            "generate",
+            "--customers",
+            "40",
+            "--days",
+            "5",
+            "--shape",
+            "events_only",
+            "--country",
+            "GB",
+            "--lapsed-days",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["events"]
     assert "left out (shape): orders" in proc.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "python_utils", "generate", "--shape", "everything"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2 and "--shape" in bad.stderr
 
@@ -868,11 +1089,42 @@ def test_cli_shape_options(tmp_path: Path) -> None:
 # The project's match rules (seed identity_email_domains, macros email_match_key and phone_e164),
 # written again here as the oracle the planted cases are checked against.
 STRIP_DOTS = {"gmail.com", "googlemail.com"}
-STRIP_PLUS = STRIP_DOTS | {"outlook.com", "hotmail.com", "live.com", "icloud.com", "fastmail.com", "proton.me"}
-ROLE_PARTS = {"info", "test", "admin", "support", "sales", "noreply", "no-reply", "contact", "office", "hello",
-              "billing", "team", "marketing"}
+STRIP_PLUS = STRIP_DOTS | {
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "icloud.com",
+    "fastmail.com",
+    "proton.me",
+}
+ROLE_PARTS = {
+    "info",
+    "test",
+    "admin",
+    "support",
+    "sales",
+    "noreply",
+    "no-reply",
+    "contact",
+    "office",
+    "hello",
+    "billing",
+    "team",
+    "marketing",
+}
 RESERVED = {"example.com", "example.net", "example.org"}
-CALLING = {"US": "1", "CA": "1", "GB": "44", "DE": "49", "FR": "33", "NL": "31", "ES": "34", "IT": "39", "SE": "46", "AU": "61"}
+CALLING = {
+    "US": "1",
+    "CA": "1",
+    "GB": "44",
+    "DE": "49",
+    "FR": "33",
+    "NL": "31",
+    "ES": "34",
+    "IT": "39",
+    "SE": "46",
+    "AU": "61",
+}
 
 
 def email_key(email: str | None) -> str | None:
@@ -915,13 +1167,17 @@ def test_customer_phones_never_collide_over_the_whole_id_range() -> None:
 
     phones = np.sort(customer_phone_numbers(np.arange(1, 10_000_000, dtype=np.int64)))
     assert bool(np.all(np.diff(phones) > 0))  # all distinct (np.unique is far slower here)
-    assert phones.min() >= 2_000_000_000 and phones.max() < OFFICE_PHONE_BASE  # 10 digits, no leading 0
+    assert (
+        phones.min() >= 2_000_000_000 and phones.max() < OFFICE_PHONE_BASE
+    )  # 10 digits, no leading 0
 
 
 def test_planted_duplicates_match_by_exactly_one_rule(larger: Dataset) -> None:
     con = larger.con()
     rows = customer_rows(con)
-    dups = con.execute("select customer_id, original_customer_id, kind, expected from crm_duplicates").fetchall()
+    dups = con.execute(
+        "select customer_id, original_customer_id, kind, expected from crm_duplicates"
+    ).fetchall()
     kinds = [k for _, _, k, _ in dups]
     counts = {k: kinds.count(k) for k in DUPLICATE_KINDS}
     assert len(dups) == round(0.03 * 2_000) and max(counts.values()) - min(counts.values()) <= 1
@@ -932,7 +1188,9 @@ def test_planted_duplicates_match_by_exactly_one_rule(larger: Dataset) -> None:
         for col in ("birth_year", "gender", "country", "city", "postal_code"):
             assert dup[col] == orig[col], (kind, col)
         same_email = email_key(dup["email"]) == email_key(orig["email"])
-        same_phone = dup["phone"] is not None and phone_key(dup["phone"], dup["country"]) == phone_key(orig["phone"], orig["country"])
+        same_phone = dup["phone"] is not None and phone_key(
+            dup["phone"], dup["country"]
+        ) == phone_key(orig["phone"], orig["country"])
         assert dup["email"] != orig["email"]
         if kind == "phone_format":
             assert same_phone and not same_email and dup["phone"] != orig["phone"]
@@ -943,7 +1201,10 @@ def test_planted_duplicates_match_by_exactly_one_rule(larger: Dataset) -> None:
         else:
             assert same_email and dup["phone"] is None, (kind, dup["email"], orig["email"])
             if kind == "email_case":
-                assert dup["email"].strip().lower() == orig["email"] and dup["email"] != dup["email"].strip()
+                assert (
+                    dup["email"].strip().lower() == orig["email"]
+                    and dup["email"] != dup["email"].strip()
+                )
             elif kind == "gmail_dots":
                 assert orig["email"].endswith("@gmail.com") and dup["email"].endswith("@gmail.com")
             elif kind == "plus_tag":
@@ -970,9 +1231,12 @@ def test_duplicates_take_orders_and_their_purchase_events(larger: Dataset) -> No
         where o.customer_id like 'G%'"""
     ).fetchone()
     assert events[0] == held[2] and events[0] == events[1]
-    assert con.execute(
-        "select count(*) from events where user_id like 'G%' and (event_type <> 'purchase' or anonymous_id is not null)"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from events where user_id like 'G%' and (event_type <> 'purchase' or anonymous_id is not null)"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_no_accidental_matches_between_unrelated_customers(larger: Dataset) -> None:
@@ -980,9 +1244,23 @@ def test_no_accidental_matches_between_unrelated_customers(larger: Dataset) -> N
     pair or one near-miss group, never to unrelated customers."""
     con = larger.con()
     rows = customer_rows(con)
-    group_of = {c: f"dup:{o}" for c, o in con.execute("select customer_id, original_customer_id from crm_duplicates").fetchall()}
-    group_of.update({o: f"dup:{o}" for _, o in con.execute("select customer_id, original_customer_id from crm_duplicates").fetchall()})
-    group_of.update(dict(con.execute("select customer_id, group_id from crm_near_misses").fetchall()))
+    group_of = {
+        c: f"dup:{o}"
+        for c, o in con.execute(
+            "select customer_id, original_customer_id from crm_duplicates"
+        ).fetchall()
+    }
+    group_of.update(
+        {
+            o: f"dup:{o}"
+            for _, o in con.execute(
+                "select customer_id, original_customer_id from crm_duplicates"
+            ).fetchall()
+        }
+    )
+    group_of.update(
+        dict(con.execute("select customer_id, group_id from crm_near_misses").fetchall())
+    )
     for key_of in (lambda r: email_key(r["email"]), lambda r: phone_key(r["phone"], r["country"])):
         by_key: dict[str, set[str]] = {}
         for cid, row in rows.items():
@@ -998,27 +1276,43 @@ def test_near_misses_look_alike_and_stay_different_humans(larger: Dataset) -> No
     con = larger.con()
     rows = customer_rows(con)
     groups: dict[tuple[str, str], list[dict]] = {}
-    for group_id, cid, kind in con.execute("select group_id, customer_id, kind from crm_near_misses").fetchall():
+    for group_id, cid, kind in con.execute(
+        "select group_id, customer_id, kind from crm_near_misses"
+    ).fetchall():
         groups.setdefault((kind, group_id), []).append(rows[cid])
     by_kind = {k: [g for (kind, _), g in groups.items() if kind == k] for k in NEAR_MISS_KINDS}
     assert all(by_kind.values()), {k: len(v) for k, v in by_kind.items()}
     assert len(by_kind["family_same_address"]) == 8
-    dup_ids = {r[0] for r in con.execute("select customer_id from crm_duplicates union select original_customer_id from crm_duplicates").fetchall()}
+    dup_ids = {
+        r[0]
+        for r in con.execute(
+            "select customer_id from crm_duplicates union select original_customer_id from crm_duplicates"
+        ).fetchall()
+    }
     for kind, members_list in by_kind.items():
         for members in members_list:
             lo, hi = NEAR_MISS_SIZES[kind]
             assert lo <= len(members) <= hi and not {m["customer_id"] for m in members} & dup_ids
             emails = [email_key(m["email"]) for m in members]
-            phones = [phone_key(m["phone"], m["country"]) for m in members if m["phone"] is not None]
+            phones = [
+                phone_key(m["phone"], m["country"]) for m in members if m["phone"] is not None
+            ]
             if kind == "family_same_address":
-                assert len({m["email"].split("@")[0].split(".")[1] for m in members}) == 1  # last name
+                assert (
+                    len({m["email"].split("@")[0].split(".")[1] for m in members}) == 1
+                )  # last name
                 for col in ("city", "postal_code", "country"):
                     assert len({m[col] for m in members}) == 1 and members[0][col] is not None, col
-                assert len({m["birth_year"] for m in members}) == len(members) and None not in {m["birth_year"] for m in members}
+                assert len({m["birth_year"] for m in members}) == len(members) and None not in {
+                    m["birth_year"] for m in members
+                }
                 assert len(set(emails)) == len(members) and len(set(phones)) == len(phones)
             elif kind == "office_switchboard":
                 assert len(members) > 3 and len(set(phones)) == 1 and len(phones) == len(members)
-                assert len({m["phone"] for m in members}) > 2 and len({m["country"] for m in members}) == 1
+                assert (
+                    len({m["phone"] for m in members}) > 2
+                    and len({m["country"] for m in members}) == 1
+                )
                 assert len(set(emails)) == len(members)
             else:
                 assert len(set(emails)) == 1 and len({m["email"] for m in members}) == len(members)
@@ -1029,7 +1323,12 @@ def test_near_misses_look_alike_and_stay_different_humans(larger: Dataset) -> No
 
 def test_internal_accounts_and_their_test_orders(larger: Dataset) -> None:
     con = larger.con()
-    accounts = {r[0] for r in con.execute("select customer_id from internal_accounts where kind = 'internal_account'").fetchall()}
+    accounts = {
+        r[0]
+        for r in con.execute(
+            "select customer_id from internal_accounts where kind = 'internal_account'"
+        ).fetchall()
+    }
     assert len(accounts) == 3
     emails = dict(con.execute("select customer_id, email from customers").fetchall())
     assert {emails[a].split("@")[1] for a in accounts} == {"demoshop.internal"}
@@ -1040,7 +1339,11 @@ def test_internal_accounts_and_their_test_orders(larger: Dataset) -> None:
         join (select order_id, sum(quantity * unit_price) s from order_items group by 1) i using (order_id)
         where t.kind = 'test_order'"""
     ).fetchall()
-    assert len(tests) == 2 * len(accounts) == con.execute("select count(*) from orders where order_id like 'TEST-%'").fetchone()[0]
+    assert (
+        len(tests)
+        == 2 * len(accounts)
+        == con.execute("select count(*) from orders where order_id like 'TEST-%'").fetchone()[0]
+    )
     for order_id, customer, total, listed, status, ordered_at, lines in tests:
         assert order_id.startswith("TEST-") and customer in accounts
         assert total == listed == lines >= 100_000 and status in ("completed", "cancelled")
@@ -1060,10 +1363,16 @@ def test_planted_outliers_are_in_the_data_with_valid_values(larger: Dataset) -> 
         "events": "select {col}, user_id from events where event_id = ?",
         "orders": "select {col}, customer_id from orders where order_id = ?",
         "order_items": "select i.{col}, o.customer_id from order_items i join orders o using (order_id) "
-                       "where order_id = ? and product_id = ?",
+        "where order_id = ? and product_id = ?",
     }
-    for table, event_id, order_id, product_id, customer, col, value, kind, derived in truth:
-        keys = [event_id] if table == "events" else [order_id] if table == "orders" else [order_id, product_id]
+    for table, event_id, order_id, product_id, customer, col, value, kind, _derived in truth:
+        keys = (
+            [event_id]
+            if table == "events"
+            else [order_id]
+            if table == "orders"
+            else [order_id, product_id]
+        )
         found = con.execute(lookups[table].format(col=col), keys).fetchall()
         assert found == [(value, customer)], (table, keys, col)
         assert value >= 0  # staging accepts it: not negative, engaged time of a week, no 'bad' type
@@ -1073,56 +1382,94 @@ def test_planted_outliers_are_in_the_data_with_valid_values(larger: Dataset) -> 
             assert value >= 999, (kind, col, value)
     # what follows from a planted line is consistent: the order total is the sum of its lines and
     # the purchase event's revenue the order total
-    assert con.execute(
-        """select count(*) from outliers t join orders o using (order_id)
+    assert (
+        con.execute(
+            """select count(*) from outliers t join orders o using (order_id)
         join (select order_id, round(sum(quantity * unit_price), 2) s from order_items group by 1) i using (order_id)
         where t."table" = 'orders' and t.kind in ('extreme_quantity', 'extreme_unit_price') and abs(o.total_amount - i.s) > 0.001"""
-    ).fetchone()[0] == 0
+        ).fetchone()[0]
+        == 0
+    )
     # outliers sit on customers the identity cases leave alone
-    touched = "select customer_id from crm_duplicates union select original_customer_id from crm_duplicates " \
-              "union select customer_id from crm_near_misses union select customer_id from internal_accounts"
-    assert con.execute(f"select count(*) from outliers where customer_id in ({touched})").fetchone()[0] == 0
+    touched = (
+        "select customer_id from crm_duplicates union select original_customer_id from crm_duplicates "
+        "union select customer_id from crm_near_misses union select customer_id from internal_accounts"
+    )
+    assert (
+        con.execute(f"select count(*) from outliers where customer_id in ({touched})").fetchone()[0]
+        == 0
+    )
 
 
 def test_dirt_spares_the_planted_rows(dirty: Dataset) -> None:
     con = dirty.con()
-    for table, key in (("customers", "customer_id"), ("orders", "order_id"), ("order_items", "order_id")):
+    for table, _key in (
+        ("customers", "customer_id"),
+        ("orders", "order_id"),
+        ("order_items", "order_id"),
+    ):
         _table_rows(con, table, dirty)
     planted_customers = """select customer_id from crm_duplicates union select original_customer_id from crm_duplicates
         union select customer_id from crm_near_misses union select customer_id from internal_accounts"""
     assert con.execute(f"select count(*) from ({planted_customers})").fetchone()[0] > 30
-    planted_orders = ("select order_id from outliers where order_id is not null "
-                      "union select order_id from internal_accounts where order_id is not null")
-    for table, key, planted in (("customers", "customer_id", planted_customers), ("orders", "order_id", planted_orders),
-                                ("order_items", "order_id", planted_orders)):
+    planted_orders = (
+        "select order_id from outliers where order_id is not null "
+        "union select order_id from internal_accounts where order_id is not null"
+    )
+    for table, key, planted in (
+        ("customers", "customer_id", planted_customers),
+        ("orders", "order_id", planted_orders),
+        ("order_items", "order_id", planted_orders),
+    ):
         hit = con.execute(
             f"""select count(*) from dirty d join t_{table} t using (source_file, source_row)
             where d."table" = '{table}' and t.{key} in ({planted})"""
         ).fetchone()[0]
         assert hit == 0, table
         # and every planted key is still there, exactly once
-        assert con.execute(
-            f"select count(*) from ({planted}) p where (select count(*) from t_{table} t where t.{key} = p.{key}) = 0"
-        ).fetchone()[0] == 0, table
+        assert (
+            con.execute(
+                f"select count(*) from ({planted}) p where (select count(*) from t_{table} t where t.{key} = p.{key}) = 0"
+            ).fetchone()[0]
+            == 0
+        ), table
     assert con.execute("select count(*) from outliers where event_id is not null").fetchone()[0] > 0
     _table_rows(con, "events", dirty)
-    assert con.execute(
-        """select count(*) from dirty d join t_events t using (source_file, source_row)
+    assert (
+        con.execute(
+            """select count(*) from dirty d join t_events t using (source_file, source_row)
         where d."table" = 'events' and t.event_id in (select event_id from outliers where event_id is not null)"""
-    ).fetchone()[0] == 0
+        ).fetchone()[0]
+        == 0
+    )
 
 
-def test_planting_switched_off_leaves_the_rest_of_the_data_as_it_was(clean: Dataset, tmp_path: Path) -> None:
+def test_planting_switched_off_leaves_the_rest_of_the_data_as_it_was(
+    clean: Dataset, tmp_path: Path
+) -> None:
     off = make_dataset(
-        tmp_path, events_per_file=2_500, crm_duplicate_rate=0.0, near_misses=False, internal_accounts=False, outliers=False
+        tmp_path,
+        events_per_file=2_500,
+        crm_duplicate_rate=0.0,
+        near_misses=False,
+        internal_accounts=False,
+        outliers=False,
     )
     o = off.con()
     for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers"):
         assert o.execute(f"select count(*) from {name}").fetchone()[0] == 0, name
     assert o.execute("select count(*) from customers").fetchone()[0] == 300
-    assert o.execute("select count(*) from customers where email like '%demoshop%' or customer_id like 'G%'").fetchone()[0] == 0
+    assert (
+        o.execute(
+            "select count(*) from customers where email like '%demoshop%' or customer_id like 'G%'"
+        ).fetchone()[0]
+        == 0
+    )
     meta = json.loads((off.truth / "generation.json").read_text())
-    assert meta["parameters"]["crm_duplicate_rate"] == 0.0 and meta["planted"]["crm_duplicates"]["email_case"] == 0
+    assert (
+        meta["parameters"]["crm_duplicate_rate"] == 0.0
+        and meta["planted"]["crm_duplicates"]["email_case"] == 0
+    )
     # with planting on, every row the planted cases do not name is the same as with it off
     on = clean.con()
     on.execute(f"attach '{tmp_path / 'off.duckdb'}' as off")
@@ -1130,30 +1477,62 @@ def test_planting_switched_off_leaves_the_rest_of_the_data_as_it_was(clean: Data
         on.execute(f"create table off.{table} as select * from read_parquet('{off.files(table)}')")
     touched_customers = """select customer_id from crm_duplicates union select original_customer_id from crm_duplicates
         union select customer_id from crm_near_misses union select customer_id from internal_accounts"""
-    moved_or_planted_orders = f"""select order_id from orders where customer_id like 'G%' or order_id like 'TEST-%'
+    moved_or_planted_orders = """select order_id from orders where customer_id like 'G%' or order_id like 'TEST-%'
         union select order_id from outliers where order_id is not null"""
     checks = {
         "customers": f"customer_id not in ({touched_customers})",
         "orders": f"order_id not in ({moved_or_planted_orders})",
         "order_items": f"order_id not in ({moved_or_planted_orders})",
         "events": "coalesce(user_id, '') not like 'G%' and event_id not in (select event_id from outliers where event_id is not null)",
-        **{t: "true" for t in ("products", "consents", "deletion_requests", "survey_responses", "experiment_assignments")},
+        **{
+            t: "true"
+            for t in (
+                "products",
+                "consents",
+                "deletion_requests",
+                "survey_responses",
+                "experiment_assignments",
+            )
+        },
     }
     columns = {t: ", ".join(f'"{c}"' for c in CONTRACT[t]) for t in CONTRACT}
     for table, keep in checks.items():
-        mine = on.execute(f"select count(*) from (select {columns[table]} from {table} where {keep} except all "
-                          f"select {columns[table]} from off.{table})").fetchone()[0]
+        mine = on.execute(
+            f"select count(*) from (select {columns[table]} from {table} where {keep} except all "
+            f"select {columns[table]} from off.{table})"
+        ).fetchone()[0]
         assert mine == 0, table
-    untouched = on.execute(f"select count(*) from customers where {checks['customers']}").fetchone()[0]
+    untouched = on.execute(
+        f"select count(*) from customers where {checks['customers']}"
+    ).fetchone()[0]
     assert untouched > 200
 
 
 def test_cli_planting_flags(tmp_path: Path) -> None:
     out = tmp_path / "raw"
     proc = subprocess.run(
-        [sys.executable, "-m", "python_utils", "generate", "--customers", "200", "--days", "7", "--out", str(out),
-         "--crm-duplicate-rate", "0.1", "--no-near-misses", "--no-internal-accounts", "--no-outliers", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "python_utils",
+            "generate",
+            "--customers",
+            "200",
+            "--days",
+            "7",
+            "--out",
+            str(out),
+            "--crm-duplicate-rate",
+            "0.1",
+            "--no-near-misses",
+            "--no-internal-accounts",
+            "--no-outliers",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     truth = tmp_path / "ground_truth"
@@ -1162,9 +1541,17 @@ def test_cli_planting_flags(tmp_path: Path) -> None:
         name: con.execute(f"select count(*) from '{truth}/{name}.parquet'").fetchone()[0]
         for name in ("crm_duplicates", "crm_near_misses", "internal_accounts", "outliers")
     }
-    assert counts == {"crm_duplicates": 20, "crm_near_misses": 0, "internal_accounts": 0, "outliers": 0}
+    assert counts == {
+        "crm_duplicates": 20,
+        "crm_near_misses": 0,
+        "internal_accounts": 0,
+        "outliers": 0,
+    }
     bad = subprocess.run(
         [sys.executable, "-m", "python_utils", "generate", "--crm-duplicate-rate", "0.7"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2 and "--crm-duplicate-rate" in bad.stderr

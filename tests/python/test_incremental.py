@@ -19,7 +19,7 @@ every model of the project equals a --full-refresh build of all the data, row fo
 --full-refresh runs on a copy of the incremental database taken before the last daily build:
 it rebuilds every derived table from the raw files and keeps the three logs
 (segment_model_runs, supervised_model_runs, segment_membership_changes, full_refresh=false),
-so both sides match clusters against the same history; only the fit times differ. """
+so both sides match clusters against the same history; only the fit times differ."""
 
 from __future__ import annotations
 
@@ -55,45 +55,60 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
     day = "try_cast(occurred_at as timestamp)"
     with duckdb.connect() as connection:
         start = connection.sql(f"select min({day})::date from {source}").fetchall()[0][0]
-        last = connection.sql(f"select max({day}) from {source} "  # not the far-future dirt
-                              f"where {day} < date '{start}' + 30").fetchall()[0][0]
+        last = connection.sql(
+            f"select max({day}) from {source} "  # not the far-future dirt
+            f"where {day} < date '{start}' + 30"
+        ).fetchall()[0][0]
         parts = {
             "part-a.parquet": f"{day} < date '{start}' + 20 or {day} is null",
             "part-b.parquet": f"{day} >= date '{start}' + 20 and {day} < date '{start}' + 25 "
-                              "and hash(event_id) % 10 != 0",
+            "and hash(event_id) % 10 != 0",
             "part-c.parquet": f"{day} >= date '{start}' + 25",
             "late-b.parquet": f"{day} >= date '{start}' + 20 and {day} < date '{start}' + 25 "
-                              "and hash(event_id) % 10 = 0",
+            "and hash(event_id) % 10 = 0",
         }
         for name, condition in parts.items():
-            connection.execute(f"copy (select * from {source} where {condition}) "
-                               f"to '{batches / name}' (format parquet)")
-        connection.execute(f"copy (select * from {source} where {day} < date '{start}' + 10 "
-                           f"order by event_id limit 200) to '{batches / 'replay-a.parquet'}' "
-                           "(format parquet)")
+            connection.execute(
+                f"copy (select * from {source} where {condition}) "
+                f"to '{batches / name}' (format parquet)"
+            )
+        connection.execute(
+            f"copy (select * from {source} where {day} < date '{start}' + 10 "
+            f"order by event_id limit 200) to '{batches / 'replay-a.parquet'}' "
+            "(format parquet)"
+        )
         # Anonymous visitors seen only in days 1-20 and never with a user id, with consent;
         # customers with consent for every purpose who never buy after day 20.
-        granted = (f"select subject_id from read_parquet('{raw}/consents/*.parquet') "
-                   "group by 1 "
-                   "having bool_and(lower(cast(granted as varchar)) in ('true', '1', 'yes')) "
-                   "except select subject_id "
-                   f"from read_parquet('{raw}/deletion_requests/*.parquet')")
-        anonymous_id, device_id = [r for (r,) in connection.sql(f"""
+        granted = (
+            f"select subject_id from read_parquet('{raw}/consents/*.parquet') "
+            "group by 1 "
+            "having bool_and(lower(cast(granted as varchar)) in ('true', '1', 'yes')) "
+            "except select subject_id "
+            f"from read_parquet('{raw}/deletion_requests/*.parquet')"
+        )
+        anonymous_id, device_id = [
+            r
+            for (r,) in connection.sql(f"""
             select anonymous_id from {source}
             where anonymous_id in ({granted})
             group by anonymous_id
             having count(user_id) = 0 and max({day}) < date '{start}' + 20 and count(*) >= 5
-            order by anonymous_id limit 2""").fetchall()]
-        user_id, revoked_id = [r for (r,) in connection.sql(f"""
+            order by anonymous_id limit 2""").fetchall()
+        ]
+        user_id, revoked_id = [
+            r
+            for (r,) in connection.sql(f"""
             select user_id from {source}
             where user_id in ({granted})
             group by user_id
             having count(*) filter (where event_type = 'purchase'
                                     and {day} >= date '{start}' + 20) = 0
                 and count(*) >= 5
-            order by user_id limit 2""").fetchall()]
-        write_login_and_cart(connection, source, anonymous_id, user_id, last, "merge",
-                             batches / "merge-c.parquet")
+            order by user_id limit 2""").fetchall()
+        ]
+        write_login_and_cart(
+            connection, source, anonymous_id, user_id, last, "merge", batches / "merge-c.parquet"
+        )
         # The revocation: the customer refuses analytics two hours before the last event (a new
         # consent file), and the device logs in as the customer half an hour later, then adds
         # to cart.
@@ -106,9 +121,16 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
                 from read_parquet('{raw}/consents/*.parquet')
                 where subject_id = '{revoked_id}' and purpose = 'analytics'
                 limit 1
-            ) to '{batches / 'revoke-c.parquet'}' (format parquet)""")
-        write_login_and_cart(connection, source, device_id, revoked_id, last, "revoke",
-                             batches / "revoke-device-c.parquet")
+            ) to '{batches / "revoke-c.parquet"}' (format parquet)""")
+        write_login_and_cart(
+            connection,
+            source,
+            device_id,
+            revoked_id,
+            last,
+            "revoke",
+            batches / "revoke-device-c.parquet",
+        )
         # The CRM twin: a buying customer with marketing consent and an e-mail that links
         # (not a test domain), registered again under an id that sorts before its own.
         original = connection.sql(f"""
@@ -133,17 +155,34 @@ def split_events(raw: Path, batches: Path) -> tuple[list[list[str]], dict]:
                 from read_parquet('{raw}/customers/*.parquet')
                 where customer_id = '{original}'
                 limit 1
-            ) to '{batches / 'twin-customer-c.parquet'}' (format parquet)""")
-    schedule = [["part-a.parquet"], ["part-b.parquet"],
-                ["part-c.parquet", "late-b.parquet", "replay-a.parquet", "merge-c.parquet",
-                 "twin-customer-c.parquet", "revoke-c.parquet", "revoke-device-c.parquet"], []]
-    return schedule, {"anonymous_id": anonymous_id, "user_id": user_id,
-                      "device_id": device_id, "revoked_id": revoked_id,
-                      "crm_original": original, "crm_twin": twin}
+            ) to '{batches / "twin-customer-c.parquet"}' (format parquet)""")
+    schedule = [
+        ["part-a.parquet"],
+        ["part-b.parquet"],
+        [
+            "part-c.parquet",
+            "late-b.parquet",
+            "replay-a.parquet",
+            "merge-c.parquet",
+            "twin-customer-c.parquet",
+            "revoke-c.parquet",
+            "revoke-device-c.parquet",
+        ],
+        [],
+    ]
+    return schedule, {
+        "anonymous_id": anonymous_id,
+        "user_id": user_id,
+        "device_id": device_id,
+        "revoked_id": revoked_id,
+        "crm_original": original,
+        "crm_twin": twin,
+    }
 
 
-def write_login_and_cart(connection, source: str, anonymous_id: str, user_id: str, last,
-                         prefix: str, out: Path) -> None:
+def write_login_and_cart(
+    connection, source: str, anonymous_id: str, user_id: str, last, prefix: str, out: Path
+) -> None:
     """Two events of the device, copied from one of its own: a login as the customer 90 minutes
     before the last event (<prefix>-login) and an add to cart without the user id 30 minutes
     later (<prefix>-cart), written to one new file."""
@@ -167,43 +206,64 @@ def write_login_and_cart(connection, source: str, anonymous_id: str, user_id: st
 
 def land(raw: Path, batches: Path, names: list[str]) -> None:
     for name in names:
-        table = {"revoke-c.parquet": "consents",
-                 "twin-customer-c.parquet": "customers"}.get(name, "events")
+        table = {"revoke-c.parquet": "consents", "twin-customer-c.parquet": "customers"}.get(
+            name, "events"
+        )
         shutil.copy(batches / name, raw / table / name)
 
 
 def table_rows(database: Path, table: str) -> list[tuple]:
-    columns = [c for (c,) in query(database, "select column_name from information_schema.columns "
-                                             f"where table_name = '{table}' order by ordinal_position")
-               if c not in VOLATILE_COLUMNS]
+    columns = [
+        c
+        for (c,) in query(
+            database,
+            "select column_name from information_schema.columns "
+            f"where table_name = '{table}' order by ordinal_position",
+        )
+        if c not in VOLATILE_COLUMNS
+    ]
     listed = ", ".join(f'"{c}"' for c in columns)
     return sorted(query(database, f"select {listed} from {table}"), key=repr)
 
 
 def person_of(database: Path, id_type: str, id_value: str) -> str:
-    return query(database, f"select person_id from int_identity_resolved "
-                           f"where id_type = '{id_type}' and id_value = '{id_value}'")[0][0]
+    return query(
+        database,
+        f"select person_id from int_identity_resolved "
+        f"where id_type = '{id_type}' and id_value = '{id_value}'",
+    )[0][0]
 
 
 def revoked_traces(database: Path, merge: dict) -> dict:
     """Rows of the revoking customer and its device in the events, sessions and real-time window."""
     ids = f"('{merge['device_id']}', '{merge['revoked_id']}')"
     return {
-        "permitted": query(database, "select count(*) from int_events_permitted "
-                                     f"where anonymous_id in {ids} or user_id in {ids}")[0][0],
-        "sessions": query(database, f"select count(*) from sessions where visitor_id in {ids}")[0][0],
-        "realtime": query(database, "select count(*) from int_realtime_events "
-                                    f"where visitor_id in {ids}")[0][0],
+        "permitted": query(
+            database,
+            "select count(*) from int_events_permitted "
+            f"where anonymous_id in {ids} or user_id in {ids}",
+        )[0][0],
+        "sessions": query(database, f"select count(*) from sessions where visitor_id in {ids}")[0][
+            0
+        ],
+        "realtime": query(
+            database, f"select count(*) from int_realtime_events where visitor_id in {ids}"
+        )[0][0],
     }
 
 
 def current_memberships(database: Path) -> set[tuple]:
     """The memberships the change log adds up to: the last change of each is an entry."""
-    return set(query(database, """
+    return set(
+        query(
+            database,
+            """
         select person_id, segment_family, segment_name from segment_membership_changes
         qualify row_number() over (partition by person_id, segment_family, segment_name
                                    order by change_number desc) = 1
-            and change_type = 'entered'"""))
+            and change_type = 'entered'""",
+        )
+    )
 
 
 def stage_batches(root: Path) -> tuple[Path, list[list[str]], dict]:
@@ -223,8 +283,13 @@ def stage_batches(root: Path) -> tuple[Path, list[list[str]], dict]:
 def batches(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("incremental")
     raw, schedule, merge = stage_batches(root)
-    return {"root": root, "raw": raw, "batches": root / "batches", "schedule": schedule,
-            "merge": merge}
+    return {
+        "root": root,
+        "raw": raw,
+        "batches": root / "batches",
+        "schedule": schedule,
+        "merge": merge,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -242,21 +307,37 @@ def incremental_runs(batches) -> dict:
         staging = None
         if names and number > 1:
             as_of = str(query(run.database, "select as_of_date from stg_observation_window")[0][0])
-            full = run_dbt([*BUILD, *STAGING, "--full-refresh"], raw, root / "full_staging",
-                           dbt_vars={**VARS, "as_of": as_of})
+            full = run_dbt(
+                [*BUILD, *STAGING, "--full-refresh"],
+                raw,
+                root / "full_staging",
+                dbt_vars={**VARS, "as_of": as_of},
+            )
             assert full.returncode == 0, full.output[-4000:]
             staging = {t: table_rows(full.database, t) for t in STAGING_COMPARED}
         kpis = table_rows(run.database, "segment_kpis_daily") if number == 1 else None
-        runs.append({"run": run, "names": names, "staging": staging, "kpis": kpis,
-                     "cart_person": query(run.database, "select person_id from "
-                                          "int_realtime_events where event_id = 'merge-cart'"),
-                     "revoked": revoked_traces(run.database, batches["merge"]),
-                     "incremental": {t: table_rows(run.database, t) for t in STAGING_COMPARED},
-                     "changes": query(run.database, """
+        runs.append(
+            {
+                "run": run,
+                "names": names,
+                "staging": staging,
+                "kpis": kpis,
+                "cart_person": query(
+                    run.database,
+                    "select person_id from int_realtime_events where event_id = 'merge-cart'",
+                ),
+                "revoked": revoked_traces(run.database, batches["merge"]),
+                "incremental": {t: table_rows(run.database, t) for t in STAGING_COMPARED},
+                "changes": query(
+                    run.database,
+                    """
                         select change_number, person_id, segment_family, segment_name, change_type
                         from segment_membership_changes
                         where change_number = (select max(change_number)
-                                               from segment_membership_changes)""")})
+                                               from segment_membership_changes)""",
+                ),
+            }
+        )
     (root / "full").mkdir()
     for name in ("segments.duckdb", "segments.duckdb.wal"):
         if (work / name).exists():
@@ -272,42 +353,72 @@ def test_incremental_staging_equals_a_full_build_after_every_batch(incremental_r
     for number, batch in enumerate(incremental_runs["runs"], start=1):
         for table, rows in (batch["staging"] or {}).items():
             assert batch["incremental"][table] == rows, (
-                f"{table} differs from a full build after batch {number} {batch['names']}")
+                f"{table} differs from a full build after batch {number} {batch['names']}"
+            )
     database = incremental_runs["final"].database
-    reasons = dict(query(database, "select reason, count(*) from stg_app__events_quarantine "
-                                   "group by 1"))
+    reasons = dict(
+        query(database, "select reason, count(*) from stg_app__events_quarantine group by 1")
+    )
     assert reasons.get("duplicate_key", 0) >= 200  # the replayed rows
 
 
 def test_every_model_equals_a_full_refresh_build(incremental_runs):
     final, full = incremental_runs["final"], incremental_runs["full"]
-    models = sorted(node["name"] for node in full.manifest["nodes"].values()
-                    if node["resource_type"] == "model" and node["package_name"] == "segments"
-                    and node["config"]["materialized"] != "ephemeral")
+    models = sorted(
+        node["name"]
+        for node in full.manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["package_name"] == "segments"
+        and node["config"]["materialized"] != "ephemeral"
+    )
     assert len(models) > 60
-    different = [m for m in models
-                 if table_rows(final.database, m) != table_rows(full.database, m)]
+    different = [m for m in models if table_rows(final.database, m) != table_rows(full.database, m)]
     assert different == []
     assert query(full.database, "select count(*) from segment_model_runs")[0][0] == 2  # kept
     # The change log adds up to the memberships the marts hold, for the persons activation may
     # contact (marketing consent); the others are not in it at all.
     logged = current_memberships(final.database)
-    contactable = {p for (p,) in query(final.database, "select person_id from int_person_consents "
-                                                      "where purpose = 'marketing' "
-                                                      "and is_granted_latest")}
-    refused = {p for (p,) in query(final.database, "select person_id from int_person_consents "
-                                                  "where purpose = 'marketing' "
-                                                  "and not is_granted_latest")}
+    contactable = {
+        p
+        for (p,) in query(
+            final.database,
+            "select person_id from int_person_consents "
+            "where purpose = 'marketing' "
+            "and is_granted_latest",
+        )
+    }
+    refused = {
+        p
+        for (p,) in query(
+            final.database,
+            "select person_id from int_person_consents "
+            "where purpose = 'marketing' "
+            "and not is_granted_latest",
+        )
+    }
     assert refused and not refused & {p for p, _, _ in logged}
-    for flag in ("cart_abandoner", "high_value_cart_abandoner", "high_intent_product_viewer",
-                 "rapid_product_browser"):
-        members = {p for (p,) in query(final.database, "select person_id from "
-                                                      f"customer_realtime_segments where is_{flag}")}
+    for flag in (
+        "cart_abandoner",
+        "high_value_cart_abandoner",
+        "high_intent_product_viewer",
+        "rapid_product_browser",
+    ):
+        members = {
+            p
+            for (p,) in query(
+                final.database, f"select person_id from customer_realtime_segments where is_{flag}"
+            )
+        }
         assert {p for p, f, s in logged if f == "realtime" and s == flag} == members & contactable
-    clusters = set(query(final.database, "select person_id, cluster_name from customer_segments "
-                                         "where cluster_name is not null"))
+    clusters = set(
+        query(
+            final.database,
+            "select person_id, cluster_name from customer_segments where cluster_name is not null",
+        )
+    )
     assert {(p, s) for p, f, s in logged if f == "cluster"} == {
-        (p, s) for p, s in clusters if p in contactable}
+        (p, s) for p, s in clusters if p in contactable
+    }
 
 
 def test_segment_kpis_keep_the_first_day_and_add_the_last(incremental_runs):
@@ -317,8 +428,9 @@ def test_segment_kpis_keep_the_first_day_and_add_the_last(incremental_runs):
     first = incremental_runs["runs"][0]["kpis"]
     first_day = {row[0] for row in first}
     assert len(first_day) == 1 and len(first) > 10
-    days = [d for (d,) in query(final, "select distinct kpi_date from segment_kpis_daily "
-                                       "order by 1")]
+    days = [
+        d for (d,) in query(final, "select distinct kpi_date from segment_kpis_daily order by 1")
+    ]
     last_day = query(final, "select as_of_date from stg_observation_window")[0][0]
     assert days == [*first_day, last_day] and last_day > min(first_day)
     kept = [row for row in table_rows(final, "segment_kpis_daily") if row[0] in first_day]
@@ -341,15 +453,26 @@ def test_realtime_path_stitches_a_login_in_the_window_at_once(batches, increment
     assert third["names"][3] == "merge-c.parquet"
     customer_person = person_of(final.database, "user_id", user_id)
     assert third["cart_person"] == [(customer_person,)]
-    assert (third["changes"][0][0], customer_person, "realtime", "cart_abandoner",
-            "entered") in third["changes"]
+    assert (
+        third["changes"][0][0],
+        customer_person,
+        "realtime",
+        "cart_abandoner",
+        "entered",
+    ) in third["changes"]
     # The next full build knows the login for good: the visitor's whole history belongs to the
     # customer's person, which still holds the abandonment.
     assert person_of(final.database, "anonymous_id", anonymous_id) == customer_person
-    assert query(final.database, f"select distinct person_id from int_events_permitted "
-                                 f"where anonymous_id = '{anonymous_id}'") == [(customer_person,)]
-    assert query(final.database, "select is_cart_abandoner from customer_realtime_segments "
-                                 f"where person_id = '{customer_person}'") == [(True,)]
+    assert query(
+        final.database,
+        f"select distinct person_id from int_events_permitted "
+        f"where anonymous_id = '{anonymous_id}'",
+    ) == [(customer_person,)]
+    assert query(
+        final.database,
+        "select is_cart_abandoner from customer_realtime_segments "
+        f"where person_id = '{customer_person}'",
+    ) == [(True,)]
 
 
 def test_a_revocation_reaches_the_device_linked_only_later(batches, incremental_runs):
@@ -366,13 +489,21 @@ def test_a_revocation_reaches_the_device_linked_only_later(batches, incremental_
     database = final.database
     person = person_of(database, "user_id", revoked_id)
     assert person_of(database, "anonymous_id", device_id) == person
-    assert query(database, "select is_granted, decision_basis from int_person_consents "
-                           f"where person_id = '{person}' and purpose = 'analytics'") == [
-        (False, "decision")]
+    assert query(
+        database,
+        "select is_granted, decision_basis from int_person_consents "
+        f"where person_id = '{person}' and purpose = 'analytics'",
+    ) == [(False, "decision")]
     assert revoked_traces(database, batches["merge"]) == {
-        "permitted": 0, "sessions": 0, "realtime": 0}
-    assert query(database, "select count(*) from int_events_sessionized "
-                           f"where visitor_id in ('{device_id}', '{revoked_id}')") == [(0,)]
+        "permitted": 0,
+        "sessions": 0,
+        "realtime": 0,
+    }
+    assert query(
+        database,
+        "select count(*) from int_events_sessionized "
+        f"where visitor_id in ('{device_id}', '{revoked_id}')",
+    ) == [(0,)]
 
 
 def test_a_crm_twin_in_a_later_batch_moves_the_persons_history(batches, incremental_runs):
@@ -388,16 +519,32 @@ def test_a_crm_twin_in_a_later_batch_moves_the_persons_history(batches, incremen
     database = incremental_runs["final"].database
     old_person = hashlib.md5(f"0{original}".encode()).hexdigest()
     new_person = hashlib.md5(f"0{twin}".encode()).hexdigest()
-    assert person_of(database, "user_id", original) == person_of(database, "user_id", twin) == new_person
-    assert query(database, "select customer_id, customer_count, customer_ids from customer_segments "
-                           f"where person_id = '{new_person}'") == [(twin, 2, f"{twin},{original}")]
-    assert query(database, f"select count(*) from sessions where person_id = '{old_person}'") == [(0,)]
-    assert query(database, f"select count(*) from sessions where person_id = '{new_person}'")[0][0] > 0
+    assert (
+        person_of(database, "user_id", original)
+        == person_of(database, "user_id", twin)
+        == new_person
+    )
+    assert query(
+        database,
+        "select customer_id, customer_count, customer_ids from customer_segments "
+        f"where person_id = '{new_person}'",
+    ) == [(twin, 2, f"{twin},{original}")]
+    assert query(database, f"select count(*) from sessions where person_id = '{old_person}'") == [
+        (0,)
+    ]
+    assert (
+        query(database, f"select count(*) from sessions where person_id = '{new_person}'")[0][0] > 0
+    )
     # customer_rfm stays per customer id: the original's orders, under its own id
-    assert query(database, f"select count(*) from customer_rfm where customer_id = '{original}'") == [(1,)]
+    assert query(
+        database, f"select count(*) from customer_rfm where customer_id = '{original}'"
+    ) == [(1,)]
     logged = current_memberships(database)
     assert not [m for m in logged if m[0] == old_person]
     assert [m for m in logged if m[0] == new_person]
-    exits = query(database, "select count(*) from segment_membership_changes "
-                            f"where person_id = '{old_person}' and change_type = 'exited'")[0][0]
+    exits = query(
+        database,
+        "select count(*) from segment_membership_changes "
+        f"where person_id = '{old_person}' and change_type = 'exited'",
+    )[0][0]
     assert exits > 0

@@ -28,8 +28,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
@@ -38,8 +38,14 @@ from dbt_harness import PROJECT_DIR, write_profiles
 from python_utils import jobs
 from test_incremental import VARS, VOLATILE_COLUMNS, land, stage_batches
 
-JOB_ARGS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
-            "--vars", json.dumps(VARS)]
+JOB_ARGS = [
+    "--exclude-resource-type",
+    "test",
+    "--exclude-resource-type",
+    "unit_test",
+    "--vars",
+    json.dumps(VARS),
+]
 
 
 def job_env(work: Path, raw: Path | None = None, **extra: str) -> dict[str, str]:
@@ -58,20 +64,43 @@ def job_env(work: Path, raw: Path | None = None, **extra: str) -> dict[str, str]
 
 
 def runner_command(job: str, work: Path, *runner_args: str, dbt_args: tuple = ()) -> list[str]:
-    return [sys.executable, "-m", "python_utils", "run", job, *runner_args, "--",
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *dbt_args]
+    return [
+        sys.executable,
+        "-m",
+        "python_utils",
+        "run",
+        job,
+        *runner_args,
+        "--",
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        *dbt_args,
+    ]
 
 
-def run_job(job: str, work: Path, raw: Path, *runner_args: str, dbt_args: tuple = tuple(JOB_ARGS),
-            on_start: dict[str, Callable[[subprocess.Popen], None]] | None = None,
-            timeout: float = 600) -> tuple[int, str]:
+def run_job(
+    job: str,
+    work: Path,
+    raw: Path,
+    *runner_args: str,
+    dbt_args: tuple = tuple(JOB_ARGS),
+    on_start: dict[str, Callable[[subprocess.Popen], None]] | None = None,
+    timeout: float = 600,
+) -> tuple[int, str]:
     """Run a job under the runner as its own process group, streaming its output; when a model
     in ``on_start`` starts, call its action with the process (e.g. SIGKILL the group).
     Returns (exit code, output)."""
     process = subprocess.Popen(
-        runner_command(job, work, *runner_args, dbt_args=dbt_args), cwd=PROJECT_DIR,
-        env=job_env(work, raw), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        runner_command(job, work, *runner_args, dbt_args=dbt_args),
+        cwd=PROJECT_DIR,
+        env=job_env(work, raw),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     lines = []
     pending = dict(on_start or {})
@@ -122,7 +151,10 @@ def hold_lock(work: Path, job: str, seconds: float) -> subprocess.Popen:
     """A separate process that takes the database lock as ``job`` and holds it ``seconds``."""
     process = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(work / "segments.duckdb.lock"), job, str(seconds)],
-        cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout.readline().strip() == "locked"
     return process
 
@@ -148,9 +180,14 @@ def test_a_fast_path_skips_when_a_build_holds_the_database_past_its_wait(tmp_pat
     holder = hold_lock(tmp_path, "daily", 30)
     try:
         started = time.monotonic()
-        proc = subprocess.run(runner_command("realtime", tmp_path), cwd=PROJECT_DIR,
-                              env=job_env(tmp_path, SEGMENTS_FAST_WAIT_SECONDS="1.5"),
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            runner_command("realtime", tmp_path),
+            cwd=PROJECT_DIR,
+            env=job_env(tmp_path, SEGMENTS_FAST_WAIT_SECONDS="1.5"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         elapsed = time.monotonic() - started
     finally:
         holder.kill()
@@ -167,9 +204,14 @@ def test_a_fast_path_skips_when_a_build_holds_the_database_past_its_wait(tmp_pat
 
 
 def test_dbt_exit_code_and_arguments_pass_through(tmp_path):
-    proc = subprocess.run(runner_command("daily", tmp_path, dbt_args=("--no-such-option",)),
-                          cwd=PROJECT_DIR, env=job_env(tmp_path), capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        runner_command("daily", tmp_path, dbt_args=("--no-such-option",)),
+        cwd=PROJECT_DIR,
+        env=job_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr  # click's usage error, from dbt itself
     assert "no-such-option" in proc.stderr
     started, finished = run_log(tmp_path)
@@ -208,14 +250,22 @@ def builds(tmp_path_factory) -> dict:
     code, output = timed("reference incremental", "incremental", reference)
     assert code == 0, output[-4000:]
     kills = {}
-    for model, delay in (("base_app__events_triaged", 0.3), ("int_events_sessionized", 0.0),
-                         ("int_sessions_built", 0.0)):
-        kills[model] = timed(f"killed incremental at {model}", "incremental", killed,
-                             on_start={model: killer(delay)})
+    for model, delay in (
+        ("base_app__events_triaged", 0.3),
+        ("int_events_sessionized", 0.0),
+        ("int_sessions_built", 0.0),
+    ):
+        kills[model] = timed(
+            f"killed incremental at {model}", "incremental", killed, on_start={model: killer(delay)}
+        )
     code, output = timed("killed incremental re-run", "incremental", killed)
     assert code == 0, output[-4000:]
-    incremental = {"kills": kills, "models": models_of(reference),
-                   "reference": reference, "killed": killed}
+    incremental = {
+        "kills": kills,
+        "models": models_of(reference),
+        "reference": reference,
+        "killed": killed,
+    }
     incremental["different"] = different_models(incremental["models"], reference, killed)
 
     # Phase 2: the daily build after batch 3; a fast path started during it skips.
@@ -225,32 +275,51 @@ def builds(tmp_path_factory) -> dict:
     def start_fast_path(_process: subprocess.Popen) -> None:
         started = time.monotonic()
         collision["proc"] = subprocess.run(
-            runner_command("realtime", reference, "--wait", "2"), cwd=PROJECT_DIR,
-            env=job_env(reference, raw), capture_output=True, text=True, timeout=120)
+            runner_command("realtime", reference, "--wait", "2"),
+            cwd=PROJECT_DIR,
+            env=job_env(reference, raw),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         collision["seconds"] = time.monotonic() - started
 
-    code, output = timed("reference daily 2", "daily", reference,
-                         on_start={"customer_features": start_fast_path})
+    code, output = timed(
+        "reference daily 2", "daily", reference, on_start={"customer_features": start_fast_path}
+    )
     assert code == 0, output[-4000:]
     daily_kills = {}
     for model, delay in (("segment_model_runs", 2.0), ("segment_membership_changes", 0.0)):
-        daily_kills[model] = timed(f"killed daily at {model}", "daily", killed,
-                                   on_start={model: killer(delay)})
+        daily_kills[model] = timed(
+            f"killed daily at {model}", "daily", killed, on_start={model: killer(delay)}
+        )
     code, output = timed("killed daily re-run", "daily", killed)
     assert code == 0, output[-4000:]
     models = models_of(reference)
     print("\n" + "\n".join(f"  {name}: {seconds} s" for name, seconds in timings.items()))
-    return {"raw": raw, "reference": reference, "killed": killed, "outputs": outputs,
-            "incremental": incremental, "kills": kills, "daily_kills": daily_kills,
-            "collision": collision, "models": models,
-            "different": different_models(models, reference, killed)}
+    return {
+        "raw": raw,
+        "reference": reference,
+        "killed": killed,
+        "outputs": outputs,
+        "incremental": incremental,
+        "kills": kills,
+        "daily_kills": daily_kills,
+        "collision": collision,
+        "models": models,
+        "different": different_models(models, reference, killed),
+    }
 
 
 def models_of(work: Path) -> list[str]:
     manifest = json.loads((work / "target" / "manifest.json").read_text())
-    return sorted(node["name"] for node in manifest["nodes"].values()
-                  if node["resource_type"] == "model" and node["package_name"] == "segments"
-                  and node["config"]["materialized"] != "ephemeral")
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["package_name"] == "segments"
+        and node["config"]["materialized"] != "ephemeral"
+    )
 
 
 def different_models(models: list[str], left: Path, right: Path) -> list[str]:
@@ -260,17 +329,24 @@ def different_models(models: list[str], left: Path, right: Path) -> list[str]:
     with duckdb.connect(str(left / "segments.duckdb"), read_only=True) as connection:
         connection.execute(f"attach '{right / 'segments.duckdb'}' as other (read_only)")
         for model in models:
-            columns = [c for (c,) in connection.execute(
-                "select column_name from information_schema.columns where table_catalog = "
-                "current_database() and table_name = ? order by ordinal_position", [model]
-            ).fetchall() if c not in VOLATILE_COLUMNS]
+            columns = [
+                c
+                for (c,) in connection.execute(
+                    "select column_name from information_schema.columns where table_catalog = "
+                    "current_database() and table_name = ? order by ordinal_position",
+                    [model],
+                ).fetchall()
+                if c not in VOLATILE_COLUMNS
+            ]
             listed = ", ".join(f'"{c}"' for c in columns)
-            left_rows, right_rows = (f"select {listed} from {side}.main.{model}"
-                                     for side in ("main_db", "other"))
+            left_rows, right_rows = (
+                f"select {listed} from {side}.main.{model}" for side in ("main_db", "other")
+            )
             left_rows = left_rows.replace("main_db.", "")
             only = connection.execute(
                 f"select (select count(*) from ({left_rows} except all {right_rows})), "
-                f"(select count(*) from ({right_rows} except all {left_rows}))").fetchone()
+                f"(select count(*) from ({right_rows} except all {left_rows}))"
+            ).fetchone()
             if only != (0, 0):
                 different.append(model)
     return different
@@ -302,9 +378,10 @@ def test_every_kill_happened_and_left_a_started_run_without_an_end(builds):
         assert code == -signal.SIGKILL, (model, output[-2000:])
         assert re.search(rf"START .*\.{model} ", output), model
     events = [(e["job"], e["event"]) for e in run_log(builds["killed"])]
-    assert events == [("incremental", "started")] * 3 + [("incremental", "started"),
-                                               ("incremental", "finished")] \
-        + [("daily", "started")] * 2 + [("daily", "started"), ("daily", "finished")]
+    assert events == [("incremental", "started")] * 3 + [
+        ("incremental", "started"),
+        ("incremental", "finished"),
+    ] + [("daily", "started")] * 2 + [("daily", "started"), ("daily", "finished")]
 
 
 def test_an_incremental_run_killed_and_rerun_equals_an_uninterrupted_one(builds):
@@ -337,7 +414,7 @@ def test_a_fast_path_waits_for_a_build_then_runs(builds, built_copy):
     # a successful job publishes the dashboard's read copy before it lets the lock go
     from python_utils.publish import current_copy
 
-    database = Path(finished["lock"][:-len(".lock")])
+    database = Path(finished["lock"][: -len(".lock")])
     assert finished["published_copy"] == str(current_copy(database))
     manifest = json.loads((current_copy(database) / "manifest.json").read_text())
     assert manifest["job"] == "realtime" and manifest["missing"] == []
@@ -345,8 +422,12 @@ def test_a_fast_path_waits_for_a_build_then_runs(builds, built_copy):
 
 def test_the_daily_build_waits_for_a_fast_path_then_runs(builds, built_copy):
     holder = hold_lock(built_copy, "realtime", 4)
-    code, output = run_job("daily", built_copy, builds["raw"],
-                           dbt_args=(*JOB_ARGS, "--select", "stg_observation_window"))
+    code, output = run_job(
+        "daily",
+        built_copy,
+        builds["raw"],
+        dbt_args=(*JOB_ARGS, "--select", "stg_observation_window"),
+    )
     holder.wait()
     assert code == 0, output[-4000:]
     assert "Completed successfully" in output

@@ -1,4 +1,5 @@
-"""sqlfluff (dbt templater, DuckDB dialect) over every SQL file of the project."""
+"""sqlfluff (dbt templater, DuckDB dialect) over every SQL file of the project, and ruff over the
+Python code."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ def test_sqlfluff_lint_passes(tmp_path):
     # an idle core; customer_features.sql alone takes a quarter of the lint.
     proc = subprocess.run(
         [sqlfluff, "lint", "models", "analyses", "--processes", "1", "--disable-progress-bar"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+RUFF_PATHS = ["python_utils", "dashboard", "tests", "models"]
+
+
+def test_ruff_check_and_format_pass():
+    """The Python code (pyproject.toml [tool.ruff]): lint rules and the formatter's layout."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for args in (["check", *RUFF_PATHS], ["format", "--check", *RUFF_PATHS]):
+        proc = subprocess.run(
+            [ruff, *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, f"ruff {' '.join(args)}:\n{proc.stdout[-4000:]}"

@@ -31,14 +31,26 @@ from python_utils.clustering import ClusterModel, assign_clusters
 from python_utils.landing import land_through
 from python_utils.monitoring import drift_table
 from python_utils.supervised import (
-    StoredModel, predict_segments, score_churn_snapshots, segment_training_frame,
+    StoredModel,
+    predict_segments,
+    score_churn_snapshots,
+    segment_training_frame,
 )
 
 DATA = ("--customers", "1500", "--days", "60", "--seed", "11")
 DRIFT_FROM = "2026-06-10"
-SELECT = ["build", "--select", "+monitoring_alerts", "+customer_churn_scores",
-          "+customer_segment_predictions", "+feature_importance",
-          "--resource-type", "model", "--resource-type", "seed"]
+SELECT = [
+    "build",
+    "--select",
+    "+monitoring_alerts",
+    "+customer_churn_scores",
+    "+customer_segment_predictions",
+    "+feature_importance",
+    "--resource-type",
+    "model",
+    "--resource-type",
+    "seed",
+]
 VARS = {"cluster_k_min": 5, "cluster_k_max": 8}
 
 
@@ -64,8 +76,10 @@ def drifted(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("drifted")
     generate(root / "raw", *DATA, "--drift-from", DRIFT_FROM)
     truth = pd.read_parquet(root / "ground_truth" / "drift.parquet")
-    return {"builds": daily_builds(root, root / "raw", ["2026-06-09", "2026-06-16"]),
-            "shifted": set(truth["feature"])}
+    return {
+        "builds": daily_builds(root, root / "raw", ["2026-06-09", "2026-06-16"]),
+        "shifted": set(truth["feature"]),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +91,11 @@ def steady(tmp_path_factory) -> dict:
 
 
 def latest_drift(database: Path) -> pd.DataFrame:
-    return frame(database, """select * from feature_drift
-                              where as_of_date = (select max(as_of_date) from feature_drift)""")
+    return frame(
+        database,
+        """select * from feature_drift
+                              where as_of_date = (select max(as_of_date) from feature_drift)""",
+    )
 
 
 def test_drifted_features_reach_major_and_the_others_do_not(drifted):
@@ -90,10 +107,13 @@ def test_drifted_features_reach_major_and_the_others_do_not(drifted):
             assert row["drift_level"] == "major", (feature, row["psi"])
         else:
             assert row["drift_level"] in ("none", "moderate"), (feature, row["psi"])
-    alerts = frame(drifted["builds"]["2026-06-16"], """
+    alerts = frame(
+        drifted["builds"]["2026-06-16"],
+        """
         select subject from monitoring_alerts
         where "check" = 'feature_drift' and severity = 'warning'
-          and as_of_date = date '2026-06-16'""")
+          and as_of_date = date '2026-06-16'""",
+    )
     assert set(alerts["subject"]) == drifted["shifted"]
 
 
@@ -102,8 +122,13 @@ def test_sql_psi_equals_the_python_definition(drifted, day):
     database = drifted["builds"][day]
     sql = latest_drift(database)
     run = sql["reference_run_id"].iloc[0]
-    bins = json.loads(frame(database, f"""select reference_bins_json from segment_model_runs
-                                          where run_id = '{run}'""").iloc[0, 0])
+    bins = json.loads(
+        frame(
+            database,
+            f"""select reference_bins_json from segment_model_runs
+                                          where run_id = '{run}'""",
+        ).iloc[0, 0]
+    )
     python = drift_table(frame(database, "select * from customer_features"), bins)
     both = sql.merge(python, on="feature", suffixes=("_sql", "_python"))
     assert len(both) == len(sql) == len(python) == 15
@@ -118,8 +143,11 @@ def test_ten_bins_wherever_the_reference_allows(drifted):
     never more."""
     database = drifted["builds"]["2026-06-09"]
     features = frame(database, "select * from customer_features")
-    bins = frame(database, """select feature, feature_kind, count(*) filter (where bin_index >= 0)
-                              as value_bins from cluster_reference_bins group by 1, 2""")
+    bins = frame(
+        database,
+        """select feature, feature_kind, count(*) filter (where bin_index >= 0)
+                              as value_bins from cluster_reference_bins group by 1, 2""",
+    )
     allowed = 0
     for row in bins.itertuples():
         assert row.value_bins <= 10
@@ -136,24 +164,29 @@ def test_ten_bins_wherever_the_reference_allows(drifted):
 
 
 def test_models_refit_only_when_due(steady):
-    log = frame(steady["builds"]["2026-06-17"],
-                "select * from model_refit_log order by as_of_date, model_name")
-    decisions = {(str(r.as_of_date)[:10], r.model_name): (r.decision, r.reason)
-                 for r in log.itertuples()}
+    log = frame(
+        steady["builds"]["2026-06-17"],
+        "select * from model_refit_log order by as_of_date, model_name",
+    )
+    decisions = {
+        (str(r.as_of_date)[:10], r.model_name): (r.decision, r.reason) for r in log.itertuples()
+    }
     for model in ("clustering", "churn", "segment_classifier"):
         assert decisions[("2026-06-09", model)] == ("refit", "no_model")
         assert decisions[("2026-06-10", model)] == ("kept", "not_due")
         assert decisions[("2026-06-16", model)] == ("kept", "not_due")  # 7 days: not older
     assert decisions[("2026-06-17", "clustering")] == ("refit", "model_age")
     assert decisions[("2026-06-17", "churn")] == ("refit", "model_age")
-    runs = frame(steady["builds"]["2026-06-17"],
-                 "select * from segment_model_runs order by run_number")
+    runs = frame(
+        steady["builds"]["2026-06-17"], "select * from segment_model_runs order by run_number"
+    )
     assert len(runs) == 2
     first, second = (ClusterModel.from_json(text) for text in runs["model_json"])
     assert second.cluster_ids == first.cluster_ids  # the refit keeps every cluster id ...
     assert second.cluster_names == first.cluster_names  # ... and name
-    importance = frame(steady["builds"]["2026-06-17"], "select distinct model_run_id "
-                       "from feature_importance")
+    importance = frame(
+        steady["builds"]["2026-06-17"], "select distinct model_run_id from feature_importance"
+    )
     assert importance["model_run_id"].tolist() == [runs["run_id"].iloc[1]]
 
 
@@ -174,29 +207,50 @@ def test_stored_models_reproduce_their_scores_after_a_restart(steady, day):
     runs = frame(database, "select * from segment_model_runs")
     assert len(runs) == 1 and str(runs["as_of_date"].iloc[0])[:10] == "2026-06-09"
     features = frame(database, "select * from customer_features")
-    stored = frame(database, "select * exclude (model_run_id) from customer_clusters "
-                             "order by person_id")
+    stored = frame(
+        database, "select * exclude (model_run_id) from customer_clusters order by person_id"
+    )
     again = assign_clusters(ClusterModel.from_json(runs["model_json"].iloc[0]), features)
     stored["cluster_probabilities"] = stored["cluster_probabilities"].astype("string")
-    pd.testing.assert_frame_equal(again.reset_index(drop=True), stored.reset_index(drop=True),
-                                  check_dtype=False, check_exact=True)
+    pd.testing.assert_frame_equal(
+        again.reset_index(drop=True),
+        stored.reset_index(drop=True),
+        check_dtype=False,
+        check_exact=True,
+    )
     supervised = frame(database, "select model_name, model_blob from supervised_model_runs")
     blobs = dict(zip(supervised["model_name"], supervised["model_blob"]))
     snapshots = frame(database, "select * from int_churn_snapshots_built")
     params = {"risk_high": 0.66, "risk_medium": 0.33}
-    churn = score_churn_snapshots(snapshots, StoredModel.from_blob(blobs["churn"]),
-                                  params["risk_high"], params["risk_medium"])
-    stored_churn = frame(database, "select person_id, customer_id, churn_probability, "
-                                   "churn_risk_tier from customer_churn_scores order by person_id")
-    pd.testing.assert_frame_equal(churn.sort_values("person_id").reset_index(drop=True),
-                                  stored_churn, check_dtype=False, check_exact=True)
+    churn = score_churn_snapshots(
+        snapshots, StoredModel.from_blob(blobs["churn"]), params["risk_high"], params["risk_medium"]
+    )
+    stored_churn = frame(
+        database,
+        "select person_id, customer_id, churn_probability, "
+        "churn_risk_tier from customer_churn_scores order by person_id",
+    )
+    pd.testing.assert_frame_equal(
+        churn.sort_values("person_id").reset_index(drop=True),
+        stored_churn,
+        check_dtype=False,
+        check_exact=True,
+    )
     early = frame(database, "select * from int_early_behaviour_summarised")
     clusters = frame(database, "select * from customer_clusters")
-    predictions = predict_segments(segment_training_frame(early, clusters, "cluster_name"),
-                                   "segment", StoredModel.from_blob(blobs["segment_classifier"]),
-                                   0.25)
-    stored_predictions = frame(database, "select * exclude (model_run_id) "
-                                         "from customer_segment_predictions order by person_id")
+    predictions = predict_segments(
+        segment_training_frame(early, clusters, "cluster_name"),
+        "segment",
+        StoredModel.from_blob(blobs["segment_classifier"]),
+        0.25,
+    )
+    stored_predictions = frame(
+        database,
+        "select * exclude (model_run_id) from customer_segment_predictions order by person_id",
+    )
     pd.testing.assert_frame_equal(
         predictions.sort_values("person_id").reset_index(drop=True)[stored_predictions.columns],
-        stored_predictions, check_dtype=False, check_exact=True)
+        stored_predictions,
+        check_dtype=False,
+        check_exact=True,
+    )

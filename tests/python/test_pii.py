@@ -32,6 +32,7 @@ def uses_demo_salt(env: dict[str, str]) -> bool:
 
 # --- the salt -------------------------------------------------------------------------------
 
+
 def test_a_build_with_the_demo_salt_says_so_in_its_log(dirty_demo):
     output = dirty_demo["run"].output
     if uses_demo_salt(dict(os.environ)):
@@ -74,8 +75,15 @@ def test_the_demo_salt_stops_a_build_on_a_snowflake_target_before_any_model(tmp_
 
         def build(target: str, salt: str | None, work: str, **kwargs):
             run_env = {**base, **({"SEGMENTS_PII_SALT": salt} if salt is not None else {})}
-            return run_dbt(select, raw, tmp_path / work, target=target, timeout=300,
-                           extra_env=run_env, **kwargs)
+            return run_dbt(
+                select,
+                raw,
+                tmp_path / work,
+                target=target,
+                timeout=300,
+                extra_env=run_env,
+                **kwargs,
+            )
 
         refused = build("snowflake_ci", None, "refused")
         assert refused.returncode != 0, refused.output[-3000:]
@@ -86,8 +94,9 @@ def test_the_demo_salt_stops_a_build_on_a_snowflake_target_before_any_model(tmp_
 
         # The same target with a secret salt builds the model: the salt was the only obstacle
         # (shims on, because the emulator lacks some functions real Snowflake has).
-        allowed = build("snowflake_ci", "a-secret-salt", "allowed",
-                        dbt_vars={"fakesnow_shims": True})
+        allowed = build(
+            "snowflake_ci", "a-secret-salt", "allowed", dbt_vars={"fakesnow_shims": True}
+        )
         assert allowed.returncode == 0, allowed.output[-3000:]
         assert SALT_ERROR not in allowed.output and DEMO_SALT_WARNING not in allowed.output
         assert "base_crm__customers" in relation_names(server)
@@ -99,6 +108,7 @@ def test_the_demo_salt_stops_a_build_on_a_snowflake_target_before_any_model(tmp_
 
 
 # --- the scanner ----------------------------------------------------------------------------
+
 
 def test_mask_keeps_only_a_hint_of_the_value():
     assert mask("anna.smith.12@gmail.com") == "an**.*****.**@*****.**m"
@@ -188,6 +198,7 @@ def test_the_scanner_leaves_numbers_dates_ids_and_hashes_alone(planted):
 
 # --- the real build -------------------------------------------------------------------------
 
+
 def test_no_raw_email_phone_or_postal_code_downstream_of_staging(dirty_demo):
     """Every intermediate and mart model of the dirty demo build, every column."""
     raw = raw_pii_from_customers(dirty_demo["raw"] / "customers")
@@ -197,8 +208,9 @@ def test_no_raw_email_phone_or_postal_code_downstream_of_staging(dirty_demo):
     with duckdb.connect(str(dirty_demo["db"]), read_only=True) as connection:
         # The scanner sees the raw PII where it legitimately is (the landing view of the raw
         # customers): it can fail on this data.
-        landing = {f.kind for f in scan_relation(connection, "landing", '"landing"."customers"',
-                                                 raw)}
+        landing = {
+            f.kind for f in scan_relation(connection, "landing", '"landing"."customers"', raw)
+        }
         assert landing == {"email", "phone", "postal_code"}
         findings = scan_relations(connection, relations, raw)
     assert findings == [], "PII downstream of staging:\n" + "\n".join(map(str, findings))

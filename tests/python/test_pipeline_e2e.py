@@ -67,8 +67,14 @@ def test_every_injected_bad_row_is_quarantined_with_its_reason(dirty_demo):
     assert len(expected) > 50
     reasons_seen = {row[3] for row in expected}
     assert {
-        "missing_primary_key", "unparseable_timestamp", "future_timestamp", "negative_amount",
-        "negative_quantity", "negative_price", "invalid_status", "duplicate_key",
+        "missing_primary_key",
+        "unparseable_timestamp",
+        "future_timestamp",
+        "negative_amount",
+        "negative_quantity",
+        "negative_price",
+        "invalid_status",
+        "duplicate_key",
     } <= reasons_seen
     quarantined = {}
     for table, (_, quarantine_model) in RAW_TABLES.items():
@@ -152,7 +158,9 @@ def test_normal_values_around_dirty_rows_flag_no_outlier(dirty_demo):
     flag nothing else; the small groups are not judged."""
     db = dirty_demo["db"]
     truth = dirty_demo["truth"]
-    unplanted = query(db, f"""
+    unplanted = query(
+        db,
+        f"""
         with flags as (
             select source_table, row_key from stg_shop__outlier_flags
             union all
@@ -168,17 +176,32 @@ def test_normal_values_around_dirty_rows_flag_no_outlier(dirty_demo):
             where kind = 'test_order'
         )
         select * from flags
-        where (source_table, row_key) not in (select (source_table, row_key) from planted)""")
+        where (source_table, row_key) not in (select (source_table, row_key) from planted)""",
+    )
     assert unplanted == []
     assert scalar(db, "select count(*) from stg_shop__outlier_flags") > 0  # the planted ones
-    judged = {(table, column) for table, column in query(
-        db, "select source_table, column_name from data_quality_profile "
-            "where fence_status = 'judged'")}
-    assert {("orders", "total_amount"), ("order_items", "quantity"), ("order_items", "unit_price"),
-            ("products", "price"), ("events", "engaged_seconds"), ("events", "scroll_depth_pct"),
-            ("events", "revenue")} <= judged
-    small = query(db, "select count(*) from data_quality_profile "
-                      "where fence_status = 'too_few_values' and lower_fence is not null")
+    judged = {
+        (table, column)
+        for table, column in query(
+            db,
+            "select source_table, column_name from data_quality_profile "
+            "where fence_status = 'judged'",
+        )
+    }
+    assert {
+        ("orders", "total_amount"),
+        ("order_items", "quantity"),
+        ("order_items", "unit_price"),
+        ("products", "price"),
+        ("events", "engaged_seconds"),
+        ("events", "scroll_depth_pct"),
+        ("events", "revenue"),
+    } <= judged
+    small = query(
+        db,
+        "select count(*) from data_quality_profile "
+        "where fence_status = 'too_few_values' and lower_fence is not null",
+    )
     assert small == [(0,)]
 
 
@@ -196,9 +219,7 @@ def test_as_of_is_derived_from_the_data_not_the_clock(dirty_demo):
         )
         """,
     )
-    generation = __import__("json").loads(
-        (dirty_demo["truth"] / "generation.json").read_text()
-    )
+    generation = __import__("json").loads((dirty_demo["truth"] / "generation.json").read_text())
     assert source == "data"
     assert str(as_of) == generation["end_date"]
     assert as_of == latest_clean
@@ -209,7 +230,8 @@ def test_no_raw_email_or_phone_anywhere_in_the_database(dirty_demo):
     db = dirty_demo["db"]
     with duckdb.connect(str(db), read_only=True) as connection:
         raw_emails = {
-            e for (e,) in connection.sql(
+            e
+            for (e,) in connection.sql(
                 f"select email from read_parquet('{dirty_demo['raw']}/customers/*.parquet') "
                 "where email is not null"
             ).fetchall()
@@ -236,24 +258,38 @@ def test_deleted_and_unconsented_persons_are_kept_out_downstream(dirty_demo):
     requested = [r for (r,) in query(db, "select subject_id from stg_privacy__deletion_requests")]
     assert requested
     ids = ", ".join(f"'{r}'" for r in requested)
-    leaked = scalar(db, f"""
+    leaked = scalar(
+        db,
+        f"""
         select count(*) from int_events_permitted
-        where anonymous_id in ({ids}) or user_id in ({ids})""")
+        where anonymous_id in ({ids}) or user_id in ({ids})""",
+    )
     assert leaked == 0
     # Every permitted event belongs to a person whose analytics consent is in force, and no
     # event of a person with a refusal on any of its ids is used.
-    refused = scalar(db, """
+    refused = scalar(
+        db,
+        """
         select count(*) from int_events_permitted as events
         inner join int_person_consents as consents
             on events.person_id = consents.person_id and consents.purpose = 'analytics'
-        where not consents.is_granted""")
+        where not consents.is_granted""",
+    )
     assert refused == 0
-    excluded = dict(query(db, """select exclusion_reason, row_count from int_privacy_exclusions
-                                 where source_table = 'events'"""))
+    excluded = dict(
+        query(
+            db,
+            """select exclusion_reason, row_count from int_privacy_exclusions
+                                 where source_table = 'events'""",
+        )
+    )
     assert excluded.get("deletion_request", 0) > 0
     assert excluded.get("analytics_consent_refused_by_person", 0) > 0
-    orders_of_deleted = scalar(db, f"""
-        select count(*) from int_orders_permitted where customer_id in ({ids})""")
+    orders_of_deleted = scalar(
+        db,
+        f"""
+        select count(*) from int_orders_permitted where customer_id in ({ids})""",
+    )
     assert orders_of_deleted == 0
 
 
@@ -261,7 +297,7 @@ def test_hand_written_baseline_computes_exactly_the_core_marts(dirty_demo, tmp_p
     """The benchmark's baseline script (python_utils/sql/baseline.sql) is only a fair yardstick
     if it computes the same rows as sessions, customer_rfm and customer_engagement: on dirty
     input, every column of every row agrees, both ways."""
-    from python_utils.bench_pipeline import BASELINE_TABLES, run_baseline, compare_baseline
+    from python_utils.bench_pipeline import BASELINE_TABLES, compare_baseline, run_baseline
 
     as_of = str(scalar(dirty_demo["db"], "select as_of_date from stg_observation_window"))
     baseline_db = tmp_path / "baseline.duckdb"

@@ -45,23 +45,33 @@ def test_lists_are_bounded_ranked_and_without_repeats(built):
 
 
 def test_no_recently_bought_product(built):
-    bought = set(query(built["db"], f"""
+    bought = set(
+        query(
+            built["db"],
+            f"""
         select distinct orders.person_id, items.product_id
         from int_person_orders as orders
         inner join int_order_items_permitted as items on orders.order_id = items.order_id
         cross join stg_observation_window as window_
         where orders.status = 'completed'
             and orders.ordered_at >= window_.observation_end_at - interval {EXCLUDE_BOUGHT_DAYS} day
-            and orders.ordered_at < window_.observation_end_at"""))
+            and orders.ordered_at < window_.observation_end_at""",
+        )
+    )
     recommended_persons = {r[0] for r in built["rows"]}
     assert any(person_id in recommended_persons for person_id, _ in bought), "vacuous check"
     assert not bought & {(r[0], r[2]) for r in built["rows"]}
 
 
 def test_only_consenting_persons_outside_the_holdout(built):
-    consent = dict(query(built["db"], """
+    consent = dict(
+        query(
+            built["db"],
+            """
         select person_id, is_granted_latest from int_person_consents
-        where purpose = 'personalization'"""))
+        where purpose = 'personalization'""",
+        )
+    )
     persons = {p for (p,) in query(built["db"], "select person_id from customer_segments")}
     recommended = {r[0] for r in built["rows"]}
     expected = {p for p in persons if consent.get(p, False) and not is_holdout(p)}
@@ -77,18 +87,27 @@ def test_a_rebuild_gives_identical_rows(built):
 
 
 def test_evaluation_rows_and_gate(built):
-    runs = {r[0]: r[1:] for r in query(built["db"], """
+    runs = {
+        r[0]: r[1:]
+        for r in query(
+            built["db"],
+            """
         select recommender, persons_evaluated, hit_rate_at_k, ndcg_at_k, k
-        from recommendation_model_runs""")}
+        from recommendation_model_runs""",
+        )
+    }
     assert set(runs) == {"co_occurrence", "popular"}
     for method, (persons, hit_rate, ndcg, k) in runs.items():
         assert persons > 0 and k == COUNT, method
         assert 0 <= hit_rate <= 1 and 0 <= ndcg <= 1, method
         assert ndcg <= hit_rate, method  # a person's NDCG is 0 without a hit and at most 1
     assert runs["co_occurrence"][0] == runs["popular"][0]  # the same persons judged
-    gate = query(built["db"], """
+    gate = query(
+        built["db"],
+        """
         select status, measured_value, threshold from business_gate_results
-        where gate = 'recommendation_hit_rate'""")
+        where gate = 'recommendation_hit_rate'""",
+    )
     assert len(gate) == 1
     status, measured, threshold = gate[0]
     assert measured == pytest.approx(runs["co_occurrence"][1], abs=1e-6)

@@ -10,8 +10,9 @@ from python_utils.stream import hold_back, land
 
 
 def _events(folder) -> list[tuple]:
-    return sorted(duckdb.sql(f"select * from read_parquet('{folder}/*.parquet')").fetchall(),
-                  key=repr)
+    return sorted(
+        duckdb.sql(f"select * from read_parquet('{folder}/*.parquet')").fetchall(), key=repr
+    )
 
 
 def test_held_back_events_land_whole_in_batches(tmp_path):
@@ -23,14 +24,24 @@ def test_held_back_events_land_whole_in_batches(tmp_path):
     assert 0 < count < len(original) and cut < last
     kept = _events(raw / "events")
     assert len(kept) + count == len(original)
-    assert duckdb.sql(f"select max(try_cast(occurred_at as timestamp)) < '{cut}' "
-                      f"from read_parquet('{raw}/events/*.parquet')").fetchall()[0][0]
-    bounds = duckdb.sql(f"select cast('{cut}' as timestamp) + interval 1 hour, "
-                        f"cast('{cut}' as timestamp) + interval 2 hour").fetchall()[0]
-    landed = [land(held, raw / "events" / "stream-00001.parquet", end=bounds[0].isoformat()),
-              land(held, raw / "events" / "stream-00002.parquet", bounds[0].isoformat(),
-                   bounds[1].isoformat()),
-              land(held, raw / "events" / "stream-00003.parquet", start=bounds[1].isoformat())]
+    assert duckdb.sql(
+        f"select max(try_cast(occurred_at as timestamp)) < '{cut}' "
+        f"from read_parquet('{raw}/events/*.parquet')"
+    ).fetchall()[0][0]
+    bounds = duckdb.sql(
+        f"select cast('{cut}' as timestamp) + interval 1 hour, "
+        f"cast('{cut}' as timestamp) + interval 2 hour"
+    ).fetchall()[0]
+    landed = [
+        land(held, raw / "events" / "stream-00001.parquet", end=bounds[0].isoformat()),
+        land(
+            held,
+            raw / "events" / "stream-00002.parquet",
+            bounds[0].isoformat(),
+            bounds[1].isoformat(),
+        ),
+        land(held, raw / "events" / "stream-00003.parquet", start=bounds[1].isoformat()),
+    ]
     assert sum(landed) == count and all(landed)
     assert _events(raw / "events") == original
     assert not list((raw / "events").glob("*.part"))

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +15,33 @@ import pandas as pd
 import pytest
 
 from python_utils.supervised import (
-    IMPORTANCE_COLUMNS, MODEL_FORMAT, SCORE_COLUMNS, SEGMENT_COLUMNS, StoredModel,
-    choose_scoring_run, churn_probability, fit_churn_model, fit_segment_classifier, hash_sample,
-    holdout_mask, model_feature_columns, permutation_importance_table, predict_segments,
-    risk_tiers, run_rows, scoring_candidates, train_churn_model, train_segment_classifier,
+    IMPORTANCE_COLUMNS,
+    MODEL_FORMAT,
+    SCORE_COLUMNS,
+    SEGMENT_COLUMNS,
+    StoredModel,
+    choose_scoring_run,
+    churn_probability,
+    fit_churn_model,
+    fit_segment_classifier,
+    hash_sample,
+    holdout_mask,
+    model_feature_columns,
+    permutation_importance_table,
+    predict_segments,
+    risk_tiers,
+    run_rows,
+    scoring_candidates,
+    train_churn_model,
+    train_segment_classifier,
 )
 
 FEATURES = ["noise_a", "noise_b", "noise_c", "signal"]
 
 
-def churn_frame(n: int = 1600, seed: int = 5, strength: float = 3.0,
-                prefix: str = "p") -> pd.DataFrame:
+def churn_frame(
+    n: int = 1600, seed: int = 5, strength: float = 3.0, prefix: str = "p"
+) -> pd.DataFrame:
     """person_id, four standard-normal features and is_churned ~ logistic(strength * signal);
     strength 0 makes the label independent noise."""
     rng = np.random.default_rng(seed)
@@ -41,18 +57,20 @@ def segment_frame(n: int = 900, seed: int = 8) -> pd.DataFrame:
     """Three segments separated on `signal` (and `second`), plus two noise columns."""
     rng = np.random.default_rng(seed)
     segment = rng.integers(0, 3, size=n)
-    frame = pd.DataFrame({
-        "person_id": [f"s{i:05d}" for i in range(n)],
-        "signal": segment * 3.0 + rng.normal(0, 0.5, n),
-        "second": (segment == 1) * 1.5 + rng.normal(0, 1.0, n),
-        "noise_a": rng.normal(size=n),
-        "noise_b": rng.normal(size=n),
-        "segment": np.array(["loyal", "lapsing", "new"])[segment],
-    })
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"s{i:05d}" for i in range(n)],
+            "signal": segment * 3.0 + rng.normal(0, 0.5, n),
+            "second": (segment == 1) * 1.5 + rng.normal(0, 1.0, n),
+            "noise_a": rng.normal(size=n),
+            "noise_b": rng.normal(size=n),
+            "segment": np.array(["loyal", "lapsing", "new"])[segment],
+        }
+    )
     return frame
 
 
-@lru_cache(maxsize=None)
+@cache
 def planted_churn() -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     training = churn_frame()
     scoring = churn_frame(n=300, seed=6, prefix="q").drop(columns="is_churned")
@@ -65,8 +83,17 @@ def as_json(summary: dict) -> str:
 
 
 def test_model_feature_columns_skip_ids_labels_flags_and_text_and_are_sorted():
-    frame = pd.DataFrame({"person_id": [1], "zeta": [1.0], "alpha": [2], "is_active": [True],
-                          "customer_id": [3], "churned": [1], "label": ["x"]})
+    frame = pd.DataFrame(
+        {
+            "person_id": [1],
+            "zeta": [1.0],
+            "alpha": [2],
+            "is_active": [True],
+            "customer_id": [3],
+            "churned": [1],
+            "label": ["x"],
+        }
+    )
     assert model_feature_columns(frame, exclude=("churned",)) == ["alpha", "zeta"]
 
 
@@ -116,28 +143,39 @@ def test_churn_scores_cover_the_scoring_frame_and_follow_its_features():
 
 
 def test_churn_model_on_noise_has_no_skill():
-    _, summary = train_churn_model(churn_frame(strength=0.0),
-                                   churn_frame(n=10, prefix="q").drop(columns="is_churned"),
-                                   max_iter=100)
+    _, summary = train_churn_model(
+        churn_frame(strength=0.0),
+        churn_frame(n=10, prefix="q").drop(columns="is_churned"),
+        max_iter=100,
+    )
     assert summary["auc"] < 0.65
 
 
 def test_churn_model_ignores_row_and_column_order():
     _, summary, scoring = planted_churn()
     training = churn_frame()
-    shuffled = training.sample(frac=1.0, random_state=3)[["signal", "is_churned", "noise_c",
-                                                         "person_id", "noise_a", "noise_b"]]
-    scores, again = train_churn_model(shuffled, scoring.sample(frac=1.0, random_state=4),
-                                      max_iter=100)
+    shuffled = training.sample(frac=1.0, random_state=3)[
+        ["signal", "is_churned", "noise_c", "person_id", "noise_a", "noise_b"]
+    ]
+    scores, again = train_churn_model(
+        shuffled, scoring.sample(frac=1.0, random_state=4), max_iter=100
+    )
     pd.testing.assert_frame_equal(scores, planted_churn()[0])
     assert as_json(again) == as_json(summary)
 
 
 def test_risk_tier_thresholds_are_inclusive_and_configurable():
     assert risk_tiers(np.array([0.66, 0.659, 0.33, 0.1, np.nan])) == [
-        "high", "medium", "medium", "low", None]
+        "high",
+        "medium",
+        "medium",
+        "low",
+        None,
+    ]
     assert risk_tiers(np.array([0.5, 0.2]), high_threshold=0.5, medium_threshold=0.2) == [
-        "high", "medium"]
+        "high",
+        "medium",
+    ]
 
 
 def test_single_class_training_falls_back_to_the_base_rate():
@@ -170,8 +208,7 @@ def test_no_model_when_the_non_holdout_rows_have_one_class():
     training = churn_frame(n=200)
     hold = holdout_mask(training["person_id"], 0.25)
     training["is_churned"] = hold.astype(int)  # the churners are all in the holdout
-    scores, summary = train_churn_model(training, training.drop(columns="is_churned"),
-                                        max_iter=20)
+    scores, summary = train_churn_model(training, training.drop(columns="is_churned"), max_iter=20)
     assert summary["algorithm"] == "constant_base_rate" and np.isnan(summary["auc"])
     assert summary["base_rate_train"] == 0.0 and summary["base_rate_holdout"] == 1.0
     # everyone gets the base rate of every labelled row
@@ -220,11 +257,13 @@ def test_segment_classifier_recovers_separable_segments():
     assert sum(summary["class_counts"].values()) == summary["n_train"]  # the rows fitted on
     assert predictions["predicted_probability"].between(0, 1).all()
     assert (predictions["predicted_segment"] == predictions["actual_segment"]).mean() > 0.9
-    assert np.array_equal(predictions["is_holdout"].to_numpy(),
-                          holdout_mask(predictions["person_id"], 0.25))
+    assert np.array_equal(
+        predictions["is_holdout"].to_numpy(), holdout_mask(predictions["person_id"], 0.25)
+    )
     assert summary["n_holdout"] == int(predictions["is_holdout"].sum())
-    shuffled, again = train_segment_classifier(training.sample(frac=1.0, random_state=2),
-                                               "segment", max_iter=60)
+    shuffled, again = train_segment_classifier(
+        training.sample(frac=1.0, random_state=2), "segment", max_iter=60
+    )
     pd.testing.assert_frame_equal(shuffled, predictions)
     assert as_json(again) == as_json(summary)
 
@@ -232,8 +271,9 @@ def test_segment_classifier_recovers_separable_segments():
 def test_segment_classifier_accepts_integer_targets_and_returns_text():
     training = segment_frame(n=300)
     training["cluster_id"] = training["segment"].map({"loyal": 0, "lapsing": 1, "new": 2})
-    predictions, summary = train_segment_classifier(training.drop(columns="segment"),
-                                                    "cluster_id", max_iter=30)
+    predictions, summary = train_segment_classifier(
+        training.drop(columns="segment"), "cluster_id", max_iter=30
+    )
     assert summary["classes"] == ["0", "1", "2"]
     assert set(predictions["predicted_segment"]) <= {"0", "1", "2"}
     assert "cluster_id" not in summary["features"]
@@ -283,8 +323,9 @@ def test_per_tree_permutation_scores_equal_sklearns_permutation_importance(scori
     x = rng.normal(size=(400, 6))
     x[rng.random_sample(x.shape) < 0.1] = np.nan
     if scoring == "f1_macro":
-        y = np.array(["a", "b", "c"])[(np.nan_to_num(x[:, 0]) > 0).astype(int)
-                                      + (np.nan_to_num(x[:, 1]) > 1).astype(int)]
+        y = np.array(["a", "b", "c"])[
+            (np.nan_to_num(x[:, 0]) > 0).astype(int) + (np.nan_to_num(x[:, 1]) > 1).astype(int)
+        ]
         y[-5:] = "d"  # a holdout-only label
     elif scoring == "f1_macro_binary":
         y = np.array(["no", "yes"])[(np.nan_to_num(x[:, 0]) > 0).astype(int)]
@@ -294,10 +335,12 @@ def test_per_tree_permutation_scores_equal_sklearns_permutation_importance(scori
     scorer = supervised._neg_brier if scoring == "neg_brier" else scoring
     model = supervised._classifier(42, 20).fit(x[:300], y[:300])
     baseline, scores = supervised._permutation_scores(model, x[300:], y[300:], scorer, 7, 3)
-    reference = permutation_importance(model, x[300:], y[300:], scoring=scorer, n_repeats=3,
-                                       random_state=7)
-    expected_baseline = (scorer if callable(scorer) else get_scorer(scorer))(model, x[300:],
-                                                                             y[300:])
+    reference = permutation_importance(
+        model, x[300:], y[300:], scoring=scorer, n_repeats=3, random_state=7
+    )
+    expected_baseline = (scorer if callable(scorer) else get_scorer(scorer))(
+        model, x[300:], y[300:]
+    )
     assert baseline == expected_baseline
     np.testing.assert_array_equal(baseline - scores, reference.importances)
 
@@ -321,18 +364,19 @@ def test_hash_sample_is_order_free_and_capped():
 
 def test_training_is_capped_by_a_deterministic_sample_and_everyone_is_still_scored():
     training = segment_frame(n=900)
-    predictions, summary = train_segment_classifier(training, "segment", max_iter=40,
-                                                    max_training_rows=300)
+    predictions, summary = train_segment_classifier(
+        training, "segment", max_iter=40, max_training_rows=300
+    )
     assert summary["n_train"] + summary["n_holdout"] == 300
     assert summary["n_labelled_available"] == 900
     assert len(predictions) == 900 and predictions["predicted_segment"].notna().all()
     assert summary["f1_macro"] > 0.85  # 300 persons still separate the segments
-    shuffled, _ = train_segment_classifier(training.sample(frac=1.0, random_state=3), "segment",
-                                           max_iter=40, max_training_rows=300)
+    shuffled, _ = train_segment_classifier(
+        training.sample(frac=1.0, random_state=3), "segment", max_iter=40, max_training_rows=300
+    )
     pd.testing.assert_frame_equal(shuffled, predictions)  # the sample ignores row order
     scoring = churn_frame(n=200, seed=6, prefix="q").drop(columns="is_churned")
-    scores, churn = train_churn_model(churn_frame(), scoring, max_iter=60,
-                                      max_training_rows=500)
+    scores, churn = train_churn_model(churn_frame(), scoring, max_iter=60, max_training_rows=500)
     assert churn["n_train"] + churn["n_holdout"] == 500
     assert churn["n_labelled_available"] == 1600 and len(scores) == 200
     assert churn["auc"] > 0.75
@@ -342,31 +386,40 @@ def test_scoring_and_evaluation_fits_can_run_apart_with_the_same_results():
     # The scoring models skip the holdout fit and supervised_model_runs skips the scoring fit:
     # each part must equal what the combined call gives.
     scores, summary, scoring = planted_churn()
-    scores_only, unevaluated = train_churn_model(churn_frame(), scoring, max_iter=100,
-                                                 evaluate=False)
+    scores_only, unevaluated = train_churn_model(
+        churn_frame(), scoring, max_iter=100, evaluate=False
+    )
     pd.testing.assert_frame_equal(scores_only, scores)
     assert np.isnan(unevaluated["auc"]) and unevaluated["top_drivers"] == []
-    unscored, evaluated = train_churn_model(churn_frame(), scoring, max_iter=100,
-                                            score_rows=False)
+    unscored, evaluated = train_churn_model(churn_frame(), scoring, max_iter=100, score_rows=False)
     assert as_json(evaluated) == as_json(summary)
     assert unscored["churn_probability"].isna().all() and len(unscored) == len(scores)
 
     frame = segment_frame()
     predictions, segment_summary = train_segment_classifier(frame, "segment", max_iter=60)
     predicted_only, segment_unevaluated = train_segment_classifier(
-        frame, "segment", max_iter=60, evaluate=False)
+        frame, "segment", max_iter=60, evaluate=False
+    )
     pd.testing.assert_frame_equal(predicted_only, predictions)
     assert np.isnan(segment_unevaluated["f1_macro"])
-    unpredicted, segment_evaluated = train_segment_classifier(frame, "segment", max_iter=60,
-                                                              predict=False)
+    unpredicted, segment_evaluated = train_segment_classifier(
+        frame, "segment", max_iter=60, predict=False
+    )
     assert as_json(segment_evaluated) == as_json(segment_summary)
     assert unpredicted["predicted_segment"].isna().all()
     assert segment_summary["f1_macro"] > 0.8
 
 
 def test_run_rows_keep_the_latest_run_when_a_build_repeats_it():
-    summaries = [{"model": "churn", "algorithm": "logistic_regression", "n_train": 30,
-                  "n_holdout": 10, "auc": 0.8}]
+    summaries = [
+        {
+            "model": "churn",
+            "algorithm": "logistic_regression",
+            "n_train": 30,
+            "n_holdout": 10,
+            "auc": 0.8,
+        }
+    ]
     first = run_rows(summaries, None, "2026-06-30", {"churn": 1.5})
     # a re-run of an interrupted build: the same results and as_of give the latest rows again
     repeat = run_rows(summaries, first, "2026-06-30", {"churn": 2.5})
@@ -400,8 +453,9 @@ def test_a_stored_model_scores_like_the_fit_that_stored_it_and_is_byte_determini
     scores, _ = train_churn_model(training, scoring, max_iter=40, evaluate=False)
     stored = np.round(churn_probability(loaded, scoring.sort_values("person_id")), 6)
     assert np.array_equal(stored, scores["churn_probability"].to_numpy())
-    again, _ = fit_churn_model(training.sample(frac=1.0, random_state=1), scoring, max_iter=40,
-                               evaluate=False)
+    again, _ = fit_churn_model(
+        training.sample(frac=1.0, random_state=1), scoring, max_iter=40, evaluate=False
+    )
     assert again.to_blob() == blob  # the same fit, the same text
     # ... also in a process that loaded another model before its first fit (a pickle with a
     # memo would depend on which equal strings the process happens to share)
@@ -409,18 +463,23 @@ def test_a_stored_model_scores_like_the_fit_that_stored_it_and_is_byte_determini
     (tmp_path / "other.blob").write_text(other.to_blob())
     here = Path(__file__).parent
     path = os.pathsep.join([str(here.parents[1]), os.environ.get("PYTHONPATH", "")])
-    fresh = subprocess.run([sys.executable, "-c", FRESH_FIT, str(tmp_path / "other.blob")],
-                           capture_output=True, text=True, check=True, cwd=here,
-                           env={**os.environ, "PYTHONPATH": path})
+    fresh = subprocess.run(
+        [sys.executable, "-c", FRESH_FIT, str(tmp_path / "other.blob")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=here,
+        env={**os.environ, "PYTHONPATH": path},
+    )
     assert fresh.stdout.strip() == hashlib.sha256(blob.encode()).hexdigest()
 
     frame = segment_frame(n=300)
     classifier, _ = fit_segment_classifier(frame, "segment", max_iter=20, evaluate=False)
     today = segment_frame(n=200, seed=9)  # other rows (today's features), the same columns
-    predicted = predict_segments(today, "segment",
-                                 StoredModel.from_blob(classifier.to_blob()))
+    predicted = predict_segments(today, "segment", StoredModel.from_blob(classifier.to_blob()))
     expected = classifier.estimator.predict(
-        today.sort_values("person_id")[list(classifier.features)].to_numpy())
+        today.sort_values("person_id")[list(classifier.features)].to_numpy()
+    )
     assert predicted["predicted_segment"].tolist() == expected.tolist()
     expected_actual = today.sort_values("person_id")["segment"].tolist()
     assert predicted["actual_segment"].tolist() == expected_actual
@@ -436,8 +495,9 @@ def test_model_less_runs_store_their_constant():
     assert np.isnan(churn_probability(StoredModel.from_blob(empty.to_blob()), training)).all()
     single = segment_frame(n=20).assign(segment="loyal")
     majority, _ = fit_segment_classifier(single, "segment")
-    predicted = predict_segments(segment_frame(n=7), "segment",
-                                 StoredModel.from_blob(majority.to_blob()))
+    predicted = predict_segments(
+        segment_frame(n=7), "segment", StoredModel.from_blob(majority.to_blob())
+    )
     assert set(predicted["predicted_segment"]) == {"loyal"}
     assert (predicted["predicted_probability"] == 1.0).all()
 
@@ -445,14 +505,15 @@ def test_model_less_runs_store_their_constant():
 def test_a_stored_estimator_loads_only_under_its_scikit_learn_version():
     import sklearn
 
-    model, _ = fit_churn_model(churn_frame(n=200), churn_frame(n=5).drop(columns="is_churned"),
-                               max_iter=5, evaluate=False)
-    other = model.to_blob().replace(f"scikit-learn={sklearn.__version__}", "scikit-learn=0.1",
-                                    1)
+    model, _ = fit_churn_model(
+        churn_frame(n=200), churn_frame(n=5).drop(columns="is_churned"), max_iter=5, evaluate=False
+    )
+    other = model.to_blob().replace(f"scikit-learn={sklearn.__version__}", "scikit-learn=0.1", 1)
     with pytest.raises(ValueError, match="scikit-learn 0.1"):
         StoredModel.from_blob(other)
-    constant, _ = fit_churn_model(churn_frame(n=20).assign(is_churned=0),
-                                  churn_frame(n=5).drop(columns="is_churned"))
+    constant, _ = fit_churn_model(
+        churn_frame(n=20).assign(is_churned=0), churn_frame(n=5).drop(columns="is_churned")
+    )
     text = constant.to_blob().replace(f"scikit-learn={sklearn.__version__}", "scikit-learn=0.1")
     assert StoredModel.from_blob(text).constant_probability == 0.0  # no estimator to mistrust
     with pytest.raises(ValueError, match="not a stored model"):
@@ -462,8 +523,10 @@ def test_a_stored_estimator_loads_only_under_its_scikit_learn_version():
 
 
 def test_run_rows_store_the_models_and_a_repeat_keeps_them():
-    summaries = [{"model": "churn", "algorithm": "x", "n_train": 30, "n_holdout": 10},
-                 {"model": "segment_classifier", "algorithm": "x", "n_train": 3, "n_holdout": 1}]
+    summaries = [
+        {"model": "churn", "algorithm": "x", "n_train": 30, "n_holdout": 10},
+        {"model": "segment_classifier", "algorithm": "x", "n_train": 3, "n_holdout": 1},
+    ]
     models = {"churn": "churn-model", "segment_classifier": "classifier-model"}
     first = run_rows(summaries, None, "2026-06-30", {}, models)
     assert first["model_blob"].tolist() == ["churn-model", "classifier-model"]
@@ -475,10 +538,14 @@ def test_run_rows_store_the_models_and_a_repeat_keeps_them():
 
 
 def test_the_run_in_force_scores_and_a_run_without_a_stored_model_gives_way_to_the_latest():
-    judged = pd.DataFrame({
-        "run_id": ["c1", "k1", "c2", "k2", "c3"], "run_number": [1, 1, 2, 2, 3],
-        "model_name": ["churn", "segment_classifier", "churn", "segment_classifier", "churn"],
-        "is_in_force": [False, True, True, False, False]})
+    judged = pd.DataFrame(
+        {
+            "run_id": ["c1", "k1", "c2", "k2", "c3"],
+            "run_number": [1, 1, 2, 2, 3],
+            "model_name": ["churn", "segment_classifier", "churn", "segment_classifier", "churn"],
+            "is_in_force": [False, True, True, False, False],
+        }
+    )
     assert scoring_candidates(judged, "churn") == ["c2", "c3"]
     assert scoring_candidates(judged, "segment_classifier") == ["k1", "k2"]
     stored = pd.DataFrame({"run_id": ["c2", "c3"], "model_blob": ["two", "three"]})

@@ -40,13 +40,17 @@ def main(job_path: str) -> int:
     result.write.mode("overwrite").save_as_table(job["target"])
 
     written = session.table(job["target"]).to_pandas()
-    print(json.dumps({
-        "target": job["target"],
-        "result_type": type(result).__module__ + "." + type(result).__name__,
-        "columns": list(written.columns),
-        "row_count": int(len(written)),
-        "pandas_version": pd.__version__,
-    }))
+    print(
+        json.dumps(
+            {
+                "target": job["target"],
+                "result_type": type(result).__module__ + "." + type(result).__name__,
+                "columns": list(written.columns),
+                "row_count": int(len(written)),
+                "pandas_version": pd.__version__,
+            }
+        )
+    )
     return 0
 
 

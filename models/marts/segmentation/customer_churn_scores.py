@@ -16,9 +16,11 @@ def model(dbt, session):
 
     relation = dbt.ref("int_churn_snapshots_built")
     params = json.loads(dbt.config.meta_get("supervised_params"))
-    model, run_id = model_in_force(dbt.ref("supervised_model_runs_judged"),
-                                   dbt.ref("supervised_model_runs"), "churn")
-    scores = score_churn_snapshots(relation_to_pandas(relation), model, params["risk_high"],
-                                   params["risk_medium"])
+    model, run_id = model_in_force(
+        dbt.ref("supervised_model_runs_judged"), dbt.ref("supervised_model_runs"), "churn"
+    )
+    scores = score_churn_snapshots(
+        relation_to_pandas(relation), model, params["risk_high"], params["risk_medium"]
+    )
     scores["model_run_id"] = run_id
     return for_engine(scores.astype({"model_run_id": "string"}), relation)

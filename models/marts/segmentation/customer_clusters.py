@@ -5,10 +5,15 @@ coordinates for plots). A thin shell over python_utils.clustering.assign_cluster
 
 
 def model(dbt, session):
-    dbt.config(materialized="table",
-               packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"])
+    dbt.config(
+        materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"]
+    )
     from python_utils.clustering import (
-        assign_clusters, for_engine, latest_model, relation_to_pandas, run_in_force,
+        assign_clusters,
+        for_engine,
+        latest_model,
+        relation_to_pandas,
+        run_in_force,
     )
 
     features_relation = dbt.ref("customer_features")

@@ -16,8 +16,11 @@ def model(dbt, session):
     relation = dbt.ref("int_early_behaviour_summarised")
     clusters = relation_to_pandas(dbt.ref("customer_clusters"))
     params = json.loads(dbt.config.meta_get("supervised_params"))
-    model, run_id = model_in_force(dbt.ref("supervised_model_runs_judged"),
-                                   dbt.ref("supervised_model_runs"), "segment_classifier")
+    model, run_id = model_in_force(
+        dbt.ref("supervised_model_runs_judged"),
+        dbt.ref("supervised_model_runs"),
+        "segment_classifier",
+    )
     frame = segment_training_frame(relation_to_pandas(relation), clusters, "cluster_name")
     predictions = predict_segments(frame, "segment", model, params["holdout_share"])
     predictions["model_run_id"] = run_id

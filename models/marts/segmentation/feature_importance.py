@@ -7,9 +7,13 @@ the stored table. A thin shell over python_utils.supervised.importance_tables.""
 
 def model(dbt, session):
     # delete+insert by task: a recomputation replaces both tasks' rows
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key="task", on_schema_change="append_new_columns",
-               packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="task",
+        on_schema_change="append_new_columns",
+        packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"],
+    )
     import json
 
     from python_utils.clustering import for_engine, read_own_history, relation_to_pandas
@@ -23,7 +27,8 @@ def model(dbt, session):
     kept = None if force else stored_importance(read_own_history(dbt, session), run_id)
     if kept is not None:
         return for_engine(kept, relation)
-    table = importance_tables(relation_to_pandas(relation), clusters, params["seed"],
-                              params["holdout_share"])
+    table = importance_tables(
+        relation_to_pandas(relation), clusters, params["seed"], params["holdout_share"]
+    )
     table["model_run_id"] = run_id
     return for_engine(table.astype({"model_run_id": "string"}), relation)

@@ -13,11 +13,20 @@ python_utils.clustering.model_run."""
 def model(dbt, session):
     # delete+insert by run_id: a build that repeats the latest run returns its row unchanged;
     # a log written before a column existed (dropped_features_json) gains it
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key="run_id", full_refresh=False, on_schema_change="append_new_columns",
-               packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"])
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="run_id",
+        full_refresh=False,
+        on_schema_change="append_new_columns",
+        packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"],
+    )
     from python_utils.clustering import (
-        for_engine, model_run, params_from_meta, read_own_history, relation_to_pandas,
+        for_engine,
+        model_run,
+        params_from_meta,
+        read_own_history,
+        relation_to_pandas,
     )
     from python_utils.monitoring import policy_from_meta, settings_from_meta
 
@@ -30,5 +39,6 @@ def model(dbt, session):
     params = params_from_meta(dbt.config.meta_get("cluster_params"))
     policy = policy_from_meta(dbt.config.meta_get("refit_policy"))
     settings = settings_from_meta(dbt.config.meta_get("drift_settings"))
-    return for_engine(model_run(features, params, previous, as_of, policy, settings),
-                      features_relation)
+    return for_engine(
+        model_run(features, params, previous, as_of, policy, settings), features_relation
+    )
