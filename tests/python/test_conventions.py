@@ -168,6 +168,10 @@ def test_layers_and_names(manifest):
         for parent in parents:
             if parent["resource_type"] == "source" and layer != "staging":
                 problems.append(f"{name}: source() outside staging")
+            if layer != "staging" and parent["name"].startswith("base_"):
+                problems.append(
+                    f"{name} ({layer}) reads {parent['name']}: base_* models are private to staging"
+                )
             if parent["resource_type"] == "model":
                 parent_layer = _layer(parent)
                 order = ["staging", "intermediate", "marts"]
