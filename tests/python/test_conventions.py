@@ -216,3 +216,14 @@ def test_docs_generate_works_offline(dirty_demo):
     catalog = json.loads((run.target_path / "catalog.json").read_text())
     assert "model.segments.stg_app__events" in catalog["nodes"]
     assert (run.target_path / "index.html").exists()
+
+
+def test_no_metric_or_semantic_model_shares_a_model_name(manifest):
+    """`--select +name` matches every resource of that name: a metric named like a model would
+    pull the whole semantic layer's lineage into a selection meant for the model."""
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    semantic = [m["name"] for m in manifest.get("metrics", {}).values()] + [
+        s["name"] for s in manifest.get("semantic_models", {}).values()
+    ]
+    assert len(semantic) >= 10
+    assert sorted(set(semantic) & models) == []

@@ -212,16 +212,17 @@ def test_every_page_shows_data_while_a_daily_build_writes_the_database(server, d
         stderr=subprocess.STDOUT,
     )
     try:
+        # Until the build holds the database. No reader may open the file before dbt has: a
+        # read-only connection at the moment dbt opens it makes dbt fail. dbt-duckdb keeps its
+        # connection for the whole run, so once a node has started, opening it must fail.
         deadline = time.monotonic() + 120
-        while True:  # until the build holds the database
-            try:
-                duckdb.connect(str(database), read_only=True).close()
-            except duckdb.IOException:
-                break
+        while " START " not in (work / "job.log").read_text():
             assert job.poll() is None and time.monotonic() < deadline, (
                 work / "job.log"
             ).read_text()[-3000:]
             time.sleep(0.2)
+        with pytest.raises(duckdb.IOException):
+            duckdb.connect(str(database), read_only=True).close()
         problems = []
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(
