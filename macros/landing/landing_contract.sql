@@ -2,11 +2,13 @@
     {#-
         The raw-table contract, read from this project's source definitions (the single place
         where table and column names live): a list of
-        {name, source_name, is_required_table, columns: [{name, is_required}]}.
+        {name, source_name, is_required_table, columns: [{name, is_required}]}. The sources
+        are the segments package's by name, not project_name: installed as a package, the
+        project's name is the root project's.
     -#}
     {% set tables = [] %}
     {% for node in graph.sources.values()
-        if node.package_name == project_name
+        if node.package_name == 'segments'
         and node.schema == var('landing_schema', 'landing') %}
         {% set columns = [] %}
         {% for column in node.columns.values() %}
