@@ -11,6 +11,9 @@ Fitting and scoring are separate, so that a fitted model can be stored as a tabl
   and for the centroid algorithms it is the same nearest-centroid rule the SQL scoring model
   applies to the scaler and centroid tables (`model_tables`).
 
+The names come from `cluster_naming`, the run log and the refit check that call these from
+`cluster_runs`, and the engine I/O the Python models share from `engine`.
+
 Plain, typed, deterministic functions: inputs are sorted by person_id, samples and models use
 fixed seeds. Quadratic steps (silhouette, Ward, DBSCAN) run on a fixed-seed sample; large inputs
 switch to MiniBatchKMeans.
@@ -21,7 +24,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -36,90 +38,17 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits
 
-from python_utils.monitoring import (
-    DriftSettings,
-    RefitPolicy,
-    drift_table,
-    major_share,
-    model_age_days,
-    reference_bins_json,
-    refit_reason,
-    refitted_by_this_build,
+from python_utils.cluster_naming import (
+    NAME_MIN_ABS_Z,
+    name_clusters,
+    name_is_consistent,
+    name_traits,
 )
 
 ID_COLUMNS = ("person_id", "customer_id")
 KMEANS_N_INIT = (
     3  # k-means++ starts per k of the search (the best inertia is kept); see docs/monitoring.md
 )
-
-
-def relation_to_pandas(relation) -> pd.DataFrame:
-    """A dbt.ref() result as a pandas frame with lower-case columns, on DuckDB (a DuckDB
-    relation: .df()) and on Snowflake (a Snowpark frame: .to_pandas(), upper-case columns)."""
-    frame = relation.to_pandas() if hasattr(relation, "to_pandas") else relation.df()
-    frame.columns = [str(c).lower() for c in frame.columns]
-    for column in frame.columns:  # NUMBER(p, s) may arrive as decimal.Decimal objects
-        if frame[column].dtype == object:
-            sample = frame[column].dropna()
-            if len(sample) and type(sample.iloc[0]).__name__ == "Decimal":
-                frame[column] = frame[column].astype("float64")
-    return frame
-
-
-def own_relation(dbt, session):
-    """An incremental Python model's own table (dbt.this) as a relation (not read yet), or None
-    on a first or full-refresh run. Snowpark reads tables with session.table, DuckDB with a
-    query."""
-    if not dbt.is_incremental:
-        return None
-    name = str(dbt.this)
-    if type(session).__module__.startswith("snowflake"):
-        return session.table(name)
-    return session.sql(f"select * from {name}")
-
-
-def read_own_history(dbt, session) -> pd.DataFrame | None:
-    """An incremental Python model's own rows so far (dbt.this), or None on a first or
-    full-refresh run."""
-    relation = own_relation(dbt, session)
-    return None if relation is None else relation_to_pandas(relation)
-
-
-def _engine_columns(relation) -> dict[str, str]:
-    """Lower-case column name -> the relation's own spelling (upper-case on Snowflake)."""
-    return {str(c).strip('"').lower(): str(c) for c in relation.columns}
-
-
-def relation_columns(relation) -> list[str]:
-    """The column names of a relation (DuckDB or Snowpark), lower-case."""
-    return list(_engine_columns(relation))
-
-
-def select_columns(relation, columns: list[str]):
-    """Only these columns (lower-case names) of a relation, before it is read: on DuckDB a
-    projection, on Snowflake a select."""
-    names = _engine_columns(relation)
-    missing = [c for c in columns if c not in names]
-    if missing:
-        raise ValueError(f"relation lacks column(s) {missing}")
-    if hasattr(relation, "to_pandas"):
-        return relation.select([names[c] for c in columns])
-    return relation.project(", ".join('"' + names[c].replace('"', '""') + '"' for c in columns))
-
-
-def text_rows_where_in(relation, column: str, values: list[str], columns: list[str]):
-    """The rows of a relation whose text `column` is one of `values`, with only the text
-    `columns`, before it is read (a filter, then a select). Text only: Snowpark local testing
-    (1.56) returns the integer columns of a filtered frame misaligned."""
-    names = _engine_columns(relation)
-    if hasattr(relation, "to_pandas"):
-        from snowflake.snowpark.functions import col
-
-        filtered = relation.filter(col(names[column]).isin([str(v) for v in values]))
-    else:
-        listed = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) or "null"
-        filtered = relation.filter(f'"{names[column]}" in ({listed})')
-    return select_columns(filtered, columns)
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -429,270 +358,6 @@ def match_to_previous(
     return mapping
 
 
-TRAIT_NAMES = {  # feature: (label when the cluster is above the population, label when below)
-    "account_holder": ("Registered", "Anonymous"),
-    "loyalty_level": ("Loyalty members", "Non-members"),
-    "log_monetary_total": ("High-value", "Low-spend"),
-    "log_order_count": ("Frequent buyers", "Rare buyers"),
-    "log_recency_days": ("Lapsed", "Recent"),
-    "inactive_span_share": ("Lapsed", "Active"),
-    "log_days_since_last_activity": ("Dormant", "Recently active"),
-    "log_tenure_days": ("Long-standing", "New"),
-    "promo_day_session_share": ("Bargain hunters", "Full-price"),
-    "discount_session_share": ("Bargain hunters", "Full-price"),
-    "direct_session_share": ("Direct visitors", "Referred visitors"),
-    "products_per_session": ("Product browsers", "Quick visitors"),
-    "wishlist_adds_per_session": ("Wishlisters", "No-wishlist"),
-    "blog_view_share": ("Content readers", "Shop-focused"),
-    "videos_per_session": ("Video watchers", "No-video"),
-    "night_session_share": ("Late-night", "Daytime"),
-    "mobile_session_share": ("Mobile", "Desktop"),
-    "email_open_rate": ("Email readers", "Email-ignoring"),
-    "email_session_share": ("Email-driven", "Email-quiet"),
-    "log_avg_engaged_seconds": ("Deep readers", "Skimmers"),
-    "conversion_rate": ("Converters", "Browsers"),
-    "log_session_count": ("Regulars", "Occasional visitors"),
-    "age_years": ("Older", "Younger"),
-}
-
-# Features that describe the same dimension of behaviour: a name uses at most one label per
-# dimension (never "Lapsed Active", "Bargain hunters Full-price" or "Frequent buyers Browsers").
-TRAIT_DIMENSIONS = {
-    "account": ("account_holder",),
-    "loyalty": ("loyalty_level",),
-    "spend": ("log_monetary_total",),
-    "purchase_frequency": ("log_order_count", "conversion_rate"),
-    "recency": ("log_recency_days", "inactive_span_share", "log_days_since_last_activity"),
-    "tenure": ("log_tenure_days",),
-    "promotions": ("promo_day_session_share", "discount_session_share"),
-    "channel": ("direct_session_share",),
-    "email": ("email_open_rate", "email_session_share"),
-    "browsing_depth": ("products_per_session",),
-    "engagement_time": ("log_avg_engaged_seconds",),
-    "visit_frequency": ("log_session_count",),
-    "wishlist": ("wishlist_adds_per_session",),
-    "content": ("blog_view_share",),
-    "video": ("videos_per_session",),
-    "time_of_day": ("night_session_share",),
-    "device": ("mobile_session_share",),
-    "age": ("age_years",),
-}
-
-# Labels that contradict each other, also across dimensions: a name never carries both.
-CONTRADICTING_LABELS = (
-    # stopped vs still there (within the recency dimension, listed so the rule survives a move)
-    *(
-        (stopped, active)
-        for stopped in ("Lapsed", "Dormant")
-        for active in ("Active", "Recently active", "Recent")
-    ),
-    # tenure counts from the sign-up or, without one (a transactions-only shop), the first
-    # activity: a short tenure means the first activity is recent, so the last one is too
-    ("Lapsed", "New"),
-    ("Dormant", "New"),
-    # "Regulars" says they keep coming
-    ("Lapsed", "Regulars"),
-    ("Dormant", "Regulars"),
-    # few or no orders vs what only many orders give
-    ("Rare buyers", "Frequent buyers"),
-    ("Rare buyers", "Converters"),
-    ("Rare buyers", "High-value"),
-    ("Rare buyers", "Recent"),
-    ("Rare buyers", "Full-price"),
-    # no account vs what only an account gives (orders, the loyalty tier, e-mails belong to one)
-    ("Anonymous", "Loyalty members"),
-    ("Anonymous", "Frequent buyers"),
-    ("Anonymous", "High-value"),
-    ("Anonymous", "Recent"),
-    ("Anonymous", "Email readers"),
-    # short visits vs long reading
-    ("Quick visitors", "Deep readers"),
-)
-
-# Pairs where one label implies the other (or the other's feature is only imputed for such
-# persons): the second label says nothing that distinguishes the cluster, so it is not used.
-REDUNDANT_LABELS = (
-    ("Anonymous", "Non-members"),
-    ("Anonymous", "Rare buyers"),
-    ("Anonymous", "Email-ignoring"),
-    ("Anonymous", "Older"),
-    ("Anonymous", "Younger"),  # age comes with the account
-    ("Rare buyers", "Low-spend"),
-    ("New", "Recently active"),
-)
-
-NAME_MIN_ABS_Z = 0.25  # a trait closer than this (in sd) to the population does not name a cluster
-TYPICAL_NAME = "Typical customers"  # a cluster without any distinctive trait
-
-_DIMENSION_OF = {
-    feature: dimension for dimension, features in TRAIT_DIMENSIONS.items() for feature in features
-}
-_INCOMPATIBLE = frozenset(frozenset(pair) for pair in (*CONTRADICTING_LABELS, *REDUNDANT_LABELS))
-_LABEL_DIMENSION = {
-    label: _DIMENSION_OF.get(feature, feature)
-    for feature, labels in TRAIT_NAMES.items()
-    for label in labels
-}
-
-
-def _words(label: str) -> set[str]:
-    return {w for w in re.split(r"[\s-]+", label.lower()) if w}
-
-
-def labels_compatible(labels: list[str], label: str) -> bool:
-    """Whether `label` may join a name made of `labels`: another dimension than each of them,
-    no contradicting or redundant pair (CONTRADICTING_LABELS, REDUNDANT_LABELS) and no word in
-    common ("Email readers" and "Content readers", "Rare buyers" and "Non-members")."""
-    dimension = _LABEL_DIMENSION.get(label, label)
-    for other in labels:
-        if (
-            _LABEL_DIMENSION.get(other, other) == dimension
-            or frozenset((other, label)) in _INCOMPATIBLE
-            or _words(other) & _words(label)
-        ):
-            return False
-    return True
-
-
-def name_labels(name: str) -> list[str]:
-    """The TRAIT_NAMES labels a name is made of, left to right (longest label first at each
-    word; words that are no label, e.g. a numeric suffix, are skipped)."""
-    labels = sorted(
-        {tuple(label.split()) for pair in TRAIT_NAMES.values() for label in pair},
-        key=lambda words: (-len(words), words),
-    )
-    words, found, at = name.split(), [], 0
-    while at < len(words):
-        for label in labels:
-            if tuple(words[at : at + len(label)]) == label:
-                found.append(" ".join(label))
-                at += len(label)
-                break
-        else:
-            at += 1
-    return found
-
-
-def name_is_consistent(name: str) -> bool:
-    """Whether a name (e.g. one kept from a previous run) follows the naming rules: no two
-    labels of one dimension, no contradicting or redundant pair, no repeated word."""
-    labels = name_labels(name)
-    return all(labels_compatible(labels[:i], label) for i, label in enumerate(labels))
-
-
-def _trait(feature: str, z: float) -> str:
-    return f"{feature} {'+' if z >= 0 else '-'}{abs(z):.1f}sd"
-
-
-def _z_of(row: pd.Series) -> dict[str, float]:
-    """Finite z-scores of a profile row (a missing or NaN z is not distinctive)."""
-    values = pd.to_numeric(row, errors="coerce").astype("float64")
-    return {str(c): float(v) for c, v in values.items() if np.isfinite(v)}
-
-
-def _z_table(profiles: pd.DataFrame) -> dict:
-    """{cluster: {feature: finite z}} of a profiles frame, converted once."""
-    columns = [str(c) for c in profiles.columns]
-    try:
-        matrix = profiles.to_numpy(dtype="float64", na_value=np.nan)
-    except (TypeError, ValueError):  # a text or object column: what is not a number is no trait
-        matrix = (
-            np.column_stack(
-                [
-                    pd.to_numeric(profiles[c], errors="coerce").to_numpy("float64")
-                    for c in profiles.columns
-                ]
-            )
-            if columns
-            else np.zeros((len(profiles), 0))
-        )
-    return {
-        cluster: {c: float(v) for c, v in zip(columns, matrix[row]) if np.isfinite(v)}
-        for row, cluster in enumerate(profiles.index)
-    }
-
-
-def name_traits(name: str, z: pd.Series, min_abs_z: float = NAME_MIN_ABS_Z) -> list[str]:
-    """The traits behind an existing name (kept from a previous run) with today's z-scores:
-    for each label of the name, the profiled features that carry it. A name without labels
-    ("Typical customers") gets its explanation; a name without any TRAIT_NAMES label (a custom
-    one) gets nothing."""
-    values = _z_of(z)
-    traits: list[str] = []
-    for label in name_labels(name):
-        features = sorted(
-            (f for f, pair in TRAIT_NAMES.items() if label in pair and f in values),
-            key=lambda f: (-abs(values[f]), f),
-        )
-        traits += [_trait(f, values[f]) for f in features]
-    if not traits and name.startswith(TYPICAL_NAME):
-        traits = [f"no trait beyond {min_abs_z:g}sd"]
-    return traits
-
-
-def name_clusters(
-    profiles: pd.DataFrame,
-    max_traits: int = 2,
-    reserved: set[str] | None = None,
-    min_abs_z: float = NAME_MIN_ABS_Z,
-) -> dict[int, tuple[str, list[str]]]:
-    """A readable, unique name per cluster from what distinguishes it from the population.
-
-    `profiles` has one row per cluster (index = cluster id) and one z-score column per feature
-    (cluster mean against the population; dropped degenerate features are simply absent).
-    Candidates are the TRAIT_NAMES labels of the features with |z| >= `min_abs_z`, most
-    distinctive first (ties: feature name). The name takes up to `max_traits` of them, skipping
-    any that would put two labels of one dimension (TRAIT_DIMENSIONS) together, pair
-    contradicting or redundant labels (CONTRADICTING_LABELS, REDUNDANT_LABELS) or repeat a word.
-    A cluster without a distinctive labelled trait is TYPICAL_NAME (or "Cluster <id>" when it
-    stands out only on features without labels). Duplicates, and `reserved` names (kept from the
-    previous run), replace the last label (never the first, the most distinctive one) by the next
-    compatible candidate, then get a number.
-    Returns {cluster: (name, traits)}, traits being the features used with their z-scores."""
-    named: dict[int, tuple[str, list[str]]] = {}
-    used: set[str] = set(reserved or ())
-    table = _z_table(profiles)
-    for cluster in sorted(profiles.index):
-        values = table[cluster]
-        ranked = sorted(
-            (f for f in values if abs(values[f]) >= min_abs_z), key=lambda f: (-abs(values[f]), f)
-        )
-        candidates = [
-            (f, TRAIT_NAMES[f][0 if values[f] >= 0 else 1]) for f in ranked if f in TRAIT_NAMES
-        ]
-        chosen: list[tuple[str, str]] = []
-        for candidate in candidates:
-            if len(chosen) < max_traits and labels_compatible(
-                [lb for _, lb in chosen], candidate[1]
-            ):
-                chosen.append(candidate)
-        if chosen:
-            name = " ".join(label for _, label in chosen)
-            head = chosen[:-1]
-            taken = name in used and len(chosen) == max_traits >= 2  # the first label stays
-            for candidate in candidates if taken else ():  # another last label
-                if candidate in chosen or not labels_compatible(
-                    [lb for _, lb in head], candidate[1]
-                ):
-                    continue
-                other = " ".join(label for _, label in [*head, candidate])
-                if other not in used:
-                    name, chosen = other, [*head, candidate]
-                    break
-            traits = [_trait(f, values[f]) for f, _ in chosen]
-        elif ranked:  # distinctive only on features without labels
-            name, traits = f"Cluster {cluster}", [_trait(f, values[f]) for f in ranked[:max_traits]]
-        else:
-            name, traits = TYPICAL_NAME, [f"no trait beyond {min_abs_z:g}sd"]
-        base, suffix = name, 2
-        while name in used:
-            name = f"{base} {suffix}"
-            suffix += 1
-        used.add(name)
-        named[cluster] = (name, traits)
-    return named
-
-
 ALGORITHMS = ("kmeans", "gmm", "dbscan", "hierarchical")
 NOISE_ID = -1
 NOISE_NAME = "Unclustered (noise)"
@@ -970,7 +635,7 @@ def _mixture_from(model: ClusterModel):
     return mixture
 
 
-def _assign_matrix(model: ClusterModel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def assign_matrix(model: ClusterModel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cluster id, confidence, distance to the cluster centroid) per row of a standardised
     matrix. Centroid algorithms: nearest centroid (ties: lower row), confidence 1 - nearest /
     second-nearest distance. GMM: the cluster with the highest summed posterior, confidence =
@@ -1018,7 +683,7 @@ def _assign_matrix(model: ClusterModel, z: np.ndarray) -> tuple[np.ndarray, np.n
 def _previous_labels(previous: ClusterModel | None, frame: pd.DataFrame) -> np.ndarray | None:
     if previous is None or any(c not in frame.columns for c in previous.features):
         return None
-    return _assign_matrix(previous, previous.standardise(frame))[0]
+    return assign_matrix(previous, previous.standardise(frame))[0]
 
 
 def _previous_centroids(
@@ -1154,7 +819,7 @@ def fit_cluster_model(
         dropped_features=dropped,
         tie_tolerance=float(params.tie_tolerance),
     )
-    final, _, _ = _assign_matrix(model, z)
+    final, _, _ = assign_matrix(model, z)
     clustered = final >= 0
     validation = validation_scores(z[clustered], final[clustered], params.sample_size, params.seed)
     sizes = pd.Series(final[clustered]).value_counts()
@@ -1197,10 +862,10 @@ def _core_final_rows(
     return np.array([final[int(r)] for r in core_labels], dtype=np.int64)
 
 
-SINGLE_THREAD_BELOW = 100_000  # persons; see _single_threaded_when_small
+SINGLE_THREAD_BELOW = 100_000  # persons; see single_threaded_when_small
 
 
-def _single_threaded_when_small(frame_argument: int):
+def single_threaded_when_small(frame_argument: int):
     """One OpenMP / BLAS thread while the frame in positional argument `frame_argument` has
     fewer than SINGLE_THREAD_BELOW rows: on a few thousand persons k-means and the distance
     computations spend more on starting and waiting for threads than they save (11-15 s instead
@@ -1219,14 +884,14 @@ def _single_threaded_when_small(frame_argument: int):
     return decorate
 
 
-@_single_threaded_when_small(1)
+@single_threaded_when_small(1)
 def assign_clusters(model: ClusterModel, features: pd.DataFrame) -> pd.DataFrame:
     """One row per person of a customer_features frame, ordered by person_id: cluster_id,
     cluster_name, confidence, distance_to_centroid, 2-D PCA coordinates (pca_x, pca_y) and, for
     a Gaussian mixture, every cluster's membership probability (JSON; null otherwise)."""
     frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
     z = model.standardise(frame)
-    labels, confidence, distance = _assign_matrix(model, z)
+    labels, confidence, distance = assign_matrix(model, z)
     probabilities = pd.Series([None] * len(z), dtype="string")
     if model.algorithm == "gmm" and len(z):
         probabilities = pd.Series(_soft_memberships(model, z), dtype="string")
@@ -1289,354 +954,3 @@ def model_tables(model: ClusterModel) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows, columns=["cluster_id", "cluster_name", "cluster_traits", "feature", "centroid_value"]
     ).astype({"cluster_id": "int64", "feature": "string", "centroid_value": "float64"})
     return scaler, centroids
-
-
-RUN_COLUMNS = [
-    "run_id",
-    "run_number",
-    "previous_run_id",
-    "algorithm",
-    "as_of_date",
-    "input_hash",
-    "params_hash",
-    "person_count",
-    "feature_count",
-    "features_json",
-    "dropped_features_json",
-    "k_chosen",
-    "k_final",
-    "score_name",
-    "scores_by_k_json",
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "smallest_cluster_size",
-    "min_cluster_size",
-    "merge_count",
-    "merges_json",
-    "noise_share",
-    "matched_cluster_count",
-    "ari_vs_previous",
-    "fit_seconds",
-    "model_json",
-    # why this run fitted, and the population it was fitted on (drift reference, assignment)
-    "refit_reason",
-    "reference_bins_json",
-    "assignment_sample_json",
-    # the latest build's refit check (updated on the latest run by every build that keeps it)
-    "checked_as_of_date",
-    "check_decision",
-    "check_reason",
-    "check_model_age_days",
-    "check_drift_major_share",
-    "check_assignment_ari",
-]
-ASSIGNMENT_SAMPLE = 5000  # persons whose assignment at the fit the refit check compares against
-
-
-def latest_run(runs: pd.DataFrame | None) -> pd.Series | None:
-    """The most recent row of segment_model_runs (highest run_number), or None."""
-    if runs is None or runs.empty:
-        return None
-    return runs.sort_values("run_number", kind="stable").iloc[-1]
-
-
-def run_in_force(runs: pd.DataFrame) -> pd.Series:
-    """The run whose model customer_clusters and the scoring tables apply: with the judged runs
-    (segment_model_runs_judged, column is_in_force) the latest run that passed its quality
-    gate, else the most recent run. Fails with a clear message when there is no run."""
-    if "is_in_force" in runs.columns:
-        runs = runs[runs["is_in_force"].fillna(False).astype(bool)]
-    row = latest_run(runs)
-    if row is None:
-        raise ValueError("segment_model_runs has no run: build it before customer_clusters")
-    return row
-
-
-def latest_model(runs: pd.DataFrame) -> ClusterModel:
-    """The model stored by the run in force (run_in_force)."""
-    return ClusterModel.from_json(run_in_force(runs)["model_json"])
-
-
-def _same_date(left, right) -> bool:
-    left_na, right_na = left is None or pd.isna(left), right is None or pd.isna(right)
-    if left_na or right_na:
-        return left_na and right_na
-    return pd.Timestamp(left).date() == pd.Timestamp(right).date()
-
-
-def repeats_run(
-    features: pd.DataFrame, params: ClusterParams, run: pd.Series | None, as_of_date
-) -> bool:
-    """Whether a fit now would repeat ``run``: the same input (persons and features), settings
-    and as_of. The fit is deterministic, so it would give that run's model again."""
-    if run is None:
-        return False
-    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
-    columns = list(params.features) or feature_columns(frame)
-    if any(c not in frame.columns for c in columns):
-        return False  # the fit reports the missing columns
-    return (
-        str(run["input_hash"]) == input_hash(frame, columns)
-        and str(run["params_hash"]) == params.digest()
-        and _same_date(run["as_of_date"], as_of_date)
-    )
-
-
-def assignment_sample(
-    person_ids: pd.Series, labels: np.ndarray, size: int = ASSIGNMENT_SAMPLE
-) -> str:
-    """JSON {person_id: cluster_id} of at most `size` persons, chosen by a hash of the person id
-    (the same persons on every build while they exist)."""
-    ids = person_ids.astype(str).to_numpy()
-    keys = np.array([hashlib.sha256(i.encode()).hexdigest()[:12] for i in ids])
-    chosen = np.argsort(keys, kind="stable")[:size]
-    return json.dumps(
-        {ids[i]: int(labels[i]) for i in sorted(chosen, key=lambda i: ids[i])}, sort_keys=True
-    )
-
-
-def assignment_ari(model: ClusterModel, frame: pd.DataFrame, sample_json) -> float | None:
-    """Adjusted Rand index between the stored model's assignment, at its fit, of the sampled
-    persons (assignment_sample) and its assignment of the same persons today; None without a
-    sample or with fewer than 2 of its persons left."""
-    from sklearn.metrics import adjusted_rand_score
-
-    if (
-        sample_json is None
-        or pd.isna(sample_json)
-        or any(c not in frame.columns for c in model.features)
-    ):
-        return None
-    stored = json.loads(sample_json)
-    today = frame[frame["person_id"].astype(str).isin(stored)]
-    if len(today) < 2:
-        return None
-    labels, _, _ = _assign_matrix(model, model.standardise(today))
-    before = [stored[str(p)] for p in today["person_id"]]
-    return round(float(adjusted_rand_score(before, labels)), 6)
-
-
-def refit_check(
-    features: pd.DataFrame,
-    params: ClusterParams,
-    previous_row: pd.Series | None,
-    as_of_date,
-    policy: RefitPolicy,
-    settings: DriftSettings,
-) -> dict:
-    """The refit check of one build against the latest run's model: its age, the drift of
-    today's features against the population it was fitted on, the agreement of today's
-    assignment with the one at its fit, and the decision (monitoring.refit_reason)."""
-    check = {
-        "checked_as_of_date": as_of_date,
-        "check_model_age_days": None,
-        "check_drift_major_share": None,
-        "check_assignment_ari": None,
-    }
-    if previous_row is None:
-        return {**check, "check_decision": "refit", "check_reason": "no_model"}
-    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
-    age = model_age_days(previous_row["as_of_date"], as_of_date)
-    bins_text = previous_row.get("reference_bins_json")
-    drift = None
-    if bins_text is not None and not pd.isna(bins_text):
-        drift = major_share(drift_table(frame, json.loads(bins_text), settings))
-    model = ClusterModel.from_json(previous_row["model_json"])
-    ari = assignment_ari(model, frame, previous_row.get("assignment_sample_json"))
-    reason = refit_reason(
-        policy, True, str(previous_row["params_hash"]) != params.digest(), age, drift, ari
-    )
-    return {
-        **check,
-        "check_model_age_days": age,
-        "check_drift_major_share": drift,
-        "check_assignment_ari": ari,
-        "check_decision": "kept" if reason is None else "refit",
-        "check_reason": reason or "not_due",
-    }
-
-
-@_single_threaded_when_small(0)
-def model_run(
-    features: pd.DataFrame,
-    params: ClusterParams,
-    previous_runs: pd.DataFrame | None,
-    as_of_date,
-    policy: RefitPolicy | None = None,
-    settings: DriftSettings | None = None,
-) -> pd.DataFrame:
-    """One row of segment_model_runs. A refit is due (``refit_check``) when there is no model, a
-    var forces it, the settings changed, the latest run's model is older than the policy's
-    max age, today's features drifted (major PSI on a share of them) or today's assignment
-    disagrees with the one at the fit. Then the model is fitted on today's features (matching
-    clusters to the latest run's model), with every score, the merges, the agreement with the
-    previous run, the serialised model, the reference bins of today's population and a sample
-    of its assignment. Otherwise the latest run's row is returned with this build's check
-    (check_*), and its model keeps scoring. The run id is a hash of the input, the settings and
-    the previous run, so the same history gives the same ids. A build that repeats the latest
-    run (``repeats_run``: a re-run of an interrupted or unchanged build) returns that run's row
-    unchanged and fits nothing (unless the policy forces a refit): the model replaces it by
-    run_id (delete+insert), so the log and the model every person is placed with stay those of
-    the first build."""
-    import time
-
-    # direct use (tests, notebooks): every changed input refits (a repeated one does not)
-    policy = policy or RefitPolicy(max_age_days=-1, rerun_keeps_fit=False)
-    settings = settings or DriftSettings()
-    previous_row = latest_run(previous_runs)
-    if not policy.force and repeats_run(features, params, previous_row, as_of_date):
-        return _typed_run_rows(
-            pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()], columns=RUN_COLUMNS)
-        )
-    if (
-        not policy.force
-        and policy.rerun_keeps_fit
-        and previous_row is not None
-        and str(previous_row["params_hash"]) == params.digest()
-        and refitted_by_this_build(
-            previous_row.get("checked_as_of_date"), previous_row.get("check_decision"), as_of_date
-        )
-    ):
-        # a re-run of the build that fitted it, with the same settings (the input grew since)
-        return _typed_run_rows(
-            pd.DataFrame([previous_row.reindex(RUN_COLUMNS).to_dict()], columns=RUN_COLUMNS)
-        )
-    check = refit_check(features, params, previous_row, as_of_date, policy, settings)
-    if check["check_decision"] == "kept":
-        kept = previous_row.reindex(RUN_COLUMNS).to_dict()
-        return _typed_run_rows(pd.DataFrame([{**kept, **check}], columns=RUN_COLUMNS))
-    previous = (
-        ClusterModel.from_json(previous_row["model_json"]) if previous_row is not None else None
-    )
-    started = time.perf_counter()
-    model, summary = fit_cluster_model(features, params, previous)
-    fit_seconds = time.perf_counter() - started
-    previous_id = None if previous_row is None else str(previous_row["run_id"])
-    run_id = hashlib.sha256(
-        "|".join([summary["input_hash"], summary["params_hash"], previous_id or ""]).encode()
-    ).hexdigest()[:16]
-    validation = summary["validation"]
-    frame = features.sort_values("person_id", kind="stable").reset_index(drop=True)
-    requested = list(params.features) or feature_columns(frame)
-    labels = _assign_matrix(model, model.standardise(frame))[0] if len(frame) else np.zeros(0)
-    row = {
-        "run_id": run_id,
-        "run_number": 1 if previous_row is None else int(previous_row["run_number"]) + 1,
-        "previous_run_id": previous_id,
-        "algorithm": summary["algorithm"],
-        "as_of_date": as_of_date,
-        "input_hash": summary["input_hash"],
-        "params_hash": summary["params_hash"],
-        "person_count": summary["person_count"],
-        "feature_count": len(summary["features"]),
-        "features_json": json.dumps(summary["features"]),
-        "dropped_features_json": json.dumps(summary["dropped_features"], sort_keys=True),
-        "k_chosen": summary["k_chosen"],
-        "k_final": summary["k_final"],
-        "score_name": summary["score_name"],
-        "scores_by_k_json": json.dumps({str(k): v for k, v in summary["scores_by_k"].items()}),
-        "silhouette": validation.get("silhouette"),
-        "davies_bouldin": validation.get("davies_bouldin"),
-        "calinski_harabasz": validation.get("calinski_harabasz"),
-        "smallest_cluster_size": summary["smallest_cluster_size"],
-        "min_cluster_size": params.min_cluster_size,
-        "merge_count": len(summary["merges"]),
-        "merges_json": json.dumps(summary["merges"]),
-        "noise_share": summary["noise_share"],
-        "matched_cluster_count": summary["matched_cluster_count"],
-        "ari_vs_previous": summary["ari_vs_previous"],
-        "fit_seconds": round(fit_seconds, 3),
-        "model_json": model.to_json(),
-        "refit_reason": check["check_reason"],
-        "reference_bins_json": reference_bins_json(frame, requested, settings),
-        "assignment_sample_json": assignment_sample(frame["person_id"], labels),
-        **check,
-    }
-    return _typed_run_rows(pd.DataFrame([row], columns=RUN_COLUMNS))
-
-
-def _typed_run_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """segment_model_runs rows with the log's column types."""
-    for column in (
-        "silhouette",
-        "davies_bouldin",
-        "calinski_harabasz",
-        "ari_vs_previous",
-        "noise_share",
-        "fit_seconds",
-        "check_drift_major_share",
-        "check_assignment_ari",
-    ):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in (
-        "run_number",
-        "person_count",
-        "feature_count",
-        "k_chosen",
-        "k_final",
-        "smallest_cluster_size",
-        "min_cluster_size",
-        "merge_count",
-        "matched_cluster_count",
-    ):
-        frame[column] = frame[column].astype("int64")
-    for column in (
-        "run_id",
-        "previous_run_id",
-        "algorithm",
-        "input_hash",
-        "params_hash",
-        "features_json",
-        "dropped_features_json",
-        "score_name",
-        "scores_by_k_json",
-        "merges_json",
-        "model_json",
-        "refit_reason",
-        "reference_bins_json",
-        "assignment_sample_json",
-        "check_decision",
-        "check_reason",
-    ):
-        frame[column] = frame[column].astype("string")  # typed even when null (first run)
-    frame["check_model_age_days"] = pd.to_numeric(
-        frame["check_model_age_days"], errors="coerce"
-    ).astype("Int64")
-    for column in ("as_of_date", "checked_as_of_date"):
-        frame[column] = [
-            None if v is None or pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]
-        ]
-    return frame
-
-
-def params_from_meta(text: str) -> ClusterParams:
-    """ClusterParams from the JSON the model's meta carries (rendered from dbt vars)."""
-    raw = json.loads(text) if isinstance(text, str) else dict(text)
-    params = {k: v for k, v in raw.items() if k in ClusterParams.__dataclass_fields__}
-    if "k_min" in raw or "k_max" in raw:
-        params["k_values"] = list(range(int(raw["k_min"]), int(raw["k_max"]) + 1))
-    for key in ("hierarchical_k", "dbscan_eps"):
-        if params.get(key) in ("", "none", "None"):
-            params[key] = None
-    if isinstance(params.get("features"), str):
-        params["features"] = json.loads(params["features"])
-    if isinstance(params.get("imputed_flags"), str):
-        params["imputed_flags"] = json.loads(params["imputed_flags"] or "{}")
-    if params.get("imputed_flags") is None:
-        params.pop("imputed_flags", None)
-    return ClusterParams(**params)
-
-
-def for_engine(frame: pd.DataFrame, relation) -> pd.DataFrame:
-    """Upper-case the columns on Snowflake (a Snowpark relation), where unquoted names are
-    stored upper-case, and hand missing texts over as None; unchanged on DuckDB (where a typed
-    string column keeps an all-null column VARCHAR)."""
-    if hasattr(relation, "to_pandas"):
-        frame = frame.copy()
-        for column in frame.columns:  # Snowpark takes None for a missing text, not pd.NA
-            # pd.NA of nullable texts, integers and booleans
-            if isinstance(frame[column].dtype, pd.api.extensions.ExtensionDtype):
-                frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        frame.columns = [str(c).upper() for c in frame.columns]
-    return frame

@@ -1415,7 +1415,7 @@ def read_run_log(dbt, session) -> pd.DataFrame | None:
     """supervised_model_runs so far (None on a first run) as `run_rows` needs it: every run
     without its stored models except the latest run's. The models make up most of the log and
     grow it every run, so the older ones are never read back."""
-    from python_utils.clustering import (
+    from python_utils.engine import (
         own_relation,
         relation_columns,
         relation_to_pandas,
@@ -1480,7 +1480,7 @@ def model_in_force(judged_relation, runs_relation, model_name: str) -> tuple[Sto
     in force of supervised_model_runs_judged (the latest that passed its gate, or the latest
     while none has), or the latest run when the run in force was logged before runs stored
     their models. Only the candidates' models are read from supervised_model_runs."""
-    from python_utils.clustering import relation_to_pandas, select_columns, text_rows_where_in
+    from python_utils.engine import relation_to_pandas, select_columns, text_rows_where_in
 
     judged = relation_to_pandas(
         select_columns(judged_relation, ["run_id", "run_number", "model_name", "is_in_force"])

@@ -1,4 +1,4 @@
-"""Cluster names (python_utils.clustering.name_clusters): no contradicting or redundant traits,
+"""Cluster names (python_utils.cluster_naming.name_clusters): no contradicting or redundant traits,
 one label per dimension, no repeated word, only distinctive traits, unique and deterministic;
 property checks over many random z-score profiles plus the cases users ran into."""
 
@@ -10,22 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from python_utils.clustering import (
+from python_utils.cluster_naming import (
     CONTRADICTING_LABELS,
     NAME_MIN_ABS_Z,
     REDUNDANT_LABELS,
     TRAIT_DIMENSIONS,
     TRAIT_NAMES,
     TYPICAL_NAME,
-    ClusterModel,
-    ClusterParams,
-    assign_clusters,
-    fit_cluster_model,
     name_clusters,
     name_is_consistent,
     name_labels,
     name_traits,
 )
+from python_utils.clustering import ClusterModel, ClusterParams, assign_clusters, fit_cluster_model
 
 FEATURES = sorted(TRAIT_NAMES)
 DIMENSION = {f: d for d, features in TRAIT_DIMENSIONS.items() for f in features}

@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from python_utils.cluster_naming import name_clusters
+from python_utils.cluster_runs import latest_model, model_run, params_from_meta
 from python_utils.clustering import (
     ALGORITHMS,
     ClusterModel,
@@ -16,18 +18,14 @@ from python_utils.clustering import (
     feature_columns,
     fit_cluster_model,
     fit_kmeans,
-    latest_model,
     match_to_previous,
     merge_small_clusters,
-    model_run,
     model_tables,
-    name_clusters,
     nearest_centroid,
-    params_from_meta,
-    relation_to_pandas,
     standardise,
     validation_scores,
 )
+from python_utils.engine import relation_to_pandas
 
 
 def blobs(seed: int = 3, per_cluster: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +44,7 @@ def test_relation_to_pandas_reads_duckdb_relations_and_lower_cases_columns():
 
 
 def test_for_engine_upper_cases_and_hands_missing_texts_as_none_on_snowflake():
-    from python_utils.clustering import for_engine
+    from python_utils.engine import for_engine
 
     class SnowparkLike:
         def to_pandas(self):

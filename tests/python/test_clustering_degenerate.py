@@ -20,15 +20,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from python_utils.cluster_runs import model_run, params_from_meta
 from python_utils.clustering import (
     ClusterModel,
     ClusterParams,
     assign_clusters,
     degenerate_features,
     fit_cluster_model,
-    model_run,
     model_tables,
-    params_from_meta,
     tie_broken_nearest,
 )
 

@@ -7,7 +7,7 @@ from the experiment_* variables through the model's meta (readout_params)."""
 
 def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scipy"])
-    from python_utils.clustering import for_engine, relation_to_pandas
+    from python_utils.engine import for_engine, relation_to_pandas
     from python_utils.experiments import readout, readout_params
 
     cells_relation = dbt.ref("experiment_readout_cells")

@@ -5,7 +5,7 @@ joins today's persons to. A thin shell over python_utils.monitoring.bins_rows.""
 
 def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy"])
-    from python_utils.clustering import for_engine, relation_to_pandas, select_columns
+    from python_utils.engine import for_engine, relation_to_pandas, select_columns
     from python_utils.monitoring import reference_bins_table
 
     relation = dbt.ref("segment_model_runs")

@@ -5,7 +5,9 @@ python_utils.clustering.model_tables."""
 
 def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy"])
-    from python_utils.clustering import for_engine, latest_model, model_tables, relation_to_pandas
+    from python_utils.cluster_runs import latest_model
+    from python_utils.clustering import model_tables
+    from python_utils.engine import for_engine, relation_to_pandas
 
     relation = dbt.ref("segment_model_runs_judged")
     scaler, _ = model_tables(latest_model(relation_to_pandas(relation)))

@@ -11,7 +11,7 @@ def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
     import json
 
-    from python_utils.clustering import for_engine, relation_to_pandas
+    from python_utils.engine import for_engine, relation_to_pandas
     from python_utils.supervised import model_in_force, score_churn_snapshots
 
     relation = dbt.ref("int_churn_snapshots_built")

@@ -8,13 +8,9 @@ def model(dbt, session):
     dbt.config(
         materialized="table", packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"]
     )
-    from python_utils.clustering import (
-        assign_clusters,
-        for_engine,
-        latest_model,
-        relation_to_pandas,
-        run_in_force,
-    )
+    from python_utils.cluster_runs import latest_model, run_in_force
+    from python_utils.clustering import assign_clusters
+    from python_utils.engine import for_engine, relation_to_pandas
 
     features_relation = dbt.ref("customer_features")
     features = relation_to_pandas(features_relation)

@@ -10,7 +10,7 @@ def model(dbt, session):
     dbt.config(materialized="table", packages=["pandas", "numpy", "scikit-learn", "threadpoolctl"])
     import json
 
-    from python_utils.clustering import for_engine, relation_to_pandas
+    from python_utils.engine import for_engine, relation_to_pandas
     from python_utils.supervised import model_in_force, predict_segments, segment_training_frame
 
     relation = dbt.ref("int_early_behaviour_summarised")

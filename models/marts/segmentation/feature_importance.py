@@ -16,7 +16,7 @@ def model(dbt, session):
     )
     import json
 
-    from python_utils.clustering import for_engine, read_own_history, relation_to_pandas
+    from python_utils.engine import for_engine, read_own_history, relation_to_pandas
     from python_utils.supervised import importance_tables, stored_importance
 
     relation = dbt.ref("customer_features")

@@ -7,7 +7,7 @@ interrupted build, returns that run's row unchanged and fits nothing. Each run f
 the configured algorithm on customer_features, matches its clusters to the previous run's model
 (stable ids and names), and records k, every score tried, validation scores, merges, agreement
 with the previous run, run time and the serialised model. A thin shell over
-python_utils.clustering.model_run."""
+python_utils.cluster_runs.model_run."""
 
 
 def model(dbt, session):
@@ -21,13 +21,8 @@ def model(dbt, session):
         on_schema_change="append_new_columns",
         packages=["pandas", "numpy", "scikit-learn", "scipy", "threadpoolctl"],
     )
-    from python_utils.clustering import (
-        for_engine,
-        model_run,
-        params_from_meta,
-        read_own_history,
-        relation_to_pandas,
-    )
+    from python_utils.cluster_runs import model_run, params_from_meta
+    from python_utils.engine import for_engine, read_own_history, relation_to_pandas
     from python_utils.monitoring import policy_from_meta, settings_from_meta
 
     features_relation = dbt.ref("customer_features")

@@ -25,7 +25,7 @@ def model(dbt, session):
     import json
     import time
 
-    from python_utils.clustering import for_engine, relation_to_pandas
+    from python_utils.engine import for_engine, relation_to_pandas
     from python_utils.monitoring import policy_from_meta, reference_bins_json, settings_from_meta
     from python_utils.supervised import (
         churn_model_from_snapshots,
