@@ -114,6 +114,14 @@ def server(request, tmp_path_factory):
     log.close()
 
 
+def open_page(page, url: str, path: str, title: str) -> None:
+    """Open a page of the app (the overview is the default, at the root) and wait until its
+    script has finished: its title shows and the status widget is gone."""
+    page.goto(f"{url}/{'' if path == 'overview' else path}")
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+
+
 def test_every_page_renders_in_chromium_with_its_charts(server):
     shots = Path(os.environ.get("SEGMENTS_SCREENSHOTS_DIR") or server["root"] / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
@@ -126,12 +134,7 @@ def test_every_page_renders_in_chromium_with_its_charts(server):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         for path, title in PAGES.items():
-            page.goto(f"{server['url']}/{'' if path == 'overview' else path}")  # the default
-            page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-            # the script has finished when the status widget is gone
-            page.wait_for_selector(
-                '[data-testid="stStatusWidget"]', state="detached", timeout=60_000
-            )
+            open_page(page, server["url"], path, title)
             charts = page.locator('[data-testid="stVegaLiteChart"]')
             try:  # every page draws at least one chart
                 charts.first.wait_for(timeout=30_000)
@@ -230,11 +233,7 @@ def test_every_page_shows_data_while_a_daily_build_writes_the_database(server, d
             )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for path, title in PAGES.items():
-                page.goto(f"{server['url']}/{'' if path == 'overview' else path}")
-                page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-                page.wait_for_selector(
-                    '[data-testid="stStatusWidget"]', state="detached", timeout=60_000
-                )
+                open_page(page, server["url"], path, title)
                 try:  # data: the page drew a chart from the copy
                     page.locator('[data-testid="stVegaLiteChart"]').first.locator(
                         "canvas, svg"
